@@ -1,0 +1,58 @@
+"""The app factory. The lifespan owns every resource: the pool opens at
+startup and closes at shutdown; nothing connects at import time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from lrs import accounts, config, logs, metrics
+from lrs.config import Settings
+from lrs.http import about, errors, system
+from lrs.http.middleware import Observability, XAPIVersionHeader
+from lrs.runtime import Runtime
+from lrs.store.db import Database
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/health", system.health, methods=["GET"]),
+        Route("/ready", system.ready, methods=["GET"]),
+        Route("/metrics", system.prometheus, methods=["GET"]),
+        Route("/xapi/about", about.about, methods=["GET"]),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("create_app needs settings.database_url (lrs serve sets it)")
+        db = await Database.connect(settings.database_url, min_size=settings.pool_min,
+                                    max_size=settings.pool_max)
+        try:
+            async with db.connection() as conn:
+                key = await accounts.signing_key(conn, settings)
+            app.state.runtime = Runtime(settings=settings, db=db, signing_key=key)
+            metrics.mark_build()
+            yield
+        finally:
+            await db.close()
+
+    return Starlette(
+        routes=routes(),
+        middleware=[Middleware(Observability), Middleware(XAPIVersionHeader)],
+        exception_handlers=errors.HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """Entry point for uvicorn workers (`lrs serve`): settings from LRS_*."""
+    settings = config.load()
+    logs.configure(settings.log_level)
+    return create_app(settings)

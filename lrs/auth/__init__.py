@@ -1,0 +1,1 @@
+"""Who is calling: credentials, tokens, scopes. Pure: no I/O, no framework."""

@@ -1,0 +1,270 @@
+"""`lrs`: a thin command line over the library.
+
+Every command works on the same database as the server: LRS_DATABASE_URL
+when set, otherwise the embedded PostgreSQL in the data directory (joined,
+not restarted, when `lrs serve` already runs it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import orjson
+
+from lrs import __version__, accounts, config, embedded
+from lrs.auth.principal import SCOPES
+from lrs.config import Settings, SettingsError
+from lrs.errors import LRSError
+from lrs.store import migrate, tenants
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    if settings.database_url:
+        yield settings.database_url
+    else:
+        with embedded.running(settings.resolved_data_dir) as url:
+            yield url
+
+
+def _run(settings: Settings, job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    async def main(url: str) -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return await job(conn)
+        finally:
+            await conn.close()
+
+    with database_url(settings) as url:
+        return asyncio.run(main(url))
+
+
+def _print(args: argparse.Namespace, obj: Any, text: str) -> None:
+    print(orjson.dumps(obj, default=str).decode() if args.json else text)
+
+
+# -- serve -----------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # imported here: the other commands need no server
+
+    with database_url(settings) as url:
+        async def prepare(conn: asyncpg.Connection) -> dict | None:
+            if settings.migrate:
+                await migrate.apply(conn)
+            elif await migrate.pending(conn):
+                raise LRSError("migrations are pending: run `lrs migrate` or drop --no-migrate")
+            return await accounts.bootstrap(conn)
+
+        async def connect_and_prepare() -> dict | None:
+            conn = await asyncpg.connect(url)
+            try:
+                return await prepare(conn)
+            finally:
+                await conn.close()
+
+        created = asyncio.run(connect_and_prepare())
+        if created is not None:
+            _announce(created, settings)
+        # Workers are fresh processes: they read their settings from LRS_*.
+        os.environ["LRS_DATABASE_URL"] = url
+        for name in ("host", "port", "workers", "data_dir"):
+            os.environ["LRS_" + name.upper()] = str(getattr(settings, name))
+        if settings.workers > 1:
+            # Before any worker imports prometheus-client (see lrs.metrics).
+            metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        print(f"lrs {__version__}: xAPI at {settings.base_url}/xapi/ "
+              f"({settings.workers} worker{'s' if settings.workers > 1 else ''})", flush=True)
+        # uvicorn shuts down gracefully, then raises the signal that stopped
+        # it again under the handler it found: make that handler unwind the
+        # stack, so that the embedded PostgreSQL is stopped on the way out.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _exit_quietly)
+        uvicorn.run(
+            "lrs.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+            workers=settings.workers, log_config=None, access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False)
+    return 0
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _announce(created: dict, settings: Settings) -> None:
+    base = settings.base_url
+    statement = ('{"actor":{"mbox":"mailto:learner@example.org","name":"A Learner"},'
+                 '"verb":{"id":"http://adlnet.gov/expapi/verbs/completed","display":{"en-US":"completed"}},'
+                 '"object":{"id":"http://example.org/courses/induction"}}')
+    print(f"""
+First start: created tenant "{created['tenant']}" and a credential with every scope.
+The secret is shown this once; it is stored only as a hash.
+
+  key:    {created['key']}
+  secret: {created['secret']}
+
+Post a statement:
+
+  curl -u '{created['key']}:{created['secret']}' -H 'X-Experience-API-Version: 2.0.0' \\
+       -H 'Content-Type: application/json' -d '{statement}' {base}/xapi/statements
+""", flush=True)
+
+
+# -- migrate ---------------------------------------------------------------
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    done = _run(settings, migrate.apply)
+    for m in done:
+        print(f"applied {m.version:04d}_{m.name}.sql")
+    print("database is up to date" if not done else f"{len(done)} migration(s) applied")
+    return 0
+
+
+# -- tenant ----------------------------------------------------------------
+
+def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
+    tenant_id = _run(settings, lambda conn: tenants.create_tenant(conn, args.name))
+    _print(args, {"id": tenant_id, "name": args.name}, f"created tenant {args.name!r}")
+    return 0
+
+
+def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _run(settings, tenants.list_tenants)
+    if args.json:
+        _print(args, [{"id": t.id, "name": t.name, "created_at": t.created_at} for t in rows], "")
+    for t in rows if not args.json else []:
+        print(f"{t.name}\t{t.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+# -- credential ------------------------------------------------------------
+
+def cmd_credential_create(args: argparse.Namespace, settings: Settings) -> int:
+    created = _run(settings, lambda conn: accounts.create_credential(
+        conn, tenant=args.tenant, scopes=args.scope, label=args.label))
+    _print(args, created,
+           f"key:    {created['key']}\nsecret: {created['secret']}\n"
+           f"tenant: {created['tenant']}\nscopes: {' '.join(created['scopes'])}\n"
+           "(the secret is shown this once)")
+    return 0
+
+
+def cmd_credential_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _run(settings, lambda conn: tenants.list_credentials(conn, args.tenant))
+    if args.json:
+        _print(args, rows, "")
+        return 0
+    for r in rows:
+        state = f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "active"
+        print(f"{r['key']}\t{r['tenant']}\t{' '.join(r['scopes'])}\t{state}\t{r['label']}")
+    return 0
+
+
+def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    _run(settings, lambda conn: tenants.revoke_credential(conn, args.key))
+    print(f"revoked {args.key}")
+    return 0
+
+
+# -- token -----------------------------------------------------------------
+
+def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
+    issued = _run(settings, lambda conn: accounts.issue_token(
+        conn, settings, tenant=args.tenant, scopes=args.scope,
+        subject=args.subject or f"cli:{args.tenant}", ttl=args.ttl))
+    _print(args, issued, issued["token"])
+    return 0
+
+
+# -- parser ----------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrs", description="An xAPI 1.0.3 and 2.0 Learning Record Store.")
+    parser.add_argument("--version", action="version", version=f"lrs {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent: Any, name: str, help: str, handler: Callable) -> argparse.ArgumentParser:
+        sub = parent.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--data-dir", help="embedded PostgreSQL data folder (LRS_DATA_DIR)")
+        return sub
+
+    serve = command(commands, "serve", "Run the LRS (the embedded PostgreSQL too, unless "
+                    "LRS_DATABASE_URL is set).", cmd_serve)
+    serve.add_argument("--host", help="address to listen on (LRS_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (LRS_PORT, default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (LRS_WORKERS, default 1)")
+    serve.add_argument("--no-migrate", dest="migrate", action="store_false", default=None,
+                       help="do not apply pending migrations (refuse to start if any)")
+
+    command(commands, "migrate", "Apply pending database migrations.", cmd_migrate)
+
+    tenant = commands.add_parser("tenant", help="Create and list tenants (agencies).",
+                                 description="Create and list tenants (agencies).")
+    tenant_commands = tenant.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = command(tenant_commands, "create", "Create a tenant.", cmd_tenant_create)
+    create.add_argument("name", help="letters, digits, '.', '_' or '-'; at most 63")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    listing = command(tenant_commands, "list", "List tenants.", cmd_tenant_list)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+
+    cred = commands.add_parser("credential", help="Key/secret pairs for HTTP Basic.",
+                               description="Key/secret pairs for HTTP Basic.")
+    cred_commands = cred.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = command(cred_commands, "create", "Create a key/secret pair; the secret is "
+                     "printed once.", cmd_credential_create)
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scope", required=True, action="append", choices=SCOPES,
+                        help="an xAPI scope; repeat for several")
+    create.add_argument("--label", default="", help="a note for operators")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    listing = command(cred_commands, "list", "List credentials (never their secrets).",
+                      cmd_credential_list)
+    listing.add_argument("--tenant")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = command(cred_commands, "revoke", "Revoke a credential; effective on the next "
+                     "request.", cmd_credential_revoke)
+    revoke.add_argument("key")
+
+    token = commands.add_parser("token", help="Signed JWTs for Bearer authentication.",
+                                description="Signed JWTs for Bearer authentication.")
+    token_commands = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    issue = command(token_commands, "issue", "Issue a signed JWT for a tenant.", cmd_token_issue)
+    issue.add_argument("--tenant", required=True)
+    issue.add_argument("--scope", required=True, action="append", choices=SCOPES,
+                       help="an xAPI scope; repeat for several")
+    issue.add_argument("--ttl", type=int, help="lifetime in seconds (LRS_TOKEN_TTL)")
+    issue.add_argument("--subject", help="the token's subject (default cli:TENANT)")
+    issue.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {k: getattr(args, k, None) for k in ("host", "port", "workers", "data_dir", "migrate")}
+    try:
+        settings = config.load(**overrides)
+        return args.handler(args, settings)
+    except SettingsError as exc:
+        print(f"lrs: {exc}", file=sys.stderr)
+        return 2
+    except LRSError as exc:
+        print(f"lrs: {exc.message}", file=sys.stderr)
+        return 1
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"lrs: database error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

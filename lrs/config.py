@@ -1,0 +1,193 @@
+"""Settings: every `LRS_*` variable declared once, as data.
+
+The table below drives parsing, validation, the CLI's defaults and the README
+table (`python -m lrs.config` prints it as Markdown). Settings are read once,
+when the app or a command starts, never at import time; a bad value fails with
+a message that names the variable."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A `LRS_*` variable has a value we cannot use."""
+
+
+def _default_data_dir() -> str:
+    # The XDG base-directory rule, as platformdirs would answer on Linux,
+    # without adding a dependency for one path.
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "lrs")
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("expected an integer of at least 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected an integer of at least 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("expected a number above 0")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("expected a port number from 0 to 65535")
+    return value
+
+
+def _database_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("postgres://", "postgresql://")):
+        raise ValueError("expected a postgresql:// URL")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise ValueError("expected debug, info, warning or error")
+    return level
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw or None
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str  # the attribute on Settings; the variable is LRS_<NAME>
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    type_name: str
+
+    @property
+    def env(self) -> str:
+        return "LRS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", _database_url, "", "PostgreSQL (13+) to use. Unset: start the embedded PostgreSQL in the data directory.", "URL"),
+    Setting("data_dir", _text, "", "Folder of the embedded PostgreSQL's data. Default: $XDG_DATA_HOME/lrs or ~/.local/share/lrs.", "path"),
+    Setting("host", _text, "127.0.0.1", "Address `lrs serve` listens on.", "str"),
+    Setting("port", _port, "8080", "Port `lrs serve` listens on.", "int"),
+    Setting("workers", _positive_int, "1", "Worker processes of `lrs serve`.", "int"),
+    Setting("public_url", _optional_text, "", "The LRS's public base URL, used as the homePage of authorities. Default: http://HOST:PORT.", "URL"),
+    Setting("migrate", _bool, "true", "Apply pending migrations when `lrs serve` starts.", "bool"),
+    Setting("pool_min", _positive_int, "2", "Database connections each worker keeps open.", "int"),
+    Setting("pool_max", _positive_int, "10", "Most database connections per worker.", "int"),
+    Setting("jwt_secret", _optional_text, "", "Key that signs the tokens and `more` cursors the LRS issues (HS256). Default: a random key generated once and kept in the database, so every node shares it.", "str"),
+    Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
+    Setting("jwt_issuer", _text, "lrs", "The `iss` claim of tokens the LRS issues.", "str"),
+    Setting("jwt_leeway", _non_negative_int, "30", "Seconds of clock skew allowed on `exp`/`nbf`.", "int"),
+    Setting("token_ttl", _positive_int, "3600", "Lifetime in seconds of tokens the LRS issues.", "int"),
+    Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
+    Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
+    Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
+    Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
+    Setting("log_level", _log_level, "info", "Log level: debug, info, warning, error.", "str"),
+    Setting("shutdown_timeout", _positive_float, "30", "Seconds to let in-flight requests finish after SIGTERM.", "float"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    public_url: str | None = None
+    migrate: bool = True
+    pool_min: int = 2
+    pool_max: int = 10
+    jwt_secret: str | None = None
+    jwt_audience: str = "lrs"
+    jwt_issuer: str = "lrs"
+    jwt_leeway: int = 30
+    token_ttl: int = 3600
+    max_body_bytes: int = 52428800
+    max_statements_per_request: int = 2000
+    max_document_bytes: int = 10485760
+    page_limit: int = 500
+    log_level: str = "info"
+    shutdown_timeout: float = 30.0
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return Path(self.data_dir or _default_data_dir()).expanduser()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read every `LRS_*` variable; `overrides` (from CLI options) win."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw.strip() if setting.type_name != "str" else raw)
+        except ValueError as exc:
+            raise SettingsError(f"{setting.env}={raw!r} is invalid: {exc}") from None
+    by_name = {s.name: s for s in SETTINGS}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        try:
+            values[name] = by_name[name].parse(str(value).lower() if isinstance(value, bool) else str(value))
+        except ValueError as exc:
+            raise SettingsError(f"--{name.replace('_', '-')} {value!r} is invalid: {exc}") from None
+    settings = Settings(**values)
+    if settings.pool_min > settings.pool_max:
+        raise SettingsError("LRS_POOL_MIN must not exceed LRS_POOL_MAX")
+    return settings
+
+
+def markdown_table() -> str:
+    rows = ["| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(unset)"
+        rows.append(f"| `{s.env}` | {s.type_name} | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

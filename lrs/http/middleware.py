@@ -1,0 +1,104 @@
+"""Pure-ASGI middleware: request ids, metrics, one JSON log line per
+request, and the xAPI version header on every xAPI response."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lrs import metrics
+from lrs.xapi.versions import HEADER, V1, V2
+
+access_log = logging.getLogger("lrs.access")
+
+_REQUEST_ID = b"x-request-id"
+_VERSION_HEADER = HEADER.lower().encode()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class Observability:
+    """Counts, times and logs every HTTP request under its route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = (_header(scope, _REQUEST_ID) or "")[:128] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (_REQUEST_ID, request_id.encode("latin-1"))]
+            await send(message)
+
+        metrics.HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            metrics.HTTP_IN_FLIGHT.dec()
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            labels = (scope["method"], route, str(status))
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
+            state = scope["state"]
+            line = {"method": scope["method"], "route": route, "status": status,
+                    "duration_ms": round(elapsed * 1000, 2), "request_id": request_id}
+            for key in ("tenant", "statements"):
+                if state.get(key) is not None:
+                    line[key] = state[key]
+            access_log.info("request", extra={"http": line})
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    # Unmatched paths share one label: raw paths would be unbounded.
+    return path if isinstance(path, str) else "unmatched"
+
+
+class XAPIVersionHeader:
+    """xAPI 1.0.3 Communication 3.3, 2.0 LRS 4.1.7: every response of the
+    xAPI resources, errors included, carries X-Experience-API-Version: the
+    version of the rules that served the request."""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/xapi") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        requested = (_header(scope, _VERSION_HEADER) or "").strip()
+        # A handler records the version it served in the scope's state; a
+        # request rejected before that is answered in the version it seems to
+        # want, one with no header in the newest.
+        guessed = V1 if requested.startswith("1.") else V2
+        state = scope.setdefault("state", {})
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered = state.get("xapi_version", guessed).encode()
+                headers = [h for h in message.get("headers", []) if h[0] != _VERSION_HEADER]
+                message["headers"] = [*headers, (_VERSION_HEADER, answered)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)

@@ -1,0 +1,89 @@
+"""The Prometheus metrics, declared in one place.
+
+Label values are bounded: route templates (never raw paths), methods, status
+codes, tenant names, named queries; never statement ids, agents, activity ids
+or credential keys.
+
+With several workers, prometheus-client's multiprocess mode aggregates the
+per-process files in $PROMETHEUS_MULTIPROC_DIR; `lrs serve` sets that
+variable before any worker imports this module, because prometheus-client
+picks its storage when it is imported."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from lrs import __version__
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "lrs_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+HTTP_DURATION = Histogram(
+    "lrs_http_request_duration_seconds", "Time to answer an HTTP request.",
+    ["method", "route", "status"], buckets=_LATENCY_BUCKETS)
+HTTP_IN_FLIGHT = Gauge(
+    "lrs_http_requests_in_flight", "HTTP requests being served.", multiprocess_mode="livesum")
+
+DB_POOL_SIZE = Gauge(
+    "lrs_db_pool_connections", "Database connections open in the pool.", multiprocess_mode="livesum")
+DB_POOL_IN_USE = Gauge(
+    "lrs_db_pool_connections_in_use", "Database connections lent out of the pool.",
+    multiprocess_mode="livesum")
+DB_POOL_WAIT = Histogram(
+    "lrs_db_pool_wait_seconds", "Time spent waiting for a pooled connection.",
+    buckets=_LATENCY_BUCKETS)
+DB_QUERY_DURATION = Histogram(
+    "lrs_db_query_duration_seconds", "Database query latency by named query.", ["query"],
+    buckets=_LATENCY_BUCKETS)
+
+BUILD_INFO = Gauge(
+    "lrs_build_info", "Always 1; labels carry the build.", ["version"], multiprocess_mode="max")
+
+AUTH_FAILURES = Counter(
+    "lrs_auth_failures_total", "Requests refused authentication, by reason.", ["reason"])
+STATEMENTS_STORED = Counter(
+    "lrs_statements_stored_total", "Statements newly stored.", ["tenant", "version"])
+STATEMENTS_REJECTED = Counter(
+    "lrs_statements_rejected_total", "Statement requests rejected, by reason class.", ["reason"])
+STATEMENT_BATCH_SIZE = Histogram(
+    "lrs_statement_batch_size", "Statements per accepted write request.",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500))
+GROUP_COMMIT_SIZE = Histogram(
+    "lrs_group_commit_statements", "Statements written per database transaction of the group commit.",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
+GROUP_COMMIT_WAIT = Histogram(
+    "lrs_group_commit_wait_seconds", "Time a write request waited to join a group commit.",
+    buckets=_LATENCY_BUCKETS)
+VOIDS = Counter("lrs_statements_voided_total", "Statements voided.", ["tenant"])
+ATTACHMENT_BYTES = Counter(
+    "lrs_attachment_bytes_stored_total", "Bytes of attachment content newly stored.", ["tenant"])
+
+
+def mark_build() -> None:
+    BUILD_INFO.labels(version=__version__).set(1)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text of every metric, of all workers when there are several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

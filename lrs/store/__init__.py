@@ -1,0 +1,1 @@
+"""asyncpg and SQL: the only place that talks to PostgreSQL."""
