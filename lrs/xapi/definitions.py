@@ -1,0 +1,102 @@
+"""How the LRS's canonical Activity definition changes when a statement
+brings a definition for the same Activity id.
+
+The spec (1.0.3 Data 2.4.4.1 "LRS Requirements"; 2.0 LRS 4.2.4.3) gives the
+LRS a judgement call, not an algorithm:
+
+- it SHOULD decide whether the provider may change the definition and
+  SHOULD update the stored one if so (every credential that may write
+  statements is trusted here: the permission model narrows who writes);
+- it MAY make small corrections ("e.g. to fix a spelling");
+- it SHOULD NOT make significant changes ("e.g. changes to correct
+  responses").
+
+And the ADL conformance suite (XAPI-00254, Activities resource) requires the
+Activities resource to "contain all available information about an activity
+from any statements": two statements naming the activity in en-US and fr-FR
+must leave both names. XAPI-00251 requires a first definition to come back
+unchanged.
+
+Reading chosen, property by property:
+
+- descriptive text (`name`, `description`, and each interaction component's
+  `description`): language maps merged by language tag, the newer text
+  winning for a tag both hold. This is the "small correction" and the
+  "all available information" case.
+- `moreInfo`: the newer value replaces the older (a moved page is a small
+  correction).
+- `extensions`: merged key by key, the newer value winning. Extension keys
+  are independent facts about the Activity.
+- the identity of the interaction (`type`, `interactionType`,
+  `correctResponsesPattern`, and which components `choices`, `scale`,
+  `source`, `target`, `steps` list): kept once known, filled in when
+  missing. Changing them is the "significant change" the spec advises
+  against. New components in a later list are ignored; known components take
+  the newer descriptions.
+
+The same rules serve hosted metadata (1.0.3 Data 3.2: incorporate a loaded
+definition "while preserving names or definitions not included in the loaded
+definition").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGE_MAP_PROPERTIES = ("name", "description")
+COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+# Kept once set (see the module docstring).
+_FIXED = ("type", "interactionType", "correctResponsesPattern")
+
+
+def merge_definition(old: Mapping | None, new: Mapping) -> dict:
+    """The canonical definition after `new` arrives on top of `old`.
+
+    Always a new dict, never sharing a mutable part with `old` that it
+    changed. Equal (==) to `old` when `new` adds nothing, so callers can skip
+    the write: `if merged != old: save(merged)`."""
+    if not old:
+        return dict(new)
+    merged = dict(old)
+    for prop, value in new.items():
+        current = merged.get(prop)
+        if current is None:
+            merged[prop] = value
+        elif prop in LANGUAGE_MAP_PROPERTIES or prop == "extensions":
+            merged[prop] = _merge_maps(current, value)
+        elif prop in COMPONENT_LISTS:
+            merged[prop] = _merge_components(current, value)
+        elif prop not in _FIXED:
+            merged[prop] = value
+    return merged
+
+
+def _merge_maps(old: object, new: object) -> object:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return {**old, **new}
+    return new
+
+
+def _merge_components(old: object, new: object) -> object:
+    """Keep `old`'s components (ids and order); give each the description
+    map merged with the newer description of the same id."""
+    if not isinstance(old, list) or not isinstance(new, list):
+        return old
+    newer = {c.get("id"): c for c in new if isinstance(c, Mapping)}
+    out = []
+    for component in old:
+        update = newer.get(component.get("id")) if isinstance(component, Mapping) else None
+        if update is None or "description" not in update:
+            out.append(component)
+            continue
+        description = _merge_maps(component.get("description") or {}, update["description"])
+        out.append({**component, "description": description})
+    return out
+
+
+def merge_definitions(definitions: list[Mapping]) -> dict:
+    """Fold several definitions of one Activity, oldest first, into one."""
+    merged: dict | None = None
+    for definition in definitions:
+        merged = merge_definition(merged, definition)
+    return merged or {}

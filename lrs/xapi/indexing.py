@@ -1,0 +1,171 @@
+"""What a statement can be found by: the rows the GET /statements filters
+search (1.0.3 Communication 2.1.3, 2.0 LRS 4.1.6.1).
+
+Each Agent key and Activity id carries a flag, `direct`:
+
+- True: the plain filter matches it. `agent` matches "the Actor or Object of
+  the Statement", and "Groups that have members which match the specified
+  Agent" (so the members of an actor or object Group are direct too).
+  `activity` matches when "the Object of the Statement is an Activity with
+  the specified id".
+- False: only the broad filter matches it. `related_agents=true` adds
+  "Authority, Instructor, Team" (2.0 adds "Context Agent, Context Group"),
+  "or any of these properties in a contained SubStatement";
+  `related_activities=true` adds "any of the context Activities, or any of
+  those properties in a contained SubStatement".
+
+Readings chosen:
+- "Matching is defined in the same way it is for the agent parameter", so
+  the members of an authority, instructor, team or context Group are indexed
+  (not direct) as well as the Group itself. The authority Group of 3-legged
+  OAuth (1.0.3 Data 2.4.9) holds the user and the application; both are
+  found with related_agents.
+- a SubStatement's actor and object are not "the Actor or Object of the
+  Statement", so they are related only.
+- contextAgents/contextGroups are indexed whatever the statement's version:
+  they can only be present in statements accepted through 2.0.
+- the StatementRef rule (STGET-30) is the query's business: the index only
+  records the target (`ref_target`); `context.statement` is not a target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from lrs.xapi.agents import matching_keys
+from lrs.xapi.definitions import merge_definition
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+@dataclass(slots=True, frozen=True)
+class StatementIndex:
+    verb: str
+    registration: str | None
+    # The id the object refers to when it is a StatementRef, lowercased.
+    ref_target: str | None
+    # A voiding statement (1.0.3 Data 2.3.2): verb voided, object a StatementRef.
+    voids: bool
+    # agent_key -> direct
+    agents: dict[str, bool]
+    # activity id -> direct
+    activities: dict[str, bool]
+
+
+def statement_index(stmt: Mapping) -> StatementIndex:
+    """The index rows of a validated (and prepared) statement."""
+    agents: dict[str, bool] = {}
+    activities: dict[str, bool] = {}
+    obj = stmt.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+
+    _add(agents, matching_keys(stmt["actor"]), direct=True)
+    if kind in ("Agent", "Group"):
+        _add(agents, matching_keys(obj), direct=True)
+    elif kind == "Activity":
+        activities[obj["id"]] = True
+    authority = stmt.get("authority")
+    if isinstance(authority, Mapping):
+        _add(agents, matching_keys(authority), direct=False)
+    _index_context(stmt.get("context"), agents, activities)
+
+    if kind == "SubStatement":
+        _add(agents, matching_keys(obj.get("actor") or {}), direct=False)
+        sub_obj = obj.get("object") or {}
+        sub_kind = sub_obj.get("objectType", "Activity")
+        if sub_kind in ("Agent", "Group"):
+            _add(agents, matching_keys(sub_obj), direct=False)
+        elif sub_kind == "Activity" and "id" in sub_obj:
+            activities.setdefault(sub_obj["id"], False)
+        _index_context(obj.get("context"), agents, activities)
+
+    context = stmt.get("context") or {}
+    registration = context.get("registration")
+    verb = stmt["verb"]["id"]
+    ref_target = obj["id"].lower() if kind == "StatementRef" else None
+    return StatementIndex(
+        verb=verb,
+        registration=registration.lower() if isinstance(registration, str) else None,
+        ref_target=ref_target,
+        voids=verb == VOIDED and ref_target is not None,
+        agents=agents,
+        activities=activities,
+    )
+
+
+def _add(agents: dict[str, bool], keys: Iterable[str], *, direct: bool) -> None:
+    # Direct wins: an agent both actor and instructor matches the plain filter.
+    for key in keys:
+        if direct:
+            agents[key] = True
+        else:
+            agents.setdefault(key, False)
+
+
+def _index_context(context: object, agents: dict[str, bool],
+                   activities: dict[str, bool]) -> None:
+    """Everything in a context is related, never direct."""
+    if not isinstance(context, Mapping):
+        return
+    for role in ("instructor", "team"):
+        actor = context.get(role)
+        if isinstance(actor, Mapping):
+            _add(agents, matching_keys(actor), direct=False)
+    for entry in context.get("contextAgents") or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("agent"), Mapping):
+            _add(agents, matching_keys(entry["agent"]), direct=False)
+    for entry in context.get("contextGroups") or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("group"), Mapping):
+            _add(agents, matching_keys(entry["group"]), direct=False)
+    for activity in context_activities(context):
+        activities.setdefault(activity["id"], False)
+
+
+def context_activities(context: object) -> list[Mapping]:
+    """Every Activity in a context's contextActivities (parent, grouping,
+    category, other), single values and arrays alike (1.0.3 Data 2.4.6.2)."""
+    if not isinstance(context, Mapping):
+        return []
+    groups = context.get("contextActivities")
+    if not isinstance(groups, Mapping):
+        return []
+    found: list[Mapping] = []
+    for value in groups.values():
+        for activity in value if isinstance(value, list) else (value,):
+            if isinstance(activity, Mapping) and "id" in activity:
+                found.append(activity)
+    return found
+
+
+def statement_activities(stmt: Mapping) -> list[Mapping]:
+    """Every Activity object in a statement, in document order: the object,
+    the context activities, then the SubStatement's object and context
+    activities."""
+    found: list[Mapping] = []
+    _collect(stmt, found)
+    obj = stmt.get("object")
+    if isinstance(obj, Mapping) and obj.get("objectType") == "SubStatement":
+        _collect(obj, found)
+    return found
+
+
+def _collect(holder: Mapping, found: list[Mapping]) -> None:
+    obj = holder.get("object")
+    if isinstance(obj, Mapping) and obj.get("objectType", "Activity") == "Activity" \
+            and "id" in obj:
+        found.append(obj)
+    found.extend(context_activities(holder.get("context")))
+
+
+def activity_definitions(stmt: Mapping) -> dict[str, dict]:
+    """Activity id -> definition, for every Activity in `stmt` that carries a
+    definition. An id seen several times with definitions gets them merged in
+    document order (definitions.merge_definition), so a later occurrence adds
+    languages and corrects text the same way a later statement would."""
+    found: dict[str, dict] = {}
+    for activity in statement_activities(stmt):
+        definition = activity.get("definition")
+        if isinstance(definition, Mapping):
+            found[activity["id"]] = merge_definition(found.get(activity["id"]), definition)
+    return found
