@@ -12,10 +12,11 @@ from starlette.routing import Route
 
 from lrs import accounts, config, logs, metrics
 from lrs.config import Settings
-from lrs.http import about, errors, system
+from lrs.http import about, errors, statements, system
 from lrs.http.middleware import Observability, XAPIVersionHeader
 from lrs.runtime import Runtime
 from lrs.store.db import Database
+from lrs.store.statement_writer import StatementWriter
 
 
 def routes() -> list[Route]:
@@ -24,6 +25,7 @@ def routes() -> list[Route]:
         Route("/ready", system.ready, methods=["GET"]),
         Route("/metrics", system.prometheus, methods=["GET"]),
         Route("/xapi/about", about.about, methods=["GET"]),
+        Route("/xapi/statements", statements.statements, methods=["GET", "PUT", "POST"]),
     ]
 
 
@@ -37,15 +39,23 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with db.connection() as conn:
                 key = await accounts.signing_key(conn, settings)
-            app.state.runtime = Runtime(settings=settings, db=db, signing_key=key)
+            writer = StatementWriter(db)
+            await writer.start()
+            app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
+                                        services={"writer": writer})
             metrics.mark_build()
-            yield
+            try:
+                yield
+            finally:
+                # Pending group commits are written before the pool closes.
+                await writer.stop()
         finally:
             await db.close()
 
     return Starlette(
         routes=routes(),
-        middleware=[Middleware(Observability), Middleware(XAPIVersionHeader)],
+        # Outermost first: the version header goes on every answer, 500s too.
+        middleware=[Middleware(XAPIVersionHeader), Middleware(Observability)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )

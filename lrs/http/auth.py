@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 
-from starlette.requests import Request
-
 from lrs import metrics
 from lrs.auth import secrets, tokens
 from lrs.auth.principal import Principal, authority_for, expand
@@ -17,9 +15,8 @@ from lrs.store import tenants
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="lrs", Bearer realm="lrs"'}
 
 
-async def authenticate(request: Request) -> Principal:
-    runtime: Runtime = request.app.state.runtime
-    header = request.headers.get("authorization")
+async def authenticate(runtime: Runtime, header: str | None) -> Principal:
+    """The principal of an Authorization header value, or 401."""
     if not header:
         raise _refused("authentication required: send HTTP Basic or a Bearer token", "missing")
     scheme, _, value = header.partition(" ")
@@ -30,7 +27,6 @@ async def authenticate(request: Request) -> Principal:
         principal = await _bearer(runtime, value.strip())
     else:
         raise _refused(f"unsupported authorization scheme {scheme!r}", "scheme")
-    request.scope["state"]["tenant"] = principal.tenant
     return principal
 
 

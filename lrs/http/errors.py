@@ -5,11 +5,9 @@
                "field": "statement[3].context.registration"}}
 
 Typed LRSErrors carry their status; anything unexpected is a 500 whose body
-names no internals (the traceback goes to the log, not the client)."""
+names no internals (lrs.http.middleware logs the traceback, once)."""
 
 from __future__ import annotations
-
-import logging
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -17,8 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.errors import LRSError
-
-log = logging.getLogger("lrs.http")
 
 _CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -48,9 +44,4 @@ async def http_error(request: Request, exc: Exception) -> Response:
                           headers=dict(exc.headers or {}))
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "the server failed to answer this request")
-
-
-HANDLERS = {LRSError: lrs_error, HTTPException: http_error, Exception: unexpected_error}
+HANDLERS = {LRSError: lrs_error, HTTPException: http_error}

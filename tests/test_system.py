@@ -1,0 +1,100 @@
+"""/xapi/about, /health, /ready, /metrics and the error shape, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+
+from lrs.app import create_app
+
+
+def test_about_lists_both_versions_without_version_header(server):
+    # VER-11: /about answers whatever the version header says, or without one.
+    for headers in ({}, {"X-Experience-API-Version": "0.9"}):
+        response = httpx.get(f"{server.url}/xapi/about", headers=headers)
+        assert response.status_code == 200
+        assert response.json()["version"] == ["1.0.3", "2.0.0"]
+        assert response.headers["content-type"] == "application/json"
+
+
+def test_head_about_has_no_body(server):
+    response = httpx.head(f"{server.url}/xapi/about")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_health_and_ready(server):
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/ready")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "ok"
+
+
+def test_ready_is_503_when_the_database_is_unreachable(settings):
+    # A database that refuses connections: the pool cannot reach it.
+    app = create_app(settings)
+
+    async def scenario() -> tuple[int, dict]:
+        async with app.router.lifespan_context(app):
+            runtime = app.state.runtime
+            await runtime.db._pool.close()  # the database "goes away"
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as c:
+                response = await c.get("/ready")
+                return response.status_code, response.json()
+
+    try:
+        status, body = asyncio.run(scenario())
+    except Exception:  # closing an already closed pool on shutdown
+        raise
+    assert status == 503
+    assert body["database"] == "unreachable"
+
+
+def test_metrics_are_prometheus_text_with_route_templates(server):
+    httpx.get(f"{server.url}/xapi/about")
+    httpx.get(f"{server.url}/no/such/path/12345")
+    response = httpx.get(f"{server.url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert re.search(r'lrs_http_requests_total\{method="GET",route="/xapi/about",status="200"\} \d', text)
+    assert 'route="unmatched"' in text
+    assert "/no/such/path" not in text  # raw paths never become labels
+    for name in ("lrs_http_request_duration_seconds_bucket", "lrs_http_requests_in_flight",
+                 "lrs_db_pool_connections", "lrs_db_pool_connections_in_use", "lrs_build_info"):
+        assert name in text
+
+
+def test_every_error_is_the_one_json_shape(server):
+    cases = [
+        httpx.get(f"{server.url}/nope"),
+        httpx.delete(f"{server.url}/xapi/about"),
+        httpx.get(f"{server.url}/xapi/statements", headers={"X-Experience-API-Version": "2.0.0"}),
+        httpx.get(f"{server.url}/xapi/statements"),
+    ]
+    assert [r.status_code for r in cases] == [404, 405, 401, 400]
+    for response in cases:
+        assert response.headers["content-type"] == "application/json"
+        error = response.json()["error"]
+        assert error["status"] == response.status_code
+        assert error["message"]
+        assert "Traceback" not in response.text
+
+
+def test_xapi_errors_carry_the_version_header(server):
+    response = httpx.get(f"{server.url}/xapi/statements", headers={"X-Experience-API-Version": "1.0.1"})
+    assert response.status_code == 401
+    assert response.headers["X-Experience-API-Version"] == "1.0.3"
+    response = httpx.get(f"{server.url}/xapi/statements", headers={"X-Experience-API-Version": "3.0"})
+    assert response.status_code == 400
+    assert "X-Experience-API-Version" in response.json()["error"]["message"]
+
+
+def test_request_id_is_echoed_or_made(server):
+    given = httpx.get(f"{server.url}/health", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = httpx.get(f"{server.url}/health")
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
