@@ -1,0 +1,23 @@
+# The LRS against an external PostgreSQL (LRS_DATABASE_URL). Multi-stage:
+# wheels are built in the first stage, the runtime stage has no compiler.
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY lrs ./lrs
+COPY migrations ./migrations
+COPY conformance ./conformance
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.12-slim
+RUN useradd --system --create-home --uid 10001 lrs
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER lrs
+ENV LRS_HOST=0.0.0.0 \
+    LRS_PORT=8080 \
+    PYTHONUNBUFFERED=1
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2).status == 200 else 1)"]
+# LRS_DATABASE_URL must be set: the image has no embedded PostgreSQL.
+CMD ["lrs", "serve"]
