@@ -178,6 +178,18 @@ def tenant(database_url: str) -> Tenant:
 
 
 @pytest.fixture
+def new_tenant(database_url: str) -> Callable[..., Tenant]:
+    """Another fresh tenant: new_tenant() or new_tenant(scopes=("statements/read",))."""
+    return lambda scopes=("all",): make_tenant(database_url, tuple(scopes))
+
+
+@pytest.fixture
+def make_credential(database_url: str) -> Callable[[str, list[str]], tuple[str, str]]:
+    """Another credential of a tenant: make_credential(tenant.name, scopes) -> (key, secret)."""
+    return lambda tenant_name, scopes: add_credential(database_url, tenant_name, list(scopes))
+
+
+@pytest.fixture
 def client_for(server: LiveServer) -> Iterator[Callable[..., httpx.Client]]:
     made: list[httpx.Client] = []
 

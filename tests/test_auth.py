@@ -1,0 +1,157 @@
+"""Authentication from the outside: Basic key/secret and Bearer JWTs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+
+from lrs import accounts
+from lrs.store import tenants
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+             "object": {"id": "http://example.org/course"}}
+
+
+def _signing_key(database_url: str) -> bytes:
+    async def get() -> bytes:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await tenants.signing_key(conn)
+        finally:
+            await conn.close()
+    return asyncio.run(get())
+
+
+def _token(settings, key: bytes, **overrides) -> str:
+    now = int(time.time())
+    claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "app-1",
+              "tenant": overrides.pop("tenant"), "scope": "all", "iat": now, "nbf": now,
+              "exp": now + 600, **overrides}
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm="HS256")
+
+
+def _get(server, authorization: str | None) -> httpx.Response:
+    headers = dict(V2)
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return httpx.get(f"{server.url}/xapi/statements", headers=headers)
+
+
+def test_issued_token_works(server, settings, database_url, tenant):
+    async def issue() -> dict:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await accounts.issue_token(conn, settings, tenant=tenant.name,
+                                              scopes=["all"], subject="reporting")
+        finally:
+            await conn.close()
+    token = asyncio.run(issue())["token"]
+    response = _get(server, f"Bearer {token}")
+    assert response.status_code == 200, response.text
+
+
+def test_basic_with_wrong_or_revoked_secret_is_401(server, database_url, tenant):
+    good = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    assert _get(server, f"Basic {good}").status_code == 200
+    wrong = base64.b64encode(f"{tenant.key}:not-the-secret".encode()).decode()
+    assert _get(server, f"Basic {wrong}").status_code == 401
+    unknown = base64.b64encode(b"nokey:nosecret").decode()
+    assert _get(server, f"Basic {unknown}").status_code == 401
+    for garbage in ("Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(), "Digest x"):
+        response = _get(server, garbage)
+        assert response.status_code == 401
+        assert "WWW-Authenticate" in response.headers
+
+    async def revoke() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await tenants.revoke_credential(conn, tenant.key)
+        finally:
+            await conn.close()
+    asyncio.run(revoke())
+    # Revocation takes effect on the next request.
+    assert _get(server, f"Basic {good}").status_code == 401
+
+
+def test_missing_credentials_is_401(server):
+    response = _get(server, None)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"].startswith("authentication required")
+
+
+@pytest.mark.parametrize("case", [
+    "expired", "not_yet_valid", "wrong_audience", "wrong_issuer", "no_tenant_claim",
+    "wrong_key", "unknown_tenant",
+])
+def test_jwt_edge_cases_are_401(server, settings, database_url, tenant, case):
+    key = _signing_key(database_url)
+    now = int(time.time())
+    options = {
+        "expired": {"exp": now - 3600},
+        "not_yet_valid": {"nbf": now + 3600},
+        "wrong_audience": {"aud": "some-other-service"},
+        "wrong_issuer": {"iss": "https://idp.elsewhere"},
+        "no_tenant_claim": {},
+        "wrong_key": {},
+        "unknown_tenant": {},
+    }[case]
+    signing = b"another key entirely, 32 bytes.." if case == "wrong_key" else key
+    tenant_name = "no-such-tenant" if case == "unknown_tenant" else tenant.name
+    token = _token(settings, signing, tenant=tenant_name, **options)
+    if case == "no_tenant_claim":
+        token = _token(settings, signing, tenant=None)
+    response = _get(server, f"Bearer {token}")
+    assert response.status_code == 401, (case, response.text)
+    assert response.json()["error"]["message"]
+
+
+def test_forged_tenant_claim_fails_the_signature(server, settings, database_url, tenant):
+    key = _signing_key(database_url)
+    token = _token(settings, key, tenant=tenant.name, scope="statements/read")
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["tenant"] = "default"
+    claims["scope"] = "all"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    response = _get(server, f"Bearer {header}.{forged_payload}.{signature}")
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]["message"]
+
+
+def test_alg_none_and_garbage_tokens_are_401(server, settings, tenant):
+    now = int(time.time())
+    claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "x",
+              "tenant": tenant.name, "scope": "all", "iat": now, "exp": now + 60}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for token in (unsigned, unsigned.rstrip(".") + ".", "garbage", "a.b.c"):
+        response = _get(server, f"Bearer {token}")
+        assert response.status_code == 401, token
+
+
+def test_rs256_token_is_not_accepted_as_hs256(server, settings, database_url, tenant):
+    """No algorithm confusion: only HS256 with the LRS's key is accepted."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "x",
+              "tenant": tenant.name, "scope": "all", "iat": now, "exp": now + 60}
+    token = jwt.encode(claims, private, algorithm="RS256")
+    assert _get(server, f"Bearer {token}").status_code == 401
+
+
+def test_scopes_are_enforced_with_403_naming_the_scope(server, client_for, make_credential, tenant):
+    key, secret = make_credential(tenant.name, ["statements/read"])
+    reader = client_for(key, secret)
+    response = reader.post("/xapi/statements", json=STATEMENT)
+    assert response.status_code == 403
+    assert "statements/write" in response.json()["error"]["message"]
+    assert reader.get("/xapi/statements").status_code == 200

@@ -1,0 +1,53 @@
+"""Settings: one table, typed, failing with the variable's name."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from lrs import config
+from lrs.config import SettingsError
+
+
+def test_defaults_match_the_table():
+    loaded = config.load({})
+    assert loaded == config.Settings()
+    for setting in config.SETTINGS:
+        assert hasattr(loaded, setting.name)
+    assert {s.name for s in config.SETTINGS} == {f.name for f in dataclasses.fields(config.Settings)}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("LRS_PORT", "eighty"), ("LRS_PORT", "70000"), ("LRS_WORKERS", "0"),
+    ("LRS_MIGRATE", "maybe"), ("LRS_DATABASE_URL", "mysql://x"), ("LRS_LOG_LEVEL", "loud"),
+    ("LRS_SHUTDOWN_TIMEOUT", "-1"), ("LRS_PAGE_LIMIT", "1.5"),
+])
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(SettingsError, match=name):
+        config.load({name: value})
+
+
+def test_values_are_typed():
+    loaded = config.load({"LRS_PORT": "9000", "LRS_MIGRATE": "false", "LRS_WORKERS": "3",
+                          "LRS_DATABASE_URL": "postgresql://u@h/db"})
+    assert (loaded.port, loaded.migrate, loaded.workers) == (9000, False, 3)
+    assert loaded.database_url == "postgresql://u@h/db"
+    assert loaded.base_url == "http://127.0.0.1:9000"
+
+
+def test_options_override_and_are_checked():
+    assert config.load({"LRS_PORT": "9000"}, port=9100).port == 9100
+    with pytest.raises(SettingsError, match="--workers"):
+        config.load({}, workers=0)
+
+
+def test_pool_bounds_are_consistent():
+    with pytest.raises(SettingsError, match="LRS_POOL_MIN"):
+        config.load({"LRS_POOL_MIN": "20", "LRS_POOL_MAX": "5"})
+
+
+def test_readme_carries_the_settings_table():
+    from pathlib import Path
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert config.markdown_table() in readme
