@@ -12,8 +12,10 @@ from starlette.routing import Route
 
 from lrs import accounts, config, logs, metrics
 from lrs.config import Settings
-from lrs.http import about, errors, statements, system
+from lrs.http import about, admin, errors, oauth, statements, system
+from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, XAPIVersionHeader
+from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store.db import Database
 from lrs.store.statement_writer import StatementWriter
@@ -25,7 +27,9 @@ def routes() -> list[Route]:
         Route("/ready", system.ready, methods=["GET"]),
         Route("/metrics", system.prometheus, methods=["GET"]),
         Route("/xapi/about", about.about, methods=["GET"]),
+        Route("/oauth/token", oauth.token, methods=["POST"]),
         Route("/xapi/statements", statements.statements, methods=["GET", "PUT", "POST"]),
+        *admin.ROUTES,
     ]
 
 
@@ -42,7 +46,9 @@ def create_app(settings: Settings) -> Starlette:
             writer = StatementWriter(db)
             await writer.start()
             app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
-                                        services={"writer": writer})
+                                        services={"writer": writer,
+                                                  "rate_limiter": RateLimiter(),
+                                                  "cors_origins": TenantOrigins(db)})
             metrics.mark_build()
             try:
                 yield
@@ -55,7 +61,8 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes(),
         # Outermost first: the version header goes on every answer, 500s too.
-        middleware=[Middleware(XAPIVersionHeader), Middleware(Observability)],
+        middleware=[Middleware(XAPIVersionHeader), Middleware(Observability),
+                    Middleware(CORS)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )

@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from lrs import __version__, accounts, config, embedded
-from lrs.auth.principal import SCOPES
+from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
 from lrs.store import migrate, tenants
@@ -224,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
     create = command(cred_commands, "create", "Create a key/secret pair; the secret is "
                      "printed once.", cmd_credential_create)
     create.add_argument("--tenant", required=True)
-    create.add_argument("--scope", required=True, action="append", choices=SCOPES,
+    create.add_argument("--scope", required=True, action="append", choices=(*SCOPES, ADMIN_SCOPE),
                         help="an xAPI scope; repeat for several")
     create.add_argument("--label", default="", help="a note for operators")
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -241,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     token_commands = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     issue = command(token_commands, "issue", "Issue a signed JWT for a tenant.", cmd_token_issue)
     issue.add_argument("--tenant", required=True)
-    issue.add_argument("--scope", required=True, action="append", choices=SCOPES,
+    issue.add_argument("--scope", required=True, action="append", choices=(*SCOPES, ADMIN_SCOPE),
                        help="an xAPI scope; repeat for several")
     issue.add_argument("--ttl", type=int, help="lifetime in seconds (LRS_TOKEN_TTL)")
     issue.add_argument("--subject", help="the token's subject (default cli:TENANT)")

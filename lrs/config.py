@@ -77,6 +77,14 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+    return origins
+
+
 def _text(raw: str) -> str:
     return raw
 
@@ -117,6 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
+    Setting("cors_origins", _origins, "", "Browser origins allowed for every tenant, comma-separated (`*`: any). Tenants add their own.", "list"),
     Setting("log_level", _log_level, "info", "Log level: debug, info, warning, error.", "str"),
     Setting("shutdown_timeout", _positive_float, "30", "Seconds to let in-flight requests finish after SIGTERM.", "float"),
 )
@@ -142,6 +151,7 @@ class Settings:
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
     page_limit: int = 500
+    cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
     shutdown_timeout: float = 30.0
 

@@ -52,6 +52,10 @@ BUILD_INFO = Gauge(
 
 AUTH_FAILURES = Counter(
     "lrs_auth_failures_total", "Requests refused authentication, by reason.", ["reason"])
+TENANT_REQUESTS = Counter(
+    "lrs_tenant_requests_total", "Authenticated xAPI requests, by tenant.", ["tenant"])
+RATE_LIMITED = Counter(
+    "lrs_rate_limited_total", "Requests refused for the credential's rate, by tenant.", ["tenant"])
 STATEMENTS_STORED = Counter(
     "lrs_statements_stored_total", "Statements newly stored.", ["tenant", "version"])
 STATEMENTS_REJECTED = Counter(

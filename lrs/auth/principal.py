@@ -26,6 +26,10 @@ _IMPLIED = {
 }
 
 
+# Not an xAPI scope, and not implied by `all`: the operators' admin API.
+ADMIN_SCOPE = "admin"
+
+
 def expand(scopes: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[str]:
     granted: set[str] = set()
     for scope in scopes:
@@ -34,9 +38,9 @@ def expand(scopes: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[st
 
 
 def check_scopes(scopes: list[str]) -> list[str]:
-    unknown = [s for s in scopes if s not in SCOPES]
+    unknown = [s for s in scopes if s not in SCOPES and s != ADMIN_SCOPE]
     if unknown:
-        raise ValueError(f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}")
+        raise ValueError(f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}, {ADMIN_SCOPE}")
     if not scopes:
         raise ValueError("at least one scope is required")
     return list(dict.fromkeys(scopes))
@@ -49,6 +53,9 @@ class Principal:
     credential: str  # the Basic key, or the token's subject
     scopes: frozenset[str]  # expanded
     authority: dict
+    cors_origins: tuple[str, ...] = ()
+    # Per-credential request rate (per second) and burst; None: unlimited.
+    rate_limit: tuple[float, int] | None = None
 
     def require(self, *any_of: str) -> None:
         """403 unless the principal holds one of `any_of`."""

@@ -25,8 +25,16 @@ class TokenRefused(Unauthorized):
         self.reason = reason
 
 
+# What an agency's identity provider may sign with. Never HS* (a shared
+# secret is not how an IdP works, and HS with a public key as the secret is
+# the classic confusion attack) and never `none`.
+EXTERNAL_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                 "ES256", "ES384", "ES512", "EdDSA"})
+
+
 def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
-          scopes: list[str], ttl: int, now: float | None = None) -> str:
+          scopes: list[str], ttl: int, now: float | None = None,
+          credential: str | None = None) -> str:
     now = time.time() if now is None else now
     claims = {
         "iss": issuer,
@@ -39,15 +47,31 @@ def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
         "exp": int(now) + ttl,
         "jti": uuid.uuid4().hex,
     }
+    if credential is not None:
+        # Tokens traded for a key/secret die with that credential.
+        claims["cred"] = credential
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify(token: str, key: bytes, *, issuer: str, audience: str, leeway: int) -> dict:
-    """The token's claims, or 401 with the reason it was refused."""
+def peek(token: str) -> dict:
+    """The unverified claims, only to pick the key to verify with."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        raise TokenRefused("token is malformed", "malformed") from None
+    if not isinstance(claims, dict):
+        raise TokenRefused("token is malformed", "malformed")
+    return claims
+
+
+def verify(token: str, key: object, *, issuer: str, audience: str, leeway: int,
+           algorithms: list[str] | None = None, required: list[str] | None = None) -> dict:
+    """The token's claims, or 401 with the reason it was refused. Without
+    `algorithms`, only the LRS's own HS256."""
     try:
         return jwt.decode(
-            token, key, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
-            leeway=leeway, options={"require": _REQUIRED})
+            token, key, algorithms=algorithms or [ALGORITHM], audience=audience, issuer=issuer,
+            leeway=leeway, options={"require": _REQUIRED if required is None else required})
     except jwt.ExpiredSignatureError:
         raise TokenRefused("token expired", "expired") from None
     except jwt.ImmatureSignatureError:
@@ -60,6 +84,8 @@ def verify(token: str, key: bytes, *, issuer: str, audience: str, leeway: int) -
         raise TokenRefused("token algorithm is not accepted", "algorithm") from None
     except jwt.InvalidSignatureError:
         raise TokenRefused("token signature is invalid", "signature") from None
+    except jwt.InvalidKeyError:
+        raise TokenRefused("token algorithm does not fit the issuer's key", "algorithm") from None
     except jwt.MissingRequiredClaimError as exc:
         raise TokenRefused(f"token lacks the {exc.claim!r} claim", "claims") from None
     except jwt.InvalidTokenError:

@@ -1,16 +1,20 @@
-"""Authenticate a request: HTTP Basic key/secret or a Bearer JWT."""
+"""Authenticate a request: HTTP Basic key/secret, or a Bearer JWT issued
+by this LRS or by an agency's trusted identity provider."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
-from lrs import metrics
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from lrs import jwks, metrics
 from lrs.auth import secrets, tokens
-from lrs.auth.principal import Principal, authority_for, expand
+from lrs.auth.principal import SCOPES, Principal, authority_for, expand
 from lrs.errors import Unauthorized
 from lrs.runtime import Runtime
-from lrs.store import tenants
+from lrs.store import issuers, tenants
+from lrs.store.tenants import TenantAccess
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="lrs", Bearer realm="lrs"'}
 
@@ -22,15 +26,13 @@ async def authenticate(runtime: Runtime, header: str | None) -> Principal:
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":
-        principal = await _basic(runtime, value.strip())
-    elif scheme == "bearer":
-        principal = await _bearer(runtime, value.strip())
-    else:
-        raise _refused(f"unsupported authorization scheme {scheme!r}", "scheme")
-    return principal
+        return await basic(runtime, value.strip())
+    if scheme == "bearer":
+        return await _bearer(runtime, value.strip())
+    raise _refused(f"unsupported authorization scheme {scheme!r}", "scheme")
 
 
-async def _basic(runtime: Runtime, value: str) -> Principal:
+def basic_pair(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -38,34 +40,92 @@ async def _basic(runtime: Runtime, value: str) -> Principal:
     key, sep, secret = decoded.partition(":")
     if not sep or not key:
         raise _refused("malformed Basic credentials", "malformed")
+    return key, secret
+
+
+async def basic(runtime: Runtime, value: str) -> Principal:
+    key, secret = basic_pair(value)
+    return await key_secret(runtime, key, secret)
+
+
+async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
     async with runtime.db.connection() as conn:
         row = await tenants.credential_for_key(conn, key)
     # Compare even for an unknown key, so timing does not tell keys apart.
     stored = row.secret_hash if row is not None else b"\0" * 32
     if not secrets.secret_matches(secret, stored) or row is None:
         raise _refused("unknown key or wrong secret", "bad_credentials")
-    return Principal(
-        tenant_id=row.tenant_id, tenant=row.tenant, credential=key,
-        scopes=expand(row.scopes), authority=authority_for(runtime.settings.base_url, key))
+    return _principal(row.access, key, expand(row.scopes),
+                      authority_for(runtime.settings.base_url, key))
 
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
-    settings = runtime.settings
     try:
-        claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
-                               audience=settings.jwt_audience, leeway=settings.jwt_leeway)
+        unverified = tokens.peek(token)
+        if unverified.get("iss") == runtime.settings.jwt_issuer:
+            return await _own_token(runtime, token)
+        return await _external_token(runtime, token, unverified)
     except tokens.TokenRefused as exc:
         metrics.AUTH_FAILURES.labels(reason=exc.reason).inc()
         raise
+
+
+async def _own_token(runtime: Runtime, token: str) -> Principal:
+    settings = runtime.settings
+    claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
+                           audience=settings.jwt_audience, leeway=settings.jwt_leeway)
     async with runtime.db.connection() as conn:
-        tenant_id = await tenants.find_tenant_id(conn, str(claims["tenant"]))
-    if tenant_id is None:
-        raise _refused("token names an unknown tenant", "tenant")
+        access = await tenants.tenant_access(conn, str(claims["tenant"]))
+        revoked = "cred" in claims and not await tenants.credential_active(conn, str(claims["cred"]))
+    if access is None:
+        raise tokens.TokenRefused("token names an unknown tenant", "tenant")
+    if revoked:
+        raise tokens.TokenRefused("the credential this token was issued for is revoked", "revoked")
     subject = str(claims["sub"])
-    return Principal(
-        tenant_id=tenant_id, tenant=claims["tenant"], credential=subject,
-        scopes=expand(str(claims["scope"]).split()),
-        authority=authority_for(settings.base_url, subject))
+    return _principal(access, subject, expand(str(claims["scope"]).split()),
+                      authority_for(settings.base_url, subject))
+
+
+async def _external_token(runtime: Runtime, token: str, unverified: dict) -> Principal:
+    issuer_name = unverified.get("iss")
+    if not isinstance(issuer_name, str):
+        raise tokens.TokenRefused("token has no issuer", "issuer")
+    async with runtime.db.connection() as conn:
+        candidates = await issuers.for_issuer(conn, issuer_name)
+    if len(candidates) > 1:
+        # One IdP serving several agencies: its tenant claim picks one.
+        candidates = [(i, a) for i, a in candidates if unverified.get(i.tenant_claim) == a.tenant]
+    if len(candidates) != 1:
+        raise tokens.TokenRefused("token issuer is not trusted", "issuer")
+    trusted, access = candidates[0]
+    key = (load_pem_public_key(trusted.public_key.encode()) if trusted.public_key
+           else await jwks.signing_key(trusted.jwks_url, token))
+    settings = runtime.settings
+    claims = tokens.verify(
+        token, key, issuer=issuer_name, audience=trusted.audience or settings.jwt_audience,
+        leeway=settings.jwt_leeway,
+        algorithms=[a for a in trusted.algorithms if a in tokens.EXTERNAL_ALGORITHMS],
+        required=["exp", "iss", "aud", trusted.subject_claim])
+    if trusted.tenant_claim in claims and claims[trusted.tenant_claim] != access.tenant:
+        raise tokens.TokenRefused("token is for another tenant", "tenant")
+    granted = claims.get(trusted.scope_claim, "")
+    requested = granted.split() if isinstance(granted, str) else list(granted or ())
+    subject = str(claims[trusted.subject_claim])
+    # The IdP's subject, on the IdP's home page when its issuer is a URL.
+    home = issuer_name if issuer_name.startswith(("https://", "http://")) else settings.base_url
+    return _principal(access, subject, expand([s for s in requested if s in SCOPES]),
+                      authority_for(home, subject))
+
+
+def _principal(access: TenantAccess, credential: str, scopes: frozenset[str],
+               authority: dict) -> Principal:
+    rate = None
+    if access.rate_limit_per_second is not None:
+        burst = access.rate_limit_burst or max(1, int(access.rate_limit_per_second))
+        rate = (access.rate_limit_per_second, burst)
+    return Principal(tenant_id=access.tenant_id, tenant=access.tenant, credential=credential,
+                     scopes=scopes, authority=authority,
+                     cors_origins=tuple(access.cors_origins), rate_limit=rate)
 
 
 def _refused(message: str, reason: str) -> Unauthorized:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
+from lrs import metrics
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, PayloadTooLarge
 from lrs.http.auth import authenticate
@@ -66,6 +67,8 @@ async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, st
     principal = await authenticate(runtime, xreq.headers.get("authorization"))
     state["tenant"] = principal.tenant
     state["principal"] = principal
+    metrics.TENANT_REQUESTS.labels(tenant=principal.tenant).inc()
+    runtime.services["rate_limiter"].check(principal)
     if scopes:
         principal.require(*scopes)
     return xreq, principal, version

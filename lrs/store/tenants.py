@@ -1,4 +1,5 @@
-"""Tenants, credentials and the LRS's signing key: SQL and nothing else."""
+"""Tenants, their credentials and access settings, and the LRS's signing
+key: SQL and nothing else."""
 
 from __future__ import annotations
 
@@ -26,11 +27,27 @@ WHERE $1::text IS NULL OR t.name = $1
 ORDER BY t.name, c.created_at""")
 REVOKE_CREDENTIAL = Query("credentials.revoke", """
 UPDATE credentials SET revoked_at = now() WHERE key = $1 AND revoked_at IS NULL""")
-# The Basic-auth lookup: one primary-key probe per request.
+ROTATE_CREDENTIAL = Query("credentials.rotate", """
+UPDATE credentials SET secret_hash = $2 WHERE key = $1 AND revoked_at IS NULL
+RETURNING (SELECT name FROM tenants WHERE id = tenant_id) AS tenant, scopes""")
+# The Basic-auth lookup: one primary-key probe per request, with what the
+# request needs to know of the tenant.
 CREDENTIAL_FOR_KEY = Query("credentials.lookup", """
-SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes
+SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes,
+       t.cors_origins, t.rate_limit_per_second, t.rate_limit_burst
 FROM credentials c JOIN tenants t ON t.id = c.tenant_id
 WHERE c.key = $1 AND c.revoked_at IS NULL""")
+CREDENTIAL_ACTIVE = Query("credentials.active", """
+SELECT 1 FROM credentials WHERE key = $1 AND revoked_at IS NULL""")
+TENANT_ACCESS = Query("tenants.access", """
+SELECT id AS tenant_id, name AS tenant, cors_origins, rate_limit_per_second, rate_limit_burst
+FROM tenants WHERE name = $1""")
+ALL_CORS_ORIGINS = Query("tenants.cors_origins", """
+SELECT DISTINCT unnest(cors_origins) FROM tenants""")
+SET_CORS_ORIGINS = Query("tenants.set_cors_origins", """
+UPDATE tenants SET cors_origins = $2 WHERE name = $1""")
+SET_RATE_LIMIT = Query("tenants.set_rate_limit", """
+UPDATE tenants SET rate_limit_per_second = $2, rate_limit_burst = $3 WHERE name = $1""")
 
 SIGNING_KEY = Query("signing_keys.get", "SELECT secret FROM signing_keys WHERE name = $1")
 ENSURE_SIGNING_KEY = Query("signing_keys.ensure", """
@@ -45,11 +62,20 @@ class Tenant:
 
 
 @dataclasses.dataclass(frozen=True)
-class CredentialRow:
+class TenantAccess:
+    """What a request needs to know of its tenant."""
     tenant_id: int
     tenant: str
+    cors_origins: list[str]
+    rate_limit_per_second: float | None
+    rate_limit_burst: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class CredentialRow:
     secret_hash: bytes
     scopes: list[str]
+    access: TenantAccess
 
 
 async def create_tenant(conn: asyncpg.Connection, name: str) -> int:
@@ -94,7 +120,42 @@ async def revoke_credential(conn: asyncpg.Connection, key: str) -> None:
 
 async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRow | None:
     row = await fetchrow(conn, CREDENTIAL_FOR_KEY, key)
-    return CredentialRow(**dict(row)) if row is not None else None
+    if row is None:
+        return None
+    values = dict(row)
+    secret_hash, scopes = values.pop("secret_hash"), values.pop("scopes")
+    return CredentialRow(secret_hash, scopes, TenantAccess(**values))
+
+
+async def credential_active(conn: asyncpg.Connection, key: str) -> bool:
+    return await fetchval(conn, CREDENTIAL_ACTIVE, key) is not None
+
+
+async def rotate_credential(conn: asyncpg.Connection, key: str, secret_hash: bytes) -> dict:
+    row = await fetchrow(conn, ROTATE_CREDENTIAL, key, secret_hash)
+    if row is None:
+        raise NotFound(f"no active credential with key {key!r}", field="key")
+    return dict(row)
+
+
+async def tenant_access(conn: asyncpg.Connection, name: str) -> TenantAccess | None:
+    row = await fetchrow(conn, TENANT_ACCESS, name)
+    return TenantAccess(**dict(row)) if row is not None else None
+
+
+async def all_cors_origins(conn: asyncpg.Connection) -> set[str]:
+    return {r[0] for r in await fetch(conn, ALL_CORS_ORIGINS)}
+
+
+async def set_cors_origins(conn: asyncpg.Connection, name: str, origins: list[str]) -> None:
+    if await execute(conn, SET_CORS_ORIGINS, name, origins) == "UPDATE 0":
+        raise NotFound(f"no tenant named {name!r}", field="tenant")
+
+
+async def set_rate_limit(conn: asyncpg.Connection, name: str, per_second: float | None,
+                         burst: int | None) -> None:
+    if await execute(conn, SET_RATE_LIMIT, name, per_second, burst) == "UPDATE 0":
+        raise NotFound(f"no tenant named {name!r}", field="tenant")
 
 
 async def signing_key(conn: asyncpg.Connection, name: str = "default") -> bytes:

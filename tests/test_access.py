@@ -1,0 +1,265 @@
+"""Agencies and access, from the outside: OAuth client credentials, tokens
+from an agency's own identity provider (PEM and JWKS), the admin API, CORS
+and per-credential rate limits."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+             "object": {"id": "http://example.org/course"}}
+
+
+@pytest.fixture
+def admin(server, new_tenant):
+    operators = new_tenant(scopes=("admin",))
+    with httpx.Client(base_url=server.url, auth=(operators.key, operators.secret),
+                      timeout=30) as client:
+        yield client
+
+
+def _pem(private) -> str:
+    return private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _idp_token(private, algorithm: str, settings, *, issuer: str, tenant: str | None,
+               scope: str = "statements/read statements/write", kid: str | None = None,
+               **extra) -> str:
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": settings.jwt_audience, "sub": "staff-42", "scope": scope,
+              "iat": now, "exp": now + 300, **extra}
+    if tenant is not None:
+        claims["tenant"] = tenant
+    return jwt.encode(claims, private, algorithm=algorithm, headers={"kid": kid} if kid else None)
+
+
+def test_oauth_client_credentials(server, tenant, database_url):
+    url = f"{server.url}/oauth/token"
+    form = {"grant_type": "client_credentials", "scope": "statements/read"}
+    response = httpx.post(url, data=form, auth=(tenant.key, tenant.secret))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["scope"] == "statements/read"
+    assert response.headers["cache-control"] == "no-store"
+    bearer = {"Authorization": f"Bearer {body['access_token']}", **V2}
+    assert httpx.get(f"{server.url}/xapi/statements", headers=bearer).status_code == 200
+    # Only the scopes asked for.
+    assert httpx.post(f"{server.url}/xapi/statements", headers=bearer,
+                      json=STATEMENT).status_code == 403
+
+    assert httpx.post(url, data=form, auth=(tenant.key, "wrong")).json()["error"] == "invalid_client"
+    assert httpx.post(url, data={**form, "grant_type": "password"},
+                      auth=(tenant.key, tenant.secret)).json()["error"] == "unsupported_grant_type"
+    by_form = httpx.post(url, data={**form, "client_id": tenant.key,
+                                    "client_secret": tenant.secret})
+    assert by_form.status_code == 200
+
+
+def test_oauth_token_dies_with_its_credential(server, admin, tenant):
+    token = httpx.post(f"{server.url}/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=(tenant.key, tenant.secret)).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}", **V2}
+    assert httpx.get(f"{server.url}/xapi/statements", headers=bearer).status_code == 200
+    assert admin.post(f"/admin/credentials/{tenant.key}/revoke").status_code == 200
+    response = httpx.get(f"{server.url}/xapi/statements", headers=bearer)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+def test_oauth_cannot_widen_scopes(server, make_credential, tenant):
+    key, secret = make_credential(tenant.name, ["statements/read"])
+    response = httpx.post(f"{server.url}/oauth/token", auth=(key, secret),
+                          data={"grant_type": "client_credentials", "scope": "all"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_agency_idp_token_with_pem_key(server, settings, admin, tenant, algorithm):
+    private = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
+               if algorithm == "RS256" else ec.generate_private_key(ec.SECP256R1()))
+    issuer = f"https://idp.{tenant.name}.example"
+    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": [algorithm], "public_key": _pem(private)})
+    assert created.status_code == 201, created.text
+
+    token = _idp_token(private, algorithm, settings, issuer=issuer, tenant=tenant.name)
+    bearer = {"Authorization": f"Bearer {token}", **V2}
+    stored = httpx.post(f"{server.url}/xapi/statements", headers=bearer, json=STATEMENT)
+    assert stored.status_code == 200, stored.text
+    got = httpx.get(f"{server.url}/xapi/statements", params={"statementId": stored.json()[0]},
+                    headers=bearer).json()
+    # The authority is the IdP's subject, never what the client said.
+    assert got["authority"]["account"] == {"homePage": issuer, "name": "staff-42"}
+
+    # The same IdP cannot speak for another tenant, nor with another key.
+    other = _idp_token(private, algorithm, settings, issuer=issuer, tenant="default")
+    assert httpx.get(f"{server.url}/xapi/statements",
+                     headers={"Authorization": f"Bearer {other}", **V2}).status_code == 401
+    stranger = ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256" else \
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = _idp_token(stranger, algorithm, settings, issuer=issuer, tenant=tenant.name)
+    assert httpx.get(f"{server.url}/xapi/statements",
+                     headers={"Authorization": f"Bearer {forged}", **V2}).status_code == 401
+
+
+def test_idp_token_with_hs256_using_the_public_key_is_refused(server, settings, admin, tenant):
+    """The classic confusion: HS256 signed with the (public) PEM as secret."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issuer = f"https://idp2.{tenant.name}.example"
+    admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["RS256"], "public_key": _pem(private)})
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": settings.jwt_audience, "sub": "x", "tenant": tenant.name,
+              "scope": "all", "exp": now + 60}
+    import base64
+    import hashlib
+    import hmac
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = b64(hmac.new(_pem(private).encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+    response = httpx.get(f"{server.url}/xapi/statements",
+                         headers={"Authorization": f"Bearer {head}.{body}.{sig}", **V2})
+    assert response.status_code == 401
+
+
+class _JWKSServer:
+    """An agency's identity provider publishing its keys, on loopback."""
+
+    def __init__(self) -> None:
+        self.keys: list[dict] = []
+        self.fetches = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.fetches += 1
+                body = json.dumps({"keys": outer.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def publish(self, private, kid: str) -> None:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+        self.keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+
+
+def test_agency_idp_token_with_jwks_and_key_rotation(server, settings, admin, tenant):
+    idp = _JWKSServer()
+    try:
+        first = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        idp.publish(first, "k1")
+        issuer = f"https://login.{tenant.name}.example"
+        created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+            "issuer": issuer, "algorithms": ["RS256"], "jwks_url": idp.url})
+        assert created.status_code == 201, created.text
+
+        def call(private, kid):
+            token = _idp_token(private, "RS256", settings, issuer=issuer, tenant=tenant.name,
+                               kid=kid)
+            return httpx.get(f"{server.url}/xapi/statements",
+                             headers={"Authorization": f"Bearer {token}", **V2})
+
+        assert call(first, "k1").status_code == 200
+        assert call(first, "k1").status_code == 200
+        assert idp.fetches == 1  # cached
+        unknown = call(rsa.generate_private_key(public_exponent=65537, key_size=2048), "nope")
+        assert unknown.status_code == 401
+    finally:
+        idp.httpd.shutdown()
+        idp.httpd.server_close()
+
+
+def test_admin_api_manages_tenants_and_credentials(server, admin, tenant):
+    name = f"agency-{tenant.name[-6:]}"
+    assert admin.post("/admin/tenants", json={"name": name}).status_code == 201
+    assert admin.post("/admin/tenants", json={"name": name}).status_code == 409
+    assert name in [t["name"] for t in admin.get("/admin/tenants").json()]
+
+    created = admin.post(f"/admin/tenants/{name}/credentials",
+                         json={"scopes": ["statements/write"], "label": "moodle"})
+    assert created.status_code == 201
+    cred = created.json()
+    listed = admin.get(f"/admin/tenants/{name}/credentials")
+    assert cred["key"] in listed.text and cred["secret"] not in listed.text
+
+    rotated = admin.post(f"/admin/credentials/{cred['key']}/rotate").json()
+    assert rotated["secret"] != cred["secret"]
+    post = lambda secret: httpx.post(f"{server.url}/xapi/statements", json=STATEMENT,  # noqa: E731
+                                     auth=(cred["key"], secret), headers=V2)
+    assert post(cred["secret"]).status_code == 401
+    assert post(rotated["secret"]).status_code == 200
+
+    bad = admin.post(f"/admin/tenants/{name}/credentials", json={"scopes": ["everything"]})
+    assert bad.status_code == 400 and "scope" in bad.json()["error"]["message"]
+    assert admin.get("/admin/tenants/nope/credentials").status_code == 404
+
+
+def test_admin_api_needs_the_admin_scope(server, tenant):
+    response = httpx.get(f"{server.url}/admin/tenants", auth=(tenant.key, tenant.secret))
+    assert response.status_code == 403  # `all` is every xAPI scope, not admin
+    assert httpx.get(f"{server.url}/admin/tenants").status_code == 401
+
+
+def test_cors_preflight_and_per_tenant_origins(server, admin, tenant, new_tenant):
+    origin = f"https://content.{tenant.name}.example"
+    assert admin.put(f"/admin/tenants/{tenant.name}/access",
+                     json={"cors_origins": [origin]}).status_code == 200
+    time.sleep(1.1)  # an origin not in the cache is looked up again after a second
+    preflight = httpx.options(f"{server.url}/xapi/statements", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-experience-api-version"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert "X-Experience-API-Version" in preflight.headers["access-control-allow-headers"]
+
+    own = httpx.get(f"{server.url}/xapi/statements", auth=(tenant.key, tenant.secret),
+                    headers={"Origin": origin, **V2})
+    assert own.headers["access-control-allow-origin"] == origin
+    assert "X-Experience-API-Consistent-Through" in own.headers["access-control-expose-headers"]
+
+    other = new_tenant()
+    foreign = httpx.get(f"{server.url}/xapi/statements", auth=(other.key, other.secret),
+                        headers={"Origin": origin, **V2})
+    assert foreign.status_code == 200
+    assert "access-control-allow-origin" not in foreign.headers
+
+    unknown = httpx.options(f"{server.url}/xapi/statements", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in unknown.headers
+
+
+def test_rate_limit_per_credential(server, admin, tenant, make_credential):
+    assert admin.put(f"/admin/tenants/{tenant.name}/access",
+                     json={"rate_limit_per_second": 1, "rate_limit_burst": 3}).status_code == 200
+    statuses = [httpx.get(f"{server.url}/xapi/statements", auth=(tenant.key, tenant.secret),
+                          headers=V2) for _ in range(6)]
+    assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited and int(limited[0].headers["retry-after"]) >= 1
+    # Another credential of the same tenant has its own bucket.
+    key, secret = make_credential(tenant.name, ["statements/read"])
+    assert httpx.get(f"{server.url}/xapi/statements", auth=(key, secret),
+                     headers=V2).status_code == 200
