@@ -1,0 +1,127 @@
+"""A real Prometheus scrapes a real multi-worker `lrs serve` while
+statements are posted; its count must equal what we posted, and our
+exposition must pass `promtool check metrics`.
+
+Prometheus comes from Debian's `prometheus` package, installed here when it
+is missing (CI machines are fresh). Loopback only, every wait bounded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+
+
+def _ensure_prometheus() -> None:
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    apt = shutil.which("apt-get")
+    assert apt and os.geteuid() == 0, "Prometheus is missing and cannot be installed here"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=300,
+                   capture_output=True)
+    subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+                   check=True, env=env, timeout=600, capture_output=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def multiworker_lrs(database_url, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lrs", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: httpx.get(f"{url}/ready", timeout=1).status_code == 200, 60, "lrs serve")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def test_prometheus_counts_what_was_posted(multiworker_lrs, tenant, tmp_path):
+    _ensure_prometheus()
+    url = multiworker_lrs
+    prom_port = _free_port()
+    target = url.removeprefix("http://")
+    (tmp_path / "prometheus.yml").write_text(f"""
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: lrs
+    static_configs:
+      - targets: ["{target}"]
+""")
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Several requests, so that both workers store some.
+        posted = 0
+        with httpx.Client(base_url=url, auth=(tenant.key, tenant.secret), headers=V2) as c:
+            for i in range(20):
+                batch = [{"actor": {"mbox": f"mailto:l{i}-{j}@example.org"},
+                          "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                          "object": {"id": f"http://example.org/course/{i}"}} for j in range(5)]
+                assert c.post("/xapi/statements", json=batch).status_code == 200
+                posted += len(batch)
+
+        exposition = httpx.get(f"{url}/metrics").text
+        check = subprocess.run(["promtool", "check", "metrics"], input=exposition,
+                               capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, check.stdout + check.stderr
+        # Aggregated across the two workers:
+        line = next(l for l in exposition.splitlines()
+                    if l.startswith("lrs_statements_stored_total") and tenant.name in l)
+        assert float(line.rsplit(" ", 1)[1]) == posted
+
+        api = f"http://127.0.0.1:{prom_port}/api/v1/query"
+        query = f'sum(lrs_statements_stored_total{{tenant="{tenant.name}"}})'
+
+        def scraped() -> float | None:
+            result = httpx.get(api, params={"query": query}, timeout=2).json()["data"]["result"]
+            return float(result[0]["value"][1]) if result else None
+
+        assert _wait(lambda: scraped() == posted, 60, "Prometheus to scrape the count")
+        series = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/label/__name__/values",
+                           timeout=2).json()["data"]
+        assert {"lrs_http_requests_total", "lrs_http_request_duration_seconds_bucket",
+                "lrs_build_info"} <= set(series)
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
