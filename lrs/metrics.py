@@ -47,6 +47,9 @@ DB_QUERY_DURATION = Histogram(
     "lrs_db_query_duration_seconds", "Database query latency by named query.", ["query"],
     buckets=_LATENCY_BUCKETS)
 
+DB_UP = Gauge(
+    "lrs_database_up", "1 when the database answered the last check (at each scrape), else 0.",
+    multiprocess_mode="livemin")
 BUILD_INFO = Gauge(
     "lrs_build_info", "Always 1; labels carry the build.", ["version"], multiprocess_mode="max")
 

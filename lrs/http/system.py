@@ -23,5 +23,7 @@ async def ready(request: Request) -> Response:
 
 
 async def prometheus(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    metrics.DB_UP.set(1 if await runtime.db.ping() else 0)
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)

@@ -81,9 +81,10 @@ async def _from_request(request: Request, limit: int) -> XRequest:
     form = await read_body(request, limit)
     tunneled = alternate.parse_alternate_request(
         request.query_params, form, version_header=request.headers.get(HEADER))
-    headers = Headers(headers={**{k: v for k, v in request.headers.items()
-                                  if k in ("authorization", HEADER.lower())},
-                               **tunneled.headers})
+    # The real headers stand, but for those describing the form itself;
+    # the form's header fields (Authorization, Content-Type, ...) win.
+    outer = {k: v for k, v in request.headers.items() if k not in ("content-type", "content-length")}
+    headers = Headers(headers={**outer, **{k.lower(): v for k, v in tunneled.headers.items()}})
     return XRequest(request, tunneled.method, headers, _single_params(tunneled.params.items()),
                     tunneled.content)
 
