@@ -13,6 +13,7 @@ from starlette.routing import Route
 from lrs import accounts, config, logs, metrics
 from lrs.config import Settings
 from lrs.http import about, admin, errors, oauth, statements, system
+from lrs.http import activities, agents, documents
 from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, XAPIVersionHeader
 from lrs.ratelimit import RateLimiter
@@ -29,6 +30,14 @@ def routes() -> list[Route]:
         Route("/xapi/about", about.about, methods=["GET"]),
         Route("/oauth/token", oauth.token, methods=["POST"]),
         Route("/xapi/statements", statements.statements, methods=["GET", "PUT", "POST"]),
+        Route("/xapi/activities/state", documents.state,
+              methods=["GET", "PUT", "POST", "DELETE"]),
+        Route("/xapi/activities/profile", documents.activity_profile,
+              methods=["GET", "PUT", "POST", "DELETE"]),
+        Route("/xapi/agents/profile", documents.agent_profile,
+              methods=["GET", "PUT", "POST", "DELETE"]),
+        Route("/xapi/activities", activities.activities, methods=["GET", "POST"]),
+        Route("/xapi/agents", agents.agents, methods=["GET", "POST"]),
         *admin.ROUTES,
     ]
 

@@ -1,0 +1,105 @@
+"""Storage of State, Activity Profile and Agent Profile documents
+(table `documents`, migrations/0003).
+
+Writes are read-modify-write under a row lock: `modify` locks the current
+row (SELECT ... FOR UPDATE), hands it to a pure `change` (lrs.xapi.documents
+plan_*: preconditions, merge), and writes what it returns, all in one
+transaction. Two conditional writes of one document therefore run one after
+the other, and the second sees the first's ETag: with the same If-Match,
+exactly one of them succeeds. A document that does not exist yet has no row
+to lock; its creators race on the primary key instead (INSERT ... ON
+CONFLICT DO NOTHING), and the loser re-reads and decides again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import asyncpg
+
+from lrs.errors import ServiceUnavailable
+from lrs.store.db import Database, Query, execute, fetch, fetchrow, fetchval
+from lrs.xapi.documents import Document, Target
+
+# $1 tenant, $2 kind, $3 activity_id, $4 agent_key, $5 registration, $6 doc_id
+_KEY = """tenant_id = $1 AND kind = $2 AND activity_id = $3 AND agent_key = $4
+  AND registration = $5"""
+
+GET = Query("documents.get", f"""
+SELECT content_type, content, etag, updated FROM documents WHERE {_KEY} AND doc_id = $6""")
+LOCK = Query("documents.lock", f"""
+SELECT content_type, content, etag, updated FROM documents WHERE {_KEY} AND doc_id = $6
+FOR UPDATE""")
+# clock_timestamp(), not now(): a write that waited for the row lock is
+# stamped when it happens, so `updated` follows commit order per document.
+INSERT = Query("documents.insert", """
+INSERT INTO documents (tenant_id, kind, activity_id, agent_key, registration, doc_id,
+                       content_type, content, etag, updated)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())
+ON CONFLICT DO NOTHING
+RETURNING updated""")
+UPDATE = Query("documents.update", f"""
+UPDATE documents SET content_type = $7, content = $8, etag = $9, updated = clock_timestamp()
+WHERE {_KEY} AND doc_id = $6
+RETURNING updated""")
+DELETE = Query("documents.delete", f"DELETE FROM documents WHERE {_KEY} AND doc_id = $6")
+# Id lists and DELETE of all State for activity + agent (+ registration).
+IDS = Query("documents.ids", f"""
+SELECT doc_id, updated FROM documents
+WHERE {_KEY} AND ($6::timestamptz IS NULL OR updated > $6)
+ORDER BY doc_id""")
+DELETE_ALL = Query("documents.delete_all", f"DELETE FROM documents WHERE {_KEY}")
+
+# A creator that lost the race re-reads; a third round would need the row
+# to vanish and reappear in between.
+_ATTEMPTS = 3
+
+
+def _key(tenant_id: int, target: Target) -> tuple:
+    return (tenant_id, target.kind, target.activity_id, target.agent_key,
+            target.registration, target.doc_id)
+
+
+def _document(row: asyncpg.Record | None) -> Document | None:
+    if row is None:
+        return None
+    return Document(row["content_type"], bytes(row["content"]), row["etag"], row["updated"])
+
+
+async def get(conn: asyncpg.Connection, tenant_id: int, target: Target) -> Document | None:
+    return _document(await fetchrow(conn, GET, *_key(tenant_id, target)))
+
+
+async def ids(conn: asyncpg.Connection, tenant_id: int,
+              target: Target) -> list[tuple[str, dt.datetime]]:
+    key = _key(tenant_id, target)[:5]
+    return [(r["doc_id"], r["updated"]) for r in await fetch(conn, IDS, *key, target.since)]
+
+
+async def delete_all(conn: asyncpg.Connection, tenant_id: int, target: Target) -> None:
+    await execute(conn, DELETE_ALL, *_key(tenant_id, target)[:5])
+
+
+async def modify(db: Database, tenant_id: int, target: Target,
+                 change: Callable[[Document | None], Document | None]) -> Document | None:
+    """Apply `change` to the current document (None: there is none) and
+    store its result (None: delete). Returns what is stored afterwards.
+    `change` may raise (412, 409, 400): then nothing is written."""
+    key = _key(tenant_id, target)
+    async with db.transaction() as conn:
+        for _ in range(_ATTEMPTS):
+            current = _document(await fetchrow(conn, LOCK, *key))
+            wanted = change(current)
+            if wanted is None:
+                if current is not None:
+                    await execute(conn, DELETE, *key)
+                return None
+            args = (*key, wanted.content_type, wanted.content, wanted.etag)
+            if current is not None:
+                updated = await fetchval(conn, UPDATE, *args)
+            else:
+                updated = await fetchval(conn, INSERT, *args)
+                if updated is None:
+                    continue  # created concurrently: decide again against it
+            return Document(wanted.content_type, wanted.content, wanted.etag, updated)
+    raise ServiceUnavailable("the document changed too often while being written; retry")

@@ -1,0 +1,295 @@
+"""The rules of the document resources: State, Activity Profile, Agent
+Profile (xAPI 1.0.3 Communication 2.2-2.7 and 3.1; 2.0 LRS 4.1.4, 4.1.6.2-6).
+
+Pure: parameters in, a Target out; the current document and the request in,
+the document to store (or an error) out. The store runs `plan_*` inside the
+transaction that holds the row lock, so a precondition and the write it
+guards are one atomic step.
+
+Readings where the text leaves room:
+- ETag: the hex SHA-1 of the stored bytes, in both versions. 1.0.3 3.1
+  requires exactly that (DOC-04); 2.0 allows any ETag, and one rule for both
+  lets a client read in one version and write in the other.
+- If-Match / If-None-Match follow RFC 9110 13.1.1-2 (which obsoletes
+  RFC 2616 14.24/14.26 cited by the spec) on PUT, POST and DELETE, State
+  included, in both versions: If-Match is compared strongly, If-None-Match
+  weakly, `*` means "a current document exists". A failure is 412 and
+  changes nothing.
+- 409 for a PUT with neither header over an existing document: Activity and
+  Agent Profile in both versions; State only in 2.0. 1.0.3 3.1 "The State
+  Resource will permit PUT, POST and DELETE requests without concurrency
+  headers"; 2.0 LRS 4.1.4 lists State among the controlled resources and
+  names no exemption (REQUIREMENTS DOC-08, STATE-07, N-04).
+- `since` beside a document id is refused in both versions: 2.0 LRS 4.1.6.2
+  says "Not Allowed"; 1.0.3 defines `since` only for the id-list GET, and
+  parameters outside their context are refused (GEN-07).
+- A State request without `registration` addresses the documents stored
+  without one, for id lists and DELETE of all too (STATE-06 open question;
+  yetanalytics/lrsql reads it the same way).
+- `agent` is an Agent, or for State an Identified Group too (the document is
+  keyed by the IFI either way). 1.0.3 2.6 and 2.4 say the Agent Profile and
+  Agents resources take an Agent "and not a Group".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+
+import orjson
+
+from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
+from lrs.xapi.agents import agent_key
+from lrs.xapi.formats_check import is_iri, is_uuid, parse_timestamp
+from lrs.xapi.validate import validate_agent
+from lrs.xapi.versions import V1
+
+STATE = "state"
+ACTIVITY_PROFILE = "activity_profile"
+AGENT_PROFILE = "agent_profile"
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+JSON_TYPE = "application/json"
+
+READS = ("GET", "HEAD")
+METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    name: str
+    id_param: str                  # stateId / profileId
+    scope_params: tuple[str, ...]  # required beside the id
+    optional: tuple[str, ...]      # registration (State only)
+    delete_all: bool               # DELETE without an id removes the set
+
+
+KINDS = {
+    STATE: Kind(STATE, "stateId", ("activityId", "agent"), ("registration",), True),
+    ACTIVITY_PROFILE: Kind(ACTIVITY_PROFILE, "profileId", ("activityId",), (), False),
+    AGENT_PROFILE: Kind(AGENT_PROFILE, "profileId", ("agent",), (), False),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """Which document (doc_id set) or which set of documents a request is about.
+    Key parts a kind does not use are "" (see migrations/0003)."""
+
+    kind: str
+    activity_id: str = ""
+    agent_key: str = ""
+    registration: str = ""
+    doc_id: str | None = None
+    since: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    content_type: str
+    content: bytes
+    etag: str  # unquoted hex SHA-1
+    updated: dt.datetime | None = None  # set by the store
+
+
+@dataclasses.dataclass(frozen=True)
+class Tag:
+    opaque: str
+    weak: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Preconditions:
+    """The If-Match / If-None-Match headers: None when absent; a tuple of
+    Tags, or ANY for `*`."""
+
+    if_match: tuple[Tag, ...] | None = None
+    if_none_match: tuple[Tag, ...] | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
+
+ANY: tuple[Tag, ...] = (Tag("*"),)
+
+
+# --- parameters ----------------------------------------------------------------------
+
+def params_for(kind: str, method: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The parameters `method` accepts on `kind`, and those it requires."""
+    k = KINDS[kind]
+    allowed = {*k.scope_params, *k.optional, k.id_param}
+    if method in READS:
+        allowed.add("since")  # id-list GET; parse_target refuses it beside an id
+    needs_id = method in ("PUT", "POST") or (method == "DELETE" and not k.delete_all)
+    return frozenset(allowed), (*k.scope_params, *((k.id_param,) if needs_id else ()))
+
+
+def parse_target(kind: str, params: dict[str, str], version: str) -> Target:
+    """Check the (already allowed) parameters' values: 400 for a bad one."""
+    k = KINDS[kind]
+    fields: dict = {"kind": kind}
+    if "activityId" in params:
+        if not is_iri(params["activityId"]):
+            raise BadRequest("parameter 'activityId' must be an IRI", field="activityId")
+        fields["activity_id"] = params["activityId"]
+    if "agent" in params:
+        fields["agent_key"] = parse_agent(params["agent"], version,
+                                          allow_group=kind == STATE)
+    if "registration" in params:
+        if not is_uuid(params["registration"]):
+            raise BadRequest("parameter 'registration' must be a UUID", field="registration")
+        fields["registration"] = params["registration"].lower()
+    doc_id = params.get(k.id_param)
+    if doc_id is not None:
+        if doc_id == "":
+            raise BadRequest(f"parameter {k.id_param!r} must not be empty", field=k.id_param)
+        fields["doc_id"] = doc_id
+    if "since" in params:
+        if doc_id is not None:
+            raise BadRequest(f"parameter 'since' cannot be combined with {k.id_param!r}",
+                             field="since")
+        fields["since"] = _since(params["since"], version)
+    return Target(**fields)
+
+
+def parse_agent(raw: str, version: str, *, allow_group: bool, name: str = "agent") -> str:
+    """An `agent` parameter (Agent JSON) as its IFI key (lrs.xapi.agents)."""
+    try:
+        agent = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest(f"parameter {name!r} must be a JSON Agent object", field=name) from None
+    validate_agent(agent, version, name, allow_group=allow_group)
+    return agent_key(agent)
+
+
+def _since(raw: str, version: str) -> dt.datetime:
+    try:
+        return parse_timestamp(raw, "since", version)
+    except ValidationError as exc:
+        raise BadRequest(f"parameter 'since' must be a timestamp: {exc.rule}",
+                         field="since") from None
+
+
+# --- ETags and preconditions -----------------------------------------------------------
+
+def etag_of(content: bytes) -> str:
+    # 1.0.3 Communication 3.1 (DOC-04): "a hexadecimal string of the SHA-1
+    # digest of the contents", lowercase.
+    return hashlib.sha1(content).hexdigest()
+
+
+def quoted(etag: str) -> str:
+    # 1.0.3 3.1: the header is enclosed in quotes (RFC 2616 14.19).
+    return f'"{etag}"'
+
+
+def new_document(content_type: str | None, content: bytes) -> Document:
+    return Document(content_type or DEFAULT_CONTENT_TYPE, content, etag_of(content))
+
+
+def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:
+    return Preconditions(_tags(if_match), _tags(if_none_match))
+
+
+def _tags(header: str | None) -> tuple[Tag, ...] | None:
+    if header is None or not header.strip():
+        return None
+    if header.strip() == "*":
+        return ANY
+    tags = []
+    for part in header.split(","):
+        part = part.strip()
+        weak = part.startswith(("W/", "w/"))
+        if weak:
+            part = part[2:]
+        # Unquoted tags are a common client mistake; read them as meant.
+        if len(part) >= 2 and part[0] == part[-1] == '"':
+            part = part[1:-1]
+        if part:
+            tags.append(Tag(part, weak))
+    return tuple(tags)
+
+
+def check_preconditions(pre: Preconditions, current: Document | None, *, method: str,
+                        kind: str, version: str) -> None:
+    """412 when a precondition fails; 409 when a PUT would overwrite a
+    document the client did not say it knows (see the module docstring)."""
+    etag = current.etag if current is not None else None
+    if pre.if_match is not None and not _if_match_holds(pre.if_match, etag):
+        raise PreconditionFailed(
+            "If-Match does not match the current document"
+            + ("" if etag else " (there is none)") + "; nothing was changed")
+    if pre.if_none_match is not None and not _if_none_match_holds(pre.if_none_match, etag):
+        raise PreconditionFailed("If-None-Match: the document exists (or matches); "
+                                 "nothing was changed")
+    if (method == "PUT" and not pre.given and current is not None
+            and not (kind == STATE and version == V1)):
+        raise Conflict(
+            "the document already exists and the PUT sent neither If-Match nor "
+            "If-None-Match: GET the document to check its current state, then PUT again "
+            "with If-Match set to its ETag")
+
+
+def _if_match_holds(tags: tuple[Tag, ...], etag: str | None) -> bool:
+    # RFC 9110 13.1.1: strong comparison; `*` holds when a document exists.
+    if etag is None:
+        return False
+    return tags == ANY or any(not t.weak and t.opaque == etag for t in tags)
+
+
+def _if_none_match_holds(tags: tuple[Tag, ...], etag: str | None) -> bool:
+    # RFC 9110 13.1.2: weak comparison; `*` fails when a document exists.
+    if etag is None:
+        return True
+    return tags != ANY and all(t.opaque != etag for t in tags)
+
+
+# --- what each write makes of the current document -------------------------------------
+
+def plan_put(current: Document | None, *, sent: Document, pre: Preconditions,
+             kind: str, version: str) -> Document:
+    check_preconditions(pre, current, method="PUT", kind=kind, version=version)
+    return sent
+
+
+def plan_post(current: Document | None, *, sent: Document, pre: Preconditions,
+              kind: str, version: str) -> Document:
+    check_preconditions(pre, current, method="POST", kind=kind, version=version)
+    if current is None:
+        return sent  # DOC-12: POST stores a new document as given
+    return new_document(JSON_TYPE, merge_json(current, sent))
+
+
+def plan_delete(current: Document | None, *, pre: Preconditions,
+                kind: str, version: str) -> None:
+    check_preconditions(pre, current, method="DELETE", kind=kind, version=version)
+
+
+def is_json_type(content_type: str) -> bool:
+    # N-08: media type parameters (charset) do not change the type.
+    return content_type.split(";", 1)[0].strip().lower() == JSON_TYPE
+
+
+def merge_json(current: Document, posted: Document) -> bytes:
+    """1.0.3 Communication 2.2 / 2.0 LRS 4.1.6.2: each top-level property
+    of the posted object replaces the stored one; nothing deeper is merged.
+    400 when either side is not application/json or not a JSON object."""
+    stored = _json_object(current, "the stored document")
+    incoming = _json_object(posted, "the posted document")
+    return orjson.dumps({**stored, **incoming})
+
+
+def _json_object(document: Document, what: str) -> dict:
+    if not is_json_type(document.content_type):
+        raise BadRequest(f"cannot merge: {what} is {document.content_type!r}, not "
+                         "application/json (use PUT to replace it)")
+    try:
+        value = orjson.loads(document.content)
+    except orjson.JSONDecodeError:
+        raise BadRequest(f"cannot merge: {what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"cannot merge: {what} is not a JSON object")
+    return value

@@ -1,0 +1,125 @@
+"""The Activities and Agents resources over HTTP (ACT, AGT), both versions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import add_credential, make_tenant
+
+ACTIVITY = "http://example.com/activities/induction"
+
+
+def _statement(actor: dict, activity: dict, verb: str = "http://adlnet.gov/expapi/verbs/attempted"):
+    return {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": verb},
+            "object": {"objectType": "Activity", **activity}}
+
+
+def _store(client: httpx.Client, *statements: dict) -> None:
+    response = client.post("/xapi/statements", json=list(statements))
+    assert response.status_code == 200, response.text
+
+
+def _error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()["error"]
+
+
+# --- activities --------------------------------------------------------------------------
+
+def test_unknown_activity_is_still_an_activity(client):
+    response = client.get("/xapi/activities", params={"activityId": ACTIVITY + "/unknown"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"objectType": "Activity", "id": ACTIVITY + "/unknown"}
+
+
+def test_activity_has_its_merged_canonical_definition(client):
+    _store(client, _statement({"mbox": "mailto:a@example.com"}, {
+        "id": ACTIVITY, "definition": {"name": {"en-GB": "Induction"},
+                                       "type": "http://adlnet.gov/expapi/activities/course"}}))
+    _store(client, _statement({"mbox": "mailto:a@example.com"}, {
+        "id": ACTIVITY, "definition": {"description": {"en-GB": "The common induction course"}}}))
+    activity = client.get("/xapi/activities", params={"activityId": ACTIVITY}).json()
+    assert activity["objectType"] == "Activity" and activity["id"] == ACTIVITY
+    definition = activity["definition"]
+    assert definition["name"] == {"en-GB": "Induction"}
+    assert definition["type"] == "http://adlnet.gov/expapi/activities/course"
+    assert definition["description"] == {"en-GB": "The common induction course"}
+    head = client.head("/xapi/activities", params={"activityId": ACTIVITY})
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_activities_parameters(client):
+    assert _error(client.get("/xapi/activities"), 400)["field"] == "activityId"
+    _error(client.get("/xapi/activities", params={"activityId": "no-scheme"}), 400)
+    _error(client.get("/xapi/activities", params={"activityId": ACTIVITY, "x": "1"}), 400)
+    _error(client.get("/xapi/activities", params={"activityid": ACTIVITY}), 400)
+    _error(client.put("/xapi/activities", params={"activityId": ACTIVITY}, json={}), 405)
+
+
+def test_activities_of_another_tenant_are_not_seen(client_for, tenant, database_url, version):
+    a = client_for(tenant.key, tenant.secret, version=version)
+    _store(a, _statement({"mbox": "mailto:a@example.com"},
+                         {"id": ACTIVITY, "definition": {"name": {"en": "A's"}}}))
+    other = make_tenant(database_url)
+    b = client_for(other.key, other.secret, version=version)
+    assert b.get("/xapi/activities", params={"activityId": ACTIVITY}).json() == {
+        "objectType": "Activity", "id": ACTIVITY}
+
+
+# --- agents ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("agent, expected", [
+    ({"mbox": "mailto:bob@example.com"}, {"mbox": ["mailto:bob@example.com"]}),
+    ({"objectType": "Agent", "name": "Bob", "mbox_sha1sum": "a" * 40},
+     {"name": ["Bob"], "mbox_sha1sum": ["a" * 40]}),
+    ({"openid": "http://id.example.com/bob"}, {"openid": ["http://id.example.com/bob"]}),
+    ({"account": {"homePage": "http://moodle.example.gov", "name": "b123"}},
+     {"account": [{"homePage": "http://moodle.example.gov", "name": "b123"}]}),
+])
+def test_unknown_agent_is_a_person_of_the_request(client, agent, expected):
+    response = client.get("/xapi/agents", params={"agent": json.dumps(agent)})
+    assert response.status_code == 200
+    assert response.json() == {"objectType": "Person", **expected}
+
+
+def test_person_has_the_names_statements_gave_the_same_ifi(client):
+    bob = {"mbox": "mailto:bob@example.com"}
+    _store(client,
+           _statement({**bob, "name": "Bob"}, {"id": ACTIVITY}),
+           _statement({**bob, "name": "Robert Smith"}, {"id": ACTIVITY}),
+           _statement({"objectType": "Group", "name": "Team",
+                       "member": [{**bob, "name": "R. Smith"},
+                                  {"mbox": "mailto:eve@example.com", "name": "Eve"}]},
+                      {"id": ACTIVITY}),
+           # Another persona of the same name is not joined.
+           _statement({"mbox": "mailto:other@example.com", "name": "Bob"}, {"id": ACTIVITY}))
+    person = client.get("/xapi/agents", params={"agent": json.dumps({**bob, "name": "Bobby"})}).json()
+    assert person["mbox"] == ["mailto:bob@example.com"]
+    assert person["name"][0] == "Bobby"
+    assert sorted(person["name"]) == sorted(["Bobby", "R. Smith", "Robert Smith", "Bob"])
+    assert set(person) == {"objectType", "name", "mbox"}
+
+
+def test_agents_parameters(client):
+    assert _error(client.get("/xapi/agents"), 400)["field"] == "agent"
+    for bad in ("not json", '{"name": "no ifi"}', '{"mbox": "bob@example.com"}',
+                '{"objectType": "Group", "mbox": "mailto:team@example.com"}',
+                '{"objectType": "Person", "mbox": ["mailto:a@example.com"]}'):
+        _error(client.get("/xapi/agents", params={"agent": bad}), 400)
+    _error(client.get("/xapi/agents", params={"agent": '{"mbox": "mailto:a@b.c"}', "x": "1"}), 400)
+
+
+def test_scopes(client_for, tenant, database_url):
+    key, secret = add_credential(database_url, tenant.name, ["state", "profile"])
+    limited = client_for(key, secret)
+    _error(limited.get("/xapi/activities", params={"activityId": ACTIVITY}), 403)
+    _error(limited.get("/xapi/agents", params={"agent": '{"mbox": "mailto:a@b.c"}'}), 403)
+    key, secret = add_credential(database_url, tenant.name, ["all/read"])
+    reader = client_for(key, secret)
+    assert reader.get("/xapi/activities", params={"activityId": ACTIVITY}).status_code == 200
+    assert reader.get("/xapi/agents", params={"agent": '{"mbox": "mailto:a@b.c"}'}).status_code == 200

@@ -1,0 +1,525 @@
+"""The document resources over HTTP: activities/state, activities/profile,
+agents/profile (DOC, STATE, APROF, AGPROF), in both versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import json
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import add_credential, make_tenant
+
+AGENT = json.dumps({"objectType": "Agent", "mbox": "mailto:learner@example.com"})
+ACTIVITY = "http://example.com/activities/course-1"
+
+KINDS = {
+    "state": ("/xapi/activities/state", "stateId", {"activityId": ACTIVITY, "agent": AGENT}),
+    "activity_profile": ("/xapi/activities/profile", "profileId", {"activityId": ACTIVITY}),
+    "agent_profile": ("/xapi/agents/profile", "profileId", {"agent": AGENT}),
+}
+
+
+class Doc:
+    def __init__(self, client: httpx.Client, kind: str) -> None:
+        self.client, self.kind = client, kind
+        self.path, self.id_param, self.scope = KINDS[kind]
+
+    def one(self, doc_id: str, **extra: str) -> dict:
+        return {**self.scope, self.id_param: doc_id, **extra}
+
+    def put(self, doc_id: str, body=None, *, content: bytes | None = None,
+            content_type: str | None = None, headers: dict | None = None) -> httpx.Response:
+        return self._send("PUT", doc_id, body, content, content_type, headers)
+
+    def post(self, doc_id: str, body=None, *, content: bytes | None = None,
+             content_type: str | None = None, headers: dict | None = None) -> httpx.Response:
+        return self._send("POST", doc_id, body, content, content_type, headers)
+
+    def create(self, doc_id: str, body) -> httpx.Response:
+        response = self.put(doc_id, body, headers={"If-None-Match": "*"})
+        assert response.status_code == 204, response.text
+        return response
+
+    def get(self, doc_id: str, **extra: str) -> httpx.Response:
+        return self.client.get(self.path, params=self.one(doc_id, **extra))
+
+    def delete(self, doc_id: str, headers: dict | None = None) -> httpx.Response:
+        return self.client.delete(self.path, params=self.one(doc_id), headers=headers)
+
+    def ids(self, **extra: str) -> httpx.Response:
+        return self.client.get(self.path, params={**self.scope, **extra})
+
+    def _send(self, method, doc_id, body, content, content_type, headers) -> httpx.Response:
+        headers = dict(headers or {})
+        if body is not None:
+            content = json.dumps(body).encode()
+            content_type = content_type or "application/json"
+        if content_type:
+            headers["Content-Type"] = content_type
+        return self.client.request(method, self.path, params=self.one(doc_id),
+                                   content=content, headers=headers)
+
+
+@pytest.fixture(params=list(KINDS))
+def doc(request, client) -> Doc:
+    return Doc(client, request.param)
+
+
+def _error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()["error"]
+
+
+# --- storing and reading -------------------------------------------------------------
+
+def test_put_get_delete(doc):
+    body = {"answer": 42, "nested": {"a": [1, 2]}}
+    doc.create("d1", body)
+    got = doc.get("d1")
+    assert got.status_code == 200
+    assert got.json() == body
+    assert got.headers["content-type"] == "application/json"
+    assert doc.delete("d1").status_code == 204
+    _error(doc.get("d1"), 404)
+    # Deleting what is not there is still 204 (idempotent).
+    assert doc.delete("d1").status_code == 204
+
+
+def test_binary_document_round_trips(doc):
+    data = bytes(range(256)) * 4 + b"\x00\xff"
+    assert doc.put("bin", content=data, content_type="application/octet-stream").status_code == 204
+    got = doc.get("bin")
+    assert got.content == data
+    assert got.headers["content-type"] == "application/octet-stream"
+
+
+def test_content_type_is_returned_as_stored(doc):
+    # No charset is added to a text type stored without one.
+    doc.put("txt", content=b"plain words", content_type="text/plain")
+    got = doc.get("txt")
+    assert got.headers["content-type"] == "text/plain"
+    assert got.content == b"plain words"
+    doc.put("png", content=b"\x89PNG...", content_type="image/png",
+            headers={"If-None-Match": "*"})
+    assert doc.get("png").headers["content-type"] == "image/png"
+
+
+def test_missing_content_type_is_stored_as_octet_stream(doc):
+    assert doc.put("raw", content=b"\x01\x02").status_code == 204
+    assert doc.get("raw").headers["content-type"] == "application/octet-stream"
+
+
+def test_missing_document_is_404(doc):
+    error = _error(doc.get("never"), 404)
+    assert "never" in error["message"]
+
+
+def test_etag_is_quoted_sha1_and_head_matches(doc):
+    doc.create("e", {"x": 1})
+    got = doc.get("e")
+    assert got.headers["etag"] == f'"{hashlib.sha1(got.content).hexdigest()}"'
+    head = doc.client.head(doc.path, params=doc.one("e"))
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["last-modified"] == got.headers["last-modified"]
+
+
+def test_write_responses_carry_the_new_etag(doc):
+    put = doc.create("w", {"x": 1})
+    assert put.headers["etag"] == doc.get("w").headers["etag"]
+    post = doc.post("w", {"y": 2}, headers={"If-Match": put.headers["etag"]})
+    assert post.status_code == 204
+    assert post.headers["etag"] == doc.get("w").headers["etag"] != put.headers["etag"]
+
+
+def test_last_modified_is_an_http_date_of_the_write(doc):
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    doc.create("lm", {"v": 1})
+    stamp = email.utils.parsedate_to_datetime(doc.get("lm").headers["last-modified"])
+    assert before - dt.timedelta(seconds=2) <= stamp <= before + dt.timedelta(seconds=5)
+
+
+def test_unknown_activity_and_agent_are_accepted(doc):
+    # DOC-02: no prior knowledge is needed.
+    doc.create(f"fresh-{uuid.uuid4().hex}", {"v": 1})
+
+
+def test_document_over_the_limit_is_413(doc, server):
+    limit = server.settings.max_document_bytes
+    _error(doc.put("big", content=b"x" * (limit + 1), content_type="text/plain"), 413)
+    _error(doc.get("big"), 404)
+    assert doc.put("big", content=b"x" * limit, content_type="text/plain").status_code == 204
+
+
+# --- preconditions -------------------------------------------------------------------
+
+def test_put_if_match(doc):
+    etag = doc.create("im", {"v": 1}).headers["etag"]
+    _error(doc.put("im", {"v": 2}, headers={"If-Match": '"0000"'}), 412)
+    assert doc.get("im").json() == {"v": 1}
+    assert doc.put("im", {"v": 3}, headers={"If-Match": etag}).status_code == 204
+    assert doc.get("im").json() == {"v": 3}
+    _error(doc.put("im", {"v": 4}, headers={"If-Match": etag}), 412)  # stale
+    assert doc.get("im").json() == {"v": 3}
+
+
+def test_if_match_on_a_missing_document_is_412(doc):
+    _error(doc.put("absent", {"v": 1}, headers={"If-Match": '"abc"'}), 412)
+    _error(doc.put("absent", {"v": 1}, headers={"If-Match": "*"}), 412)
+    _error(doc.get("absent"), 404)
+
+
+def test_if_match_star_and_lists(doc):
+    doc.create("star", {"v": 1})
+    assert doc.put("star", {"v": 2}, headers={"If-Match": "*"}).status_code == 204
+    etag = doc.get("star").headers["etag"]
+    listed = f'"nope", {etag}'
+    assert doc.put("star", {"v": 3}, headers={"If-Match": listed}).status_code == 204
+    # A weak tag never matches If-Match (strong comparison).
+    etag = doc.get("star").headers["etag"]
+    _error(doc.put("star", {"v": 4}, headers={"If-Match": "W/" + etag}), 412)
+
+
+def test_if_none_match_star(doc):
+    assert doc.put("inm", {"v": 1}, headers={"If-None-Match": "*"}).status_code == 204
+    _error(doc.put("inm", {"v": 2}, headers={"If-None-Match": "*"}), 412)
+    _error(doc.post("inm", {"w": 2}, headers={"If-None-Match": "*"}), 412)
+    assert doc.get("inm").json() == {"v": 1}
+
+
+def test_post_and_delete_honour_if_match(doc):
+    etag = doc.create("pd", {"v": 1}).headers["etag"]
+    _error(doc.post("pd", {"w": 2}, headers={"If-Match": '"0000"'}), 412)
+    _error(doc.delete("pd", headers={"If-Match": '"0000"'}), 412)
+    assert doc.get("pd").json() == {"v": 1}
+    assert doc.post("pd", {"w": 2}, headers={"If-Match": etag}).status_code == 204
+    etag = doc.get("pd").headers["etag"]
+    assert doc.delete("pd", headers={"If-Match": etag}).status_code == 204
+    _error(doc.get("pd"), 404)
+
+
+def test_put_without_precondition_over_existing(doc, version):
+    doc.create("np", {"v": 1})
+    response = doc.put("np", {"v": 2})
+    if doc.kind == "state" and version == "1.0.3":
+        # 1.0.3 Communication 3.1: State permits PUT without concurrency headers.
+        assert response.status_code == 204
+        assert doc.get("np").json() == {"v": 2}
+        return
+    error = _error(response, 409)
+    assert "If-Match" in error["message"]
+    assert doc.get("np").json() == {"v": 1}
+
+
+def test_put_without_precondition_creates(doc):
+    assert doc.put("new", {"v": 1}).status_code == 204
+    assert doc.get("new").json() == {"v": 1}
+
+
+def _race(requests: list) -> list[int]:
+    """Send the requests at once (one thread each); their status codes."""
+    barrier = threading.Barrier(len(requests))
+    statuses: list[int] = [0] * len(requests)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        statuses[i] = requests[i]().status_code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+@pytest.mark.parametrize("version", ["2.0.0"])
+def test_concurrent_puts_with_the_same_if_match_one_wins(client_for, tenant, version):
+    clients = [client_for(tenant.key, tenant.secret, version=version) for _ in range(4)]
+    for kind in KINDS:
+        docs = [Doc(c, kind) for c in clients]
+        for round_ in range(3):
+            doc_id = f"race-{round_}"
+            etag = docs[0].create(doc_id, {"v": 0}).headers["etag"]
+            statuses = _race([
+                (lambda d=d, i=i: d.put(doc_id, {"v": i + 1}, headers={"If-Match": etag}))
+                for i, d in enumerate(docs)])
+            assert sorted(statuses) == [204, 412, 412, 412], (kind, statuses)
+            winner = statuses.index(204) + 1
+            assert docs[0].get(doc_id).json() == {"v": winner}
+
+
+@pytest.mark.parametrize("version", ["1.0.3"])
+def test_concurrent_creates_with_if_none_match_one_wins(client_for, tenant, version):
+    clients = [client_for(tenant.key, tenant.secret, version=version) for _ in range(4)]
+    docs = [Doc(c, "state") for c in clients]
+    for round_ in range(3):
+        statuses = _race([
+            (lambda d=d, i=i: d.put(f"c{round_}", {"v": i}, headers={"If-None-Match": "*"}))
+            for i, d in enumerate(docs)])
+        assert sorted(statuses) == [204, 412, 412, 412], statuses
+
+
+@pytest.mark.parametrize("version", ["2.0.0"])
+def test_concurrent_merges_lose_nothing(client_for, tenant, version):
+    clients = [client_for(tenant.key, tenant.secret, version=version) for _ in range(6)]
+    docs = [Doc(c, "activity_profile") for c in clients]
+    statuses = _race([(lambda d=d, i=i: d.post("merged", {f"k{i}": i}))
+                      for i, d in enumerate(docs)])
+    assert statuses == [204] * 6
+    assert docs[0].get("merged").json() == {f"k{i}": i for i in range(6)}
+
+
+# --- JSON merge ----------------------------------------------------------------------
+
+def test_post_creates_then_merges_top_level(doc):
+    assert doc.post("m", {"a": 1, "b": {"x": 1}}).status_code == 204
+    assert doc.post("m", {"b": {"y": 2}, "c": 3}).status_code == 204
+    got = doc.get("m")
+    assert got.json() == {"a": 1, "b": {"y": 2}, "c": 3}
+    assert got.headers["content-type"] == "application/json"
+
+
+def test_merge_accepts_json_with_charset(doc):
+    doc.post("cs", {"a": 1}, content_type="application/json; charset=utf-8")
+    assert doc.post("cs", {"b": 2}, content_type="application/json; charset=UTF-8").status_code == 204
+    assert doc.get("cs").json() == {"a": 1, "b": 2}
+
+
+def test_post_creates_non_json_document_as_given(doc):
+    assert doc.post("nj", content=b"\x00bin", content_type="application/octet-stream").status_code == 204
+    assert doc.get("nj").content == b"\x00bin"
+
+
+def test_post_json_onto_non_json_is_400(doc):
+    doc.put("t", content=b"plain text", content_type="text/plain")
+    error = _error(doc.post("t", {"a": 1}), 400)
+    assert "stored document" in error["message"]
+    assert doc.get("t").content == b"plain text"
+
+
+def test_post_non_object_onto_json_is_400(doc):
+    doc.create("j", {"a": 1})
+    _error(doc.post("j", content=b"not json", content_type="text/plain"), 400)
+    _error(doc.post("j", content=b"not json", content_type="application/json"), 400)
+    _error(doc.post("j", [1, 2]), 400)
+    _error(doc.post("j", "text"), 400)
+    assert doc.get("j").json() == {"a": 1}
+
+
+def test_post_onto_json_array_is_400(doc):
+    doc.put("arr", [1, 2])
+    _error(doc.post("arr", {"a": 1}), 400)
+    assert doc.get("arr").json() == [1, 2]
+
+
+# --- id lists ------------------------------------------------------------------------
+
+def test_id_list_and_since(doc):
+    empty = doc.ids()
+    assert empty.status_code == 200 and empty.json() == []
+    assert "last-modified" not in empty.headers
+    doc.create("first", {"v": 1})
+    time.sleep(0.05)
+    mark = dt.datetime.now(dt.timezone.utc)
+    time.sleep(0.05)
+    doc.create("second", {"v": 2})
+    listed = doc.ids()
+    assert listed.json() == ["first", "second"]
+    assert listed.headers["content-type"] == "application/json"
+    assert listed.headers["etag"].startswith('"')
+    assert listed.headers["last-modified"] == doc.get("second").headers["last-modified"]
+    since = mark.isoformat().replace("+00:00", "Z")
+    assert doc.ids(since=since).json() == ["second"]
+    assert doc.ids(since="2999-01-01T00:00:00Z").json() == []
+    _error(doc.ids(since="yesterday"), 400)
+
+
+def test_since_with_an_id_is_400(doc):
+    _error(doc.get("x", since="2020-01-01T00:00:00Z"), 400)
+
+
+# --- parameters ----------------------------------------------------------------------
+
+def test_missing_required_parameters_are_400(doc):
+    for name in doc.scope:
+        params = doc.one("x")
+        del params[name]
+        for method in ("GET", "PUT", "POST", "DELETE"):
+            response = doc.client.request(method, doc.path, params=params, json={"a": 1})
+            assert _error(response, 400)["field"] == name
+    if doc.kind != "state":
+        for method in ("PUT", "POST", "DELETE"):
+            response = doc.client.request(method, doc.path, params=doc.scope, json={"a": 1})
+            assert _error(response, 400)["field"] == doc.id_param
+    else:
+        for method in ("PUT", "POST"):
+            response = doc.client.request(method, doc.path, params=doc.scope, json={"a": 1})
+            assert _error(response, 400)["field"] == "stateId"
+
+
+def test_unknown_and_miscased_parameters_are_400(doc):
+    _error(doc.get("x", bogus="1"), 400)
+    params = doc.one("x")
+    params[doc.id_param.upper()] = params.pop(doc.id_param)
+    assert "did you mean" in _error(doc.client.get(doc.path, params=params), 400)["message"]
+    _error(doc.get(""), 400)
+
+
+@pytest.mark.parametrize("kind", ["state", "agent_profile"])
+def test_bad_agent_is_400(client, kind):
+    doc = Doc(client, kind)
+    for bad in ("not json", "[]", '{"name": "no ifi"}', '{"mbox": "bob@example.com"}',
+                '{"mbox": "mailto:a@b.c", "openid": "http://b.c/"}'):
+        error = _error(client.get(doc.path, params={**doc.one("x"), "agent": bad}), 400)
+        assert error["field"].startswith("agent"), error
+
+
+@pytest.mark.parametrize("kind", ["state", "activity_profile"])
+def test_bad_activity_id_is_400(client, kind):
+    doc = Doc(client, kind)
+    for bad in ("no-scheme", "", "http://e.com/has space"):
+        response = client.get(doc.path, params={**doc.one("x"), "activityId": bad})
+        assert _error(response, 400)["field"] == "activityId"
+
+
+def test_agent_is_keyed_by_its_ifi(client):
+    # The same IFI with another name (and the mbox domain in other case) is the same agent.
+    docs = Doc(client, "agent_profile")
+    docs.create("p", {"v": 1})
+    other = json.dumps({"mbox": "mailto:learner@EXAMPLE.com", "name": "Someone"})
+    got = client.get(docs.path, params={"agent": other, "profileId": "p"})
+    assert got.json() == {"v": 1}
+
+
+def test_agent_profile_refuses_a_group(client):
+    group = json.dumps({"objectType": "Group", "mbox": "mailto:team@example.com"})
+    _error(client.get("/xapi/agents/profile", params={"agent": group, "profileId": "p"}), 400)
+
+
+# --- state specifics -------------------------------------------------------------------
+
+def test_state_registration_scopes_documents(client):
+    state = Doc(client, "state")
+    r1, r2 = str(uuid.uuid4()), str(uuid.uuid4())
+    assert state.put("reg", {"r": 1}, headers={"If-None-Match": "*"}).status_code == 204
+    assert client.put(state.path, params=state.one("reg", registration=r1),
+                      json={"r": 2}).status_code == 204
+    assert state.get("reg").json() == {"r": 1}
+    assert state.get("reg", registration=r1).json() == {"r": 2}
+    assert state.get("reg", registration=r1.upper()).json() == {"r": 2}
+    _error(state.get("reg", registration=r2), 404)
+    assert state.ids(registration=r1).json() == ["reg"]
+    assert state.ids(registration=r2).json() == []
+    _error(state.get("reg", registration="not-a-uuid"), 400)
+
+
+def test_state_delete_all_of_one_context(client):
+    state = Doc(client, "state")
+    reg = str(uuid.uuid4())
+    for i in range(3):
+        state.create(f"s{i}", {"i": i})
+    client.put(state.path, params=state.one("kept", registration=reg), json={"k": 1})
+    other_activity = {**state.one("kept"), "activityId": ACTIVITY + "/other"}
+    client.put(state.path, params=other_activity, json={"k": 2})
+    assert state.ids().json() == ["s0", "s1", "s2"]
+    assert client.delete(state.path, params=state.scope).status_code == 204
+    assert state.ids().json() == []
+    _error(state.get("s0"), 404)
+    # Another registration, another activity: untouched.
+    assert state.get("kept", registration=reg).json() == {"k": 1}
+    assert client.get(state.path, params=other_activity).json() == {"k": 2}
+    params = {**state.scope, "registration": reg}
+    assert client.delete(state.path, params=params).status_code == 204
+    _error(state.get("kept", registration=reg), 404)
+
+
+def test_state_accepts_an_identified_group(client):
+    state = Doc(client, "state")
+    group = json.dumps({"objectType": "Group", "account": {"homePage": "http://e.com",
+                                                          "name": "team-1"}})
+    params = {**state.one("g"), "agent": group}
+    assert client.put(state.path, params=params, json={"g": 1}).status_code == 204
+    assert client.get(state.path, params=params).json() == {"g": 1}
+
+
+# --- alternate request syntax (1.0.3) ----------------------------------------------------
+
+def test_alternate_syntax_put_and_get(client_for, tenant):
+    client = client_for(tenant.key, tenant.secret, version=None)
+    auth = httpx.BasicAuth(tenant.key, tenant.secret)._auth_header
+    form = {"Authorization": auth, "X-Experience-API-Version": "1.0.3",
+            "Content-Type": "application/json", "If-None-Match": "*",
+            "content": '{"alt": true}', "activityId": ACTIVITY, "agent": AGENT,
+            "stateId": "alt"}
+    put = client.post("/xapi/activities/state", params={"method": "PUT"}, data=form)
+    assert put.status_code == 204, put.text
+    again = client.post("/xapi/activities/state", params={"method": "PUT"}, data=form)
+    _error(again, 412)
+    get_form = {k: form[k] for k in ("Authorization", "X-Experience-API-Version",
+                                     "activityId", "agent", "stateId")}
+    got = client.post("/xapi/activities/state", params={"method": "GET"}, data=get_form)
+    assert got.status_code == 200
+    assert got.json() == {"alt": True}
+
+
+# --- scopes and tenancy -------------------------------------------------------------------
+
+def test_scopes(client_for, tenant, database_url):
+    def as_(*scopes: str) -> Doc:
+        key, secret = add_credential(database_url, tenant.name, list(scopes))
+        return client_for(key, secret)
+
+    state_only = as_("state")
+    assert Doc(state_only, "state").put("s", {"v": 1}).status_code == 204
+    _error(Doc(state_only, "activity_profile").put("p", {"v": 1}), 403)
+    profile_only = as_("profile")
+    assert Doc(profile_only, "agent_profile").put("p", {"v": 1}).status_code == 204
+    assert Doc(profile_only, "activity_profile").put("p", {"v": 1}).status_code == 204
+    _error(Doc(profile_only, "state").get("s"), 403)
+    reader = as_("all/read")
+    for kind in KINDS:
+        assert Doc(reader, kind).ids().status_code == 200
+        _error(Doc(reader, kind).put("x", {"v": 1}), 403)
+        _error(Doc(reader, kind).delete("x"), 403)
+    assert Doc(reader, "state").get("s").json() == {"v": 1}
+    statements_only = as_("statements/write", "statements/read")
+    for kind in KINDS:
+        _error(Doc(statements_only, kind).get("x"), 403)
+
+
+def test_one_tenant_never_sees_anothers_documents(client_for, tenant, database_url, version):
+    other = make_tenant(database_url)
+    a = client_for(tenant.key, tenant.secret, version=version)
+    b = client_for(other.key, other.secret, version=version)
+    for kind in KINDS:
+        Doc(a, kind).create("secret", {"owner": "a"})
+        doc_b = Doc(b, kind)
+        _error(doc_b.get("secret"), 404)
+        assert doc_b.ids().json() == []
+        _error(doc_b.put("secret", {"v": 1}, headers={"If-Match": "*"}), 412)
+        # B's document of the same name is its own; deleting it leaves A's.
+        doc_b.create("secret", {"owner": "b"})
+        assert doc_b.delete("secret").status_code == 204
+        assert Doc(a, kind).get("secret").json() == {"owner": "a"}
+    b.delete(KINDS["state"][0], params=KINDS["state"][2])
+    assert Doc(a, "state").ids().json() == ["secret"]
+
+
+def test_versions_share_documents(client_for, tenant):
+    v1 = Doc(client_for(tenant.key, tenant.secret, version="1.0.3"), "activity_profile")
+    v2 = Doc(client_for(tenant.key, tenant.secret, version="2.0.0"), "activity_profile")
+    etag = v2.create("shared", {"v": 1}).headers["etag"]
+    assert v1.get("shared").headers["etag"] == etag
+    assert v1.put("shared", {"v": 2}, headers={"If-Match": etag}).status_code == 204
+    assert v2.get("shared").json() == {"v": 2}
+    assert v2.get("shared").headers["x-experience-api-version"] == "2.0.0"
+    assert v1.get("shared").headers["x-experience-api-version"] == "1.0.3"
