@@ -73,6 +73,9 @@ GROUP_COMMIT_WAIT = Histogram(
     "lrs_group_commit_wait_seconds", "Time a write request waited to join a group commit.",
     buckets=_LATENCY_BUCKETS)
 VOIDS = Counter("lrs_statements_voided_total", "Statements voided.", ["tenant"])
+DOCUMENTS_WRITTEN = Counter(
+    "lrs_documents_written_total", "State and profile documents changed, by kind and method.",
+    ["kind", "method"])
 ATTACHMENT_BYTES = Counter(
     "lrs_attachment_bytes_stored_total", "Bytes of attachment content newly stored.", ["tenant"])
 

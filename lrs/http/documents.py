@@ -16,6 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lrs import metrics
 from lrs.auth.principal import Principal
 from lrs.errors import MethodNotAllowed, NotFound
 from lrs.http.xrequest import XRequest, begin
@@ -55,6 +56,7 @@ async def _handle(request: Request, kind: str) -> Response:
     if method == "DELETE" and target.doc_id is None:
         async with xreq.runtime.db.connection() as conn:
             await store.delete_all(conn, principal.tenant_id, target)  # STATE-05
+        metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method="DELETE").inc()
         return Response(status_code=204)
     return await _write(xreq, principal, version, target)
 
@@ -95,6 +97,7 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
         plan = rules.plan_put if xreq.method == "PUT" else rules.plan_post
         change = functools.partial(plan, sent=sent, pre=pre, **context)
     stored = await store.modify(runtime.db, principal.tenant_id, target, change)
+    metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method=xreq.method).inc()
     # RFC 9110 8.8.3: the ETag of what the write left, so a client can chain
     # conditional writes without a GET in between.
     return Response(status_code=204, headers=_validators(stored) if stored else None)
