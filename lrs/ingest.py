@@ -52,12 +52,25 @@ def receive(body: bytes, content_type: str, version: str, *, max_statements: int
         raise PayloadTooLarge(f"{len(statements)} statements in one request; the limit is "
                               f"{max_statements}", field="statement")
     if parts:
+        _check_part_content_types(parts)
         by_sha2 = attachments.match_attachments(statements, parts)
     else:
         attachments.require_file_urls(statements)
         by_sha2 = {}
     signature.verify_signed_statements(statements, by_sha2)
     return Received(statements, by_sha2)
+
+
+def _check_part_content_types(parts: list[multipart.Part]) -> None:
+    """The Content-Type of a part is sent back as a header when the statement
+    is read with attachments=true, so it must be one: RFC 2045 media types
+    and their parameters are ASCII (RFC 2231 encodes anything else)."""
+    for part in parts:
+        value = part.content_type
+        if value is not None and not (value.isascii() and value.isprintable()):
+            raise BadRequest(f"multipart part {part.index}: Content-Type must be printable "
+                             "ASCII (RFC 2045; use RFC 2231 encoding for other characters)",
+                             field="Content-Type")
 
 
 def _put_statement(payload: object, version: str, statement_id: str) -> dict:
@@ -83,7 +96,9 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             assign_timestamp="timestamp" not in stmt,
             index=statement_index(prepared),
             definitions=activity_definitions(prepared),
-            attachment_sha2=[a["sha2"].lower() for a in prepared.get("attachments", ())],
+            # A SubStatement's attachments too: attachments=true sends all.
+            attachment_sha2=sorted({a["sha2"].lower()
+                                    for _, a in attachments.iter_attachments([prepared])}),
         ))
     contents = [(sha2, part.content_type or "application/octet-stream", part.body)
                 for sha2, part in received.parts.items()]

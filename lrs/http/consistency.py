@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,5 +44,7 @@ async def _value(request: Request) -> str:
     try:
         async with runtime.db.connection() as conn:
             return iso(await consistent_through(conn, principal.tenant_id))
-    except LRSError:
+    except (LRSError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        # The header must not turn an answered request (a stored statement,
+        # or the error being reported) into a 500: the epoch is always true.
         return iso(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))

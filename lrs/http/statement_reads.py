@@ -122,7 +122,11 @@ async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fm
 
 async def _attachments(conn, principal: Principal, rows: list[Row]) -> list[tuple[str, str, bytes]]:
     wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())})
-    return await reader.attachments(conn, principal.tenant_id, wanted) if wanted else []
+    found = await reader.attachments(conn, principal.tenant_id, wanted) if wanted else []
+    # A content type that cannot be a header (stored before ingest refused
+    # those) must not make every page that holds it fail.
+    return [(sha2, t if t.isascii() and t.isprintable() else "application/octet-stream", data)
+            for sha2, t, data in found]
 
 
 def _respond(body: bytes, parts: list[tuple[str, str, bytes]] | None,

@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from typing import Any
 
 import asyncpg
 import orjson
@@ -36,6 +37,7 @@ from lrs.store.db import Database, Query, execute, fetch, fetchrow
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex
+from lrs.xapi.statement_query import index_key
 from lrs.xapi.timestamps import iso
 
 log = logging.getLogger("lrs.writer")
@@ -298,8 +300,8 @@ async def _insert_statements(conn: asyncpg.Connection, tenant_id: int,
         if p.assign_timestamp:
             statement["timestamp"] = stored_iso
         index = p.index
-        row = (p.id, seq, index.verb, index.registration, index.ref_target, index.voids,
-               p.id in voided, batch.credential, " ".join(p.attachment_sha2),
+        row = (p.id, seq, index_key(index.verb), index.registration, index.ref_target,
+               index.voids, p.id in voided, batch.credential, " ".join(p.attachment_sha2),
                orjson.dumps(statement))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -313,7 +315,7 @@ async def _insert_index_rows(conn: asyncpg.Connection, tenant_id: int,
     for (_, p), seq in zip(new, seqs, strict=True):
         for target, mapping in ((agents, p.index.agents), (activities, p.index.activities)):
             for key, direct in mapping.items():
-                target[0].append(key)
+                target[0].append(index_key(key))
                 target[1].append(seq)
                 target[2].append(direct)
     if agents[0]:
@@ -355,7 +357,10 @@ async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
         for activity_id, definition in pending.definitions.items():
-            incoming[activity_id].append(definition)
+            # An id too long to be a btree key (index_key hashes it) gets no
+            # canonical definition: readers see the statement's own.
+            if index_key(activity_id) == activity_id:
+                incoming[activity_id].append(definition)
     if not incoming:
         return
     rows = await fetch(conn, DEFINITIONS, tenant_id, list(incoming))
@@ -364,10 +369,22 @@ async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
     for activity_id, definitions in incoming.items():
         current = merged.get(activity_id)
         for definition in definitions:
-            current = merge_definition(current, definition)
+            current = merge_definition(current, _without_nul(definition))
         if current != merged.get(activity_id):
             changed[activity_id] = current
     if changed:
         await execute(conn, UPSERT_DEFINITIONS, tenant_id, list(changed),
                       [orjson.dumps(d).decode() for d in changed.values()])
 
+
+def _without_nul(value: Any) -> Any:
+    """jsonb cannot hold U+0000, which any JSON string may contain: the
+    canonical definition (the LRS's to determine, 2.0 LRS 4.1.6.4) carries
+    U+FFFD in its place. The statement itself is stored as sent."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value

@@ -217,10 +217,16 @@ def parse_timestamp(value: object, path: str = "timestamp",
         tz = _UTC
     micro = int((frac + "00000")[:6]) if frac else 0
     try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute),
-                        int(second) if second else 0, micro, tz)
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                          int(second) if second else 0, micro, tz)
+        # The same instant in UTC must exist too: it is what is stored,
+        # compared and queried (0001-01-01T00:00+01:00 would be year 0).
+        parsed.astimezone(_UTC)
+        return parsed
     except ValueError:
         raise ValidationError(path, "is not a real date and time") from None
+    except OverflowError:
+        raise ValidationError(path, "is outside the years 0001 to 9999 in UTC") from None
 
 
 def _offset(sign: str, hours: str, minutes: str | None) -> timezone | None:

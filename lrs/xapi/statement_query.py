@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 
 import orjson
 
@@ -21,6 +22,8 @@ LIST_PARAMS = frozenset({
     "agent", "verb", "activity", "registration", "related_activities", "related_agents",
     "since", "until", "limit", "format", "attachments", "ascending"})
 ALL_PARAMS = SINGLE_PARAMS | LIST_PARAMS
+# Index keys longer than this (in UTF-8 bytes) are stored hashed (index_key).
+MAX_PLAIN_KEY = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +75,7 @@ def _filters(params: dict[str, str], version: str) -> dict:
         if name in params:
             if not is_iri(params[name]):
                 raise BadRequest(f"parameter {name!r} must be an IRI", field=name)
-            filters[name] = params[name]
+            filters[name] = index_key(params[name])
     if "registration" in params:
         if not is_uuid(params["registration"]):
             raise BadRequest("parameter 'registration' must be a UUID", field="registration")
@@ -93,7 +96,20 @@ def agent_param(raw: str, version: str, name: str = "agent") -> str:
         raise BadRequest(f"parameter {name!r} must be a JSON Agent or Group object",
                          field=name) from None
     validate_agent(agent, version, name)
-    return agent_key(agent)
+    return index_key(agent_key(agent))
+
+
+def index_key(key: str) -> str:
+    """An agent key, activity id or verb id as the index stores and searches it.
+
+    PostgreSQL text cannot hold U+0000, which a JSON string (an account name)
+    may contain, and a btree entry cannot exceed about 2.7 kB, which an IRI
+    or account name may: such a key is kept as its SHA-256 instead. No agent
+    key or IRI starts with "#", so this cannot collide with a plain key."""
+    encoded = key.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MAX_PLAIN_KEY and b"\x00" not in encoded:
+        return key
+    return "#sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
 def _timestamp(raw: str, name: str, version: str) -> dt.datetime:
@@ -113,7 +129,8 @@ def _boolean(params: dict[str, str], name: str) -> bool:
 
 def _limit(params: dict[str, str], page_limit: int) -> int:
     raw = params.get("limit", "0")
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest("parameter 'limit' must be a non-negative integer", field="limit")
     limit = int(raw)
     # STGET-16: 0 means the server's maximum, which also caps larger values.

@@ -1,0 +1,230 @@
+"""Attachments (multipart/mixed) and signed statements on /xapi/statements
+(1.0.3 Communication 1.5, Data 2.6; 2.0 LRS 4.1.3, 4.2.6; ATT, SIG)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+import pytest
+
+from tests.statements_support import (CONSISTENT, error_of, get_one, listed_ids, new_id,
+                                      statement, stored)
+
+USAGE = "http://example.com/attachment-usage/test"
+
+
+def attachment(data: bytes, content_type: str = "text/plain", **extra: object) -> dict:
+    return {"usageType": USAGE, "display": {"en-US": "a file"}, "contentType": content_type,
+            "length": len(data), "sha2": hashlib.sha256(data).hexdigest(), **extra}
+
+
+def multipart(statements: object, parts: list[tuple[bytes, str]],
+              boundary: str = "test-boundary-7d1f") -> tuple[bytes, str]:
+    chunks = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(),
+              orjson.dumps(statements)]
+    for data, content_type in parts:
+        sha2 = hashlib.sha256(data).hexdigest()
+        chunks += [f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
+                   f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n"
+                   .encode(), data]
+    chunks.append(f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/mixed; boundary={boundary}"
+
+
+def post_multipart(client, statements, parts):
+    body, content_type = multipart(statements, parts)
+    return client.post("/xapi/statements", content=body, headers={"Content-Type": content_type})
+
+
+def split_multipart(response) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/mixed response: (headers, body) each."""
+    content_type = response.headers["content-type"]
+    assert content_type.startswith("multipart/mixed"), content_type
+    boundary = content_type.split("boundary=", 1)[1].strip('"').encode()
+    body = response.content
+    assert body.rstrip(b"\r\n").endswith(b"--" + boundary + b"--")
+    pieces = body.split(b"--" + boundary)[1:-1]
+    parts = []
+    for piece in pieces:
+        head, _, data = piece[2:].partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        parts.append(({k.lower(): v for k, v in headers.items()}, data[:-2]))
+    return parts
+
+
+def test_multipart_post_then_get_with_attachments(client):
+    data = b"hello attachment \x00\xff binary"
+    shared = attachment(data)
+    ids = [new_id(), new_id()]
+    # ATT-09: one part serves both statements.
+    response = post_multipart(client, [statement(id=ids[0], attachments=[shared]),
+                                       statement(id=ids[1], attachments=[shared])],
+                              [(data, "text/plain")])
+    assert response.status_code == 200, response.text
+    assert response.json() == ids
+
+    listed = client.get("/xapi/statements", params={"attachments": "true"})
+    assert listed.status_code == 200
+    assert CONSISTENT in listed.headers
+    parts = split_multipart(listed)
+    assert len(parts) == 2  # the JSON, then the attachment once (ATT-08)
+    assert parts[0][0]["content-type"] == "application/json"
+    assert [s["id"] for s in orjson.loads(parts[0][1])["statements"]] == list(reversed(ids))
+    headers, content = parts[1]
+    assert content == data
+    assert headers["x-experience-api-hash"] == shared["sha2"]
+    assert headers["content-transfer-encoding"] == "binary"
+
+    one = get_one(client, ids[0], attachments="true")
+    parts = split_multipart(one)
+    assert orjson.loads(parts[0][1])["id"] == ids[0]
+    assert [p[1] for p in parts[1:]] == [data]
+
+    plain = get_one(client, ids[0])
+    assert plain.headers["content-type"] == "application/json"
+    assert plain.json()["attachments"] == [shared]
+
+
+def test_attachments_true_without_attachments_is_multipart_with_json_only(client):
+    [sid] = stored(client, statement())
+    parts = split_multipart(get_one(client, sid, attachments="true"))
+    assert len(parts) == 1
+    assert orjson.loads(parts[0][1])["id"] == sid
+
+
+def test_json_post_with_an_attachment_lacking_file_url_is_400(client):
+    response = client.post("/xapi/statements",
+                           content=orjson.dumps([statement(),
+                                                 statement(attachments=[attachment(b"x")])]),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response)["field"].startswith("statement[1].attachments[0]")
+    assert listed_ids(client) == []
+
+
+def test_json_post_with_file_url_attachments_is_fine(client):
+    linked = attachment(b"far away", fileUrl="http://example.com/file.txt")
+    [sid] = stored(client, statement(attachments=[linked]))
+    assert get_one(client, sid).json()["attachments"] == [linked]
+
+
+def test_multipart_without_attachment_parts_is_fine(client):
+    response = post_multipart(client, statement(), [])
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("case", ["missing part", "extra part", "wrong data"])
+def test_multipart_whose_parts_do_not_match_is_400_and_stores_nothing(client, case):
+    data = b"the data"
+    if case == "missing part":
+        body = [statement(attachments=[attachment(data)])]
+        parts = []
+    elif case == "extra part":
+        body = [statement()]
+        parts = [(data, "text/plain")]
+    else:
+        body = [statement(attachments=[attachment(b"other data")])]
+        parts = [(data, "text/plain")]
+    response = post_multipart(client, body, parts)
+    assert response.status_code == 400, response.text
+    assert listed_ids(client) == []
+
+
+def test_multipart_with_a_bad_first_part_is_400(client):
+    body = b"--b\r\nContent-Type: text/plain\r\n\r\n{}\r\n--b--\r\n"
+    response = client.post("/xapi/statements", content=body,
+                           headers={"Content-Type": "multipart/mixed; boundary=b"})
+    assert response.status_code == 400
+    response = client.post("/xapi/statements", content=b"garbage",
+                           headers={"Content-Type": "multipart/mixed; boundary=b"})
+    assert response.status_code == 400
+    response = client.post("/xapi/statements", content=b"garbage",
+                           headers={"Content-Type": "multipart/mixed"})
+    assert response.status_code == 400
+
+
+def test_put_multipart(client):
+    data = b"put data"
+    sid = new_id()
+    body, content_type = multipart(statement(attachments=[attachment(data)]),
+                                   [(data, "text/plain")])
+    response = client.put("/xapi/statements", params={"statementId": sid}, content=body,
+                          headers={"Content-Type": content_type})
+    assert response.status_code == 204, response.text
+    assert split_multipart(get_one(client, sid, attachments="true"))[1][1] == data
+
+
+def test_a_part_content_type_that_cannot_be_a_header_is_400(client):
+    data = b"abc"
+    content_type = 'text/plain; name="\u00e9"'
+    att = attachment(data, content_type=content_type)
+    body = (b"--b\r\nContent-Type: application/json\r\n\r\n"
+            + orjson.dumps(statement(attachments=[att]))
+            + b"\r\n--b\r\nContent-Type: " + content_type.encode()
+            + b"\r\nX-Experience-API-Hash: " + att["sha2"].encode() + b"\r\n\r\n"
+            + data + b"\r\n--b--\r\n")
+    response = client.post("/xapi/statements", content=body,
+                           headers={"Content-Type": "multipart/mixed; boundary=b"})
+    assert response.status_code == 400
+    assert client.get("/xapi/statements", params={"attachments": "true"}).status_code == 200
+
+
+# --- signed statements (1.0.3 Data 2.6, 2.0 LRS 4.2.6; SIG) ------------------
+
+SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+
+
+def signed(payload: dict, key) -> tuple[dict, bytes]:
+    import jwt
+    token = jwt.encode(payload, key, algorithm="RS256").encode()
+    sig = {"usageType": SIGNATURE, "display": {"en-US": "signature"},
+           "contentType": "application/octet-stream", "length": len(token),
+           "sha2": hashlib.sha256(token).hexdigest()}
+    return dict(payload, attachments=[sig]), token
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_a_signed_statement_is_stored_with_its_signature(client, rsa_key):
+    original = statement(id=new_id())
+    body, token = signed(original, rsa_key)
+    response = post_multipart(client, body, [(token, "application/octet-stream")])
+    assert response.status_code == 200, response.text
+    parts = split_multipart(get_one(client, original["id"], attachments="true"))
+    assert parts[1][1] == token
+
+
+def test_a_signature_over_another_statement_is_400(client, rsa_key):
+    original = statement(id=new_id())
+    body, token = signed(original, rsa_key)
+    body["verb"] = {"id": "http://example.com/verbs/forged"}
+    response = post_multipart(client, body, [(token, "application/octet-stream")])
+    assert response.status_code == 400
+    assert get_one(client, original["id"]).status_code == 404
+
+
+def test_a_malformed_signature_is_400(client):
+    junk = b"not a jws"
+    sig = {"usageType": SIGNATURE, "display": {"en-US": "signature"},
+           "contentType": "application/octet-stream", "length": len(junk),
+           "sha2": hashlib.sha256(junk).hexdigest()}
+    response = post_multipart(client, statement(attachments=[sig]),
+                              [(junk, "application/octet-stream")])
+    assert response.status_code == 400
+    assert listed_ids(client) == []
+
+
+def test_a_substatements_attachment_is_returned_too(client):
+    data = b"sub data"
+    sub = {"objectType": "SubStatement", "actor": {"mbox": "mailto:sub@example.com"},
+           "verb": {"id": "http://example.com/verbs/did"},
+           "object": {"id": "http://example.com/activities/sub"}, "attachments": [attachment(data)]}
+    response = post_multipart(client, statement(object=sub), [(data, "text/plain")])
+    assert response.status_code == 200, response.text
+    parts = split_multipart(get_one(client, response.json()[0], attachments="true"))
+    assert [p[1] for p in parts[1:]] == [data]

@@ -1,0 +1,147 @@
+"""Paging GET /xapi/statements with `more` (1.0.3 Data 2.5, Communication
+2.1.3; 2.0 LRS 4.1.6.1, 4.2.4.3; STGET-32..35)."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+
+from tests.conftest import add_credential, make_tenant
+from tests.statements_support import (ATTEMPTED, CONSISTENT, error_of, listing, new_id, statement,
+                                      stored)
+
+
+def follow(client, first: dict) -> list[str]:
+    """Every id of the list that starts with page `first`, following `more`."""
+    ids, page = [s["id"] for s in first["statements"]], first
+    while page["more"]:
+        assert page["more"].startswith("/xapi/statements?more=")  # relative IRL
+        response = client.get(page["more"])
+        assert response.status_code == 200, response.text
+        assert CONSISTENT in response.headers
+        page = response.json()
+        ids += [s["id"] for s in page["statements"]]
+    return ids
+
+
+@pytest.mark.parametrize("ascending", ["false", "true"])
+def test_following_more_gives_every_statement_once(client, ascending):
+    ids = stored(client, [statement() for _ in range(23)])
+    first = listing(client, limit=5, ascending=ascending)
+    assert len(first["statements"]) == 5
+    got = follow(client, first)
+    assert got == (ids if ascending == "true" else list(reversed(ids)))
+
+
+def test_more_keeps_the_filters(client):
+    reg = new_id()
+    hits = stored(client, [statement(verb={"id": ATTEMPTED}, context={"registration": reg})
+                           for _ in range(7)])
+    stored(client, [statement() for _ in range(5)])
+    first = listing(client, verb=ATTEMPTED, registration=reg, limit=2, format="ids")
+    assert follow(client, first) == list(reversed(hits))
+    page = client.get(first["more"]).json()
+    assert page["statements"][0]["verb"] == {"id": ATTEMPTED}  # format kept
+
+
+def test_more_keeps_since_and_until(client):
+    early = stored(client, statement())
+    times = [client.get("/xapi/statements", params={"statementId": early[0]}).json()["stored"]]
+    middle = stored(client, [statement() for _ in range(6)])
+    stored(client, statement())
+    last_middle = client.get("/xapi/statements", params={"statementId": middle[-1]}).json()
+    first = listing(client, since=times[0], until=last_middle["stored"], limit=4)
+    assert follow(client, first) == list(reversed(middle))
+
+
+def test_statements_written_while_paging_do_not_cause_duplicates_or_gaps(client):
+    ids = stored(client, [statement() for _ in range(9)])
+    first = listing(client, limit=4)
+    stored(client, [statement() for _ in range(3)])
+    assert follow(client, first) == list(reversed(ids))
+
+
+def test_the_last_full_page_says_no_more(client):
+    stored(client, [statement() for _ in range(4)])
+    first = listing(client, limit=2)
+    second = client.get(first["more"]).json()
+    assert len(second["statements"]) == 2
+    assert second["more"] == ""
+
+
+def test_more_of_another_tenant_is_400_and_shows_nothing(client, client_for, database_url,
+                                                         version):
+    stored(client, [statement() for _ in range(3)])
+    more = listing(client, limit=1)["more"]
+    b = make_tenant(database_url)
+    stored(client_for(b.key, b.secret, version=version), statement())
+    response = client_for(b.key, b.secret, version=version).get(more)
+    assert response.status_code == 400
+    assert "statements" not in response.text
+    assert error_of(response)["field"] == "more"
+
+
+def test_a_tampered_more_is_400(client):
+    stored(client, [statement() for _ in range(3)])
+    more = listing(client, limit=1)["more"]
+    token = more.split("more=", 1)[1]
+    body, mac = token.split(".")
+    state = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    forged = base64.urlsafe_b64encode(state.replace(b'"l":1', b'"l":2')).rstrip(b"=").decode()
+    for bad in (f"{forged}.{mac}", token[:-2], "x", "", f"{body}.", "!!.??", "é.é"):
+        response = client.get("/xapi/statements", params={"more": bad})
+        assert response.status_code == 400, bad
+        assert CONSISTENT in response.headers
+
+
+def test_more_with_other_parameters_is_400(client):
+    stored(client, [statement() for _ in range(3)])
+    more = listing(client, limit=1)["more"]
+    response = client.get(more + "&limit=5")
+    assert response.status_code == 400
+
+
+def test_more_of_a_read_mine_credential_stays_mine(client_for, database_url, tenant, version):
+    key, secret = add_credential(database_url, tenant.name, ["statements/read/mine",
+                                                            "statements/write"])
+    mine_client = client_for(key, secret, version=version)
+    everyone = client_for(tenant.key, tenant.secret, version=version)
+    mine = stored(mine_client, [statement() for _ in range(3)])
+    stored(everyone, [statement() for _ in range(3)])
+    # A cursor issued to the full reader, replayed by the read/mine one.
+    more = listing(everyone, limit=1)["more"]
+    assert all(sid in mine for sid in follow(mine_client, mine_client.get(more).json()))
+    assert follow(mine_client, listing(mine_client, limit=1)) == list(reversed(mine))
+
+
+def test_head_with_more(client):
+    stored(client, [statement() for _ in range(3)])
+    more = listing(client, limit=1)["more"]
+    head = client.head(more)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert CONSISTENT in head.headers
+
+
+def test_more_keeps_attachments_true(client):
+    stored(client, [statement() for _ in range(3)])
+    first = client.get("/xapi/statements", params={"limit": 1, "attachments": "true"})
+    assert first.headers["content-type"].startswith("multipart/mixed")
+    body = first.content.split(b"\r\n\r\n", 1)[1]
+    more = orjson.loads(body[:body.rindex(b"}") + 1])["more"]
+    assert client.get(more).headers["content-type"].startswith("multipart/mixed")
+
+
+def test_paging_through_direct_matches_and_referrers(client):
+    expected = []
+    for _ in range(5):
+        [target] = stored(client, statement(verb={"id": ATTEMPTED}))
+        stored(client, statement())
+        [ref] = stored(client, statement(object={"objectType": "StatementRef", "id": target}))
+        expected += [target, ref]
+    first = listing(client, verb=ATTEMPTED, limit=3)
+    assert follow(client, first) == list(reversed(expected))
+    first = listing(client, verb=ATTEMPTED, limit=3, ascending="true")
+    assert follow(client, first) == expected
