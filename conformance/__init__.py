@@ -1,0 +1,1 @@
+"""Black-box xAPI LRS conformance suite (see README.md)."""

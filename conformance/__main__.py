@@ -1,0 +1,54 @@
+"""python -m conformance --url URL --key K --secret S [--key-b K2 --secret-b S2] [pytest args...]
+
+Sets the LRS_* environment variables and runs pytest on this package."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m conformance",
+                                description="Black-box xAPI LRS conformance suite (1.0.3 and 2.0.0).")
+    p.add_argument("--url", default=os.environ.get("LRS_URL"),
+                   help="xAPI base URL, e.g. http://127.0.0.1:8080/xapi/ (env LRS_URL)")
+    p.add_argument("--key", default=os.environ.get("LRS_KEY"), help="tenant A key (env LRS_KEY)")
+    p.add_argument("--secret", default=os.environ.get("LRS_SECRET"), help="tenant A secret (env LRS_SECRET)")
+    p.add_argument("--key-b", default=os.environ.get("LRS_KEY_B"), help="tenant B key, optional (env LRS_KEY_B)")
+    p.add_argument("--secret-b", default=os.environ.get("LRS_SECRET_B"),
+                   help="tenant B secret, optional (env LRS_SECRET_B)")
+    p.add_argument("--versions", default=os.environ.get("LRS_VERSIONS"),
+                   help="comma-separated versions to test (default 1.0.3,2.0.0)")
+    p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
+                   help="scale factor of the high-throughput tests (default 1.0)")
+    args, pytest_args = p.parse_known_args(argv)
+    if not args.url:
+        p.error("--url (or LRS_URL) is required")
+    if args.key is None or args.secret is None:
+        p.error("--key and --secret (or LRS_KEY / LRS_SECRET) are required")
+    if bool(args.key_b) != bool(args.secret_b):
+        p.error("--key-b and --secret-b go together")
+
+    os.environ["LRS_URL"] = args.url
+    os.environ["LRS_KEY"] = args.key
+    os.environ["LRS_SECRET"] = args.secret
+    for name, value in (("LRS_KEY_B", args.key_b), ("LRS_SECRET_B", args.secret_b),
+                        ("LRS_VERSIONS", args.versions), ("LRS_CONF_SCALE", args.scale)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+
+    import pytest
+
+    here = Path(__file__).resolve().parent
+    # Make `import conformance` work from anywhere.
+    sys.path.insert(0, str(here.parent))
+    return int(pytest.main([str(here), "-q", "-p", "no:cacheprovider", *pytest_args]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

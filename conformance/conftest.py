@@ -1,0 +1,113 @@
+"""Shared fixtures for the black-box xAPI LRS conformance suite.
+
+Configuration comes from the environment (see README.md):
+  LRS_URL, LRS_KEY, LRS_SECRET            the LRS and tenant A's credentials (required)
+  LRS_KEY_B, LRS_SECRET_B                 a second, isolated tenant (optional)
+  LRS_VERSIONS                            versions to exercise (default "1.0.3,2.0.0")
+  LRS_CONSISTENCY_WAIT                    seconds to wait for writes to become readable
+  LRS_CONF_SCALE                          scale of the high-throughput tests (default 1.0)
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conformance.lib import XAPI, Config, Factory, config_from_env, new_id
+
+_CFG = config_from_env()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "throughput: high-throughput / concurrency tests")
+    config.addinivalue_line("markers", "tenant_b: needs the second tenant (LRS_KEY_B)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A default per-test timeout so no test can hang the run (pytest-timeout).
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(60))
+
+
+def _versions() -> tuple[str, ...]:
+    return _CFG.versions if _CFG else ("1.0.3", "2.0.0")
+
+
+@pytest.fixture(scope="session")
+def cfg() -> Config:
+    if _CFG is None:
+        pytest.exit("LRS_URL is not set: run with LRS_URL=http://host/xapi/ LRS_KEY=.. LRS_SECRET=.. "
+                    "or python -m conformance --url URL --key K --secret S", returncode=4)
+    return _CFG
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """Unique per suite run: keeps data apart from earlier runs on the same LRS."""
+    return uuid.uuid4().hex[:16]
+
+
+@pytest.fixture(scope="session")
+def factory(run_id: str) -> Factory:
+    return Factory(run_id)
+
+
+@pytest.fixture
+def f(run_id: str) -> Factory:
+    """A factory unique to this test (and to this version of it): named activities and
+    agents (`f.activity_id("target")`) never collide with another test's."""
+    return Factory(f"{run_id}-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def registration() -> str:
+    """A fresh registration: scopes a test's statements so counts see only its own data."""
+    return new_id()
+
+
+@pytest.fixture(params=_versions())
+def version(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def lrs(cfg: Config, version: str):
+    """Tenant A, speaking `version` (parametrized over 1.0.3 and 2.0.0)."""
+    client = XAPI(cfg, version)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def lrs_b(cfg: Config, version: str):
+    """Tenant B (isolated). Skips when LRS_KEY_B is unset."""
+    if not cfg.key_b:
+        pytest.skip("LRS_KEY_B/LRS_SECRET_B not set: tenant-isolation tests need a second tenant")
+    client = XAPI(cfg, version, key=cfg.key_b, secret=cfg.secret_b or "")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def anon(cfg: Config, version: str):
+    """No Authorization header at all."""
+    client = XAPI(cfg, version, auth=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def client_factory(cfg: Config, version: str):
+    """Make extra independent clients (own connection pools) for concurrency tests."""
+    made: list[XAPI] = []
+
+    def make(**kw) -> XAPI:
+        c = XAPI(cfg, version, **kw)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()

@@ -1,0 +1,212 @@
+"""About resource (ABOUT), version header negotiation (VER), error bodies (ERR)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance.lib import (CONSISTENT_THROUGH, VERSION_HEADER, XAPI, assert_json_error,
+                             assert_status, new_id)
+
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+# -- about -----------------------------------------------------------------------------
+
+def test_about_01_02_versions_listed(cfg):
+    with XAPI(cfg, None) as c:
+        r = c.get("about")
+    assert_status(r, 200)
+    body = r.json()
+    assert isinstance(body.get("version"), list) and body["version"], body
+    for v in body["version"]:
+        assert isinstance(v, str) and SEMVER.match(v), f"about.version entry {v!r} is not X.Y.Z"
+    for v in cfg.versions:
+        assert v in body["version"], f"/about does not list {v}: {body['version']}"
+    majors = [v.split(".")[0] + "." + v.split(".")[1] for v in body["version"]]
+    assert len(majors) == len(set(majors)), "ABOUT-02: one entry per major.minor, the latest patch"
+
+
+def test_about_03_04_only_version_and_extensions(cfg):
+    with XAPI(cfg, "1.0.3") as c:
+        r = c.get("about")
+    assert_status(r, 200)
+    body = r.json()
+    assert set(body) <= {"version", "extensions"}, f"ABOUT-03: extra keys {sorted(body)}"
+    if "extensions" in body:
+        assert isinstance(body["extensions"], dict)
+        for k in body["extensions"]:
+            assert re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", k), f"ABOUT-04: extension key {k!r} is not an IRI"
+
+
+@pytest.mark.parametrize("header", [None, "0.9", "3.0.0", "garbage"])
+def test_ver_11_about_06_about_ignores_version_header(cfg, header):
+    with XAPI(cfg, header) as c:
+        r = c.get("about")
+    assert_status(r, 200)
+    assert "version" in r.json()
+
+
+def test_about_05_unauthenticated_access(cfg):
+    with XAPI(cfg, None, auth=False) as c:
+        r = c.get("about")
+    assert_status(r, 200)
+
+
+def test_gen_04_about_head(cfg):
+    with XAPI(cfg, "1.0.3") as c:
+        g = c.get("about")
+        h = c.head("about")
+    assert_status(h, g.status_code)
+    assert h.content == b""
+
+
+# -- version header negotiation ----------------------------------------------------------
+
+@pytest.mark.parametrize("sent,expected", [
+    ("1.0.3", "1.0.3"), ("1.0", "1.0.3"), ("1.0.0", "1.0.3"), ("1.0.1", "1.0.3"), ("1.0.2", "1.0.3"),
+    ("2.0.0", "2.0.0"), ("2.0", "2.0.0"),
+])
+def test_ver_02_03_04_accepted_versions_answered_with_latest_patch(cfg, sent, expected):
+    if expected not in cfg.versions:
+        pytest.skip(f"{expected} not selected in LRS_VERSIONS")
+    with XAPI(cfg, sent) as c:
+        r = c.get("statements", params={"limit": 1})
+    assert_status(r, 200)
+    assert r.headers.get(VERSION_HEADER) == expected, \
+        f"request {sent} answered with {r.headers.get(VERSION_HEADER)!r}, expected {expected}"
+
+
+@pytest.mark.parametrize("sent", ["0.9", "0.95", "1.1.0", "1.1", "2.1.0", "2.1", "3.0.0", "1", "1.0.x",
+                                  "abc", "", "1.0.3.1"])
+def test_ver_05_06_07_08_10_rejected_versions(cfg, sent):
+    with XAPI(cfg, sent or None) as c:
+        if sent == "":
+            r = c.get("statements", params={"limit": 1}, headers={VERSION_HEADER: ""})
+        else:
+            r = c.get("statements", params={"limit": 1})
+    assert_status(r, 400)
+    assert r.text.strip(), "VER-10: the 400 should describe the problem"
+
+
+@pytest.mark.parametrize("path,params", [
+    ("statements", {"limit": 1}),
+    ("activities", {"activityId": "http://conformance.example.com/x"}),
+    ("agents", {"agent": '{"mbox":"mailto:x@conformance.example.com"}'}),
+])
+def test_ver_09_missing_version_header_rejected(cfg, path, params):
+    with XAPI(cfg, None) as c:
+        r = c.get(path, params=params)
+    assert_status(r, 400)
+
+
+def test_ver_09_missing_version_header_rejected_on_write(cfg, factory):
+    with XAPI(cfg, None) as c:
+        s = factory.statement()
+        r = c.post_statements(s)
+        assert_status(r, 400)
+    with XAPI(cfg, "1.0.3") as c:
+        assert_status(c.get_statement(s["id"]), 404)
+
+
+def test_ver_01_header_on_every_response(lrs, cfg, f, version):
+    """Success, 400, 404, 409, HEAD, documents: every response carries the header."""
+    s = f.statement()
+    responses = [
+        lrs.get("about"),
+        lrs.post_statements(s),
+        lrs.put_statement(s),
+        lrs.get_statement(s["id"]),
+        lrs.head("statements", params={"statementId": s["id"]}),
+        lrs.get_statement(new_id()),                                        # 404
+        lrs.get("statements", params={"bogus": "1"}),                        # 400
+        lrs.put_statement(f.statement(), statement_id=s["id"]),             # 409
+        lrs.get("activities", params={"activityId": f.activity_id()}),
+        lrs.get("activities/state", params={"activityId": f.activity_id(),
+                                            "agent": '{"mbox":"mailto:a@conformance.example.com"}',
+                                            "stateId": "nope"}),             # 404
+    ]
+    with XAPI(cfg, version, auth=False) as anon:
+        responses.append(anon.get("statements"))                            # 401
+    for r in responses:
+        assert r.headers.get(VERSION_HEADER), f"no {VERSION_HEADER} on {r.request.method} {r.request.url} ({r.status_code})"
+        assert r.headers[VERSION_HEADER] == version or r.request.url.path.endswith("/about"), \
+            f"{r.request.method} {r.request.url} answered {r.headers[VERSION_HEADER]!r} to a {version} request"
+
+
+def test_ver_01_header_on_version_error(cfg):
+    with XAPI(cfg, "9.9.9") as c:
+        r = c.get("statements")
+    assert_status(r, 400)
+    assert r.headers.get(VERSION_HEADER), "VER-01: errors (the version error included) carry the header"
+
+
+# -- error bodies -----------------------------------------------------------------------
+
+def test_err_02_03_error_bodies_are_json(lrs, f):
+    errs = [
+        lrs.get("statements", params={"bogus": "1"}, headers={"Accept": "application/json"}),
+        lrs.get_statement(new_id()),
+        lrs.post("statements", content=b"{not json", headers={"Content-Type": "application/json",
+                                                              "Accept": "application/json"}),
+    ]
+    s = f.statement()
+    lrs.store(s)
+    other = f.statement()
+    other["id"] = s["id"]
+    errs.append(lrs.post_statements(other, headers={"Accept": "application/json"}))
+    codes = [e.status_code for e in errs]
+    assert codes == [400, 404, 400, 409], codes
+    for e in errs:
+        body = assert_json_error(e)
+        assert body, "ERR-02: an error body should explain the error"
+
+
+def test_err_01_malformed_json_400(lrs):
+    r = lrs.post("statements", content=b'{"actor": ', headers={"Content-Type": "application/json"})
+    assert_status(r, 400)
+    assert r.headers.get(CONSISTENT_THROUGH), "STGET-26: error responses on statements carry Consistent-Through"
+
+
+def test_gen_01_required_resources_exist(lrs, f):
+    agent = '{"mbox":"mailto:gen01@conformance.example.com"}'
+    act = f.activity_id()
+    for path, params, ok in [
+        ("statements", {"limit": 1}, {200}),
+        ("agents", {"agent": agent}, {200}),
+        ("agents/profile", {"agent": agent}, {200}),
+        ("activities", {"activityId": act}, {200}),
+        ("activities/profile", {"activityId": act}, {200}),
+        ("activities/state", {"activityId": act, "agent": agent}, {200}),
+        ("about", {}, {200}),
+    ]:
+        r = lrs.get(path, params=params)
+        assert r.status_code in ok, f"GEN-01: GET {path} -> {r.status_code}: {r.text[:200]}"
+
+
+def test_gen_04_head_everywhere_get_is(lrs, f):
+    agent = '{"mbox":"mailto:head@conformance.example.com"}'
+    act = f.activity_id()
+    lrs.put("activities/state", params={"activityId": act, "agent": agent, "stateId": "h"},
+            json_body={"h": 1})
+    for path, params in [
+        ("statements", {"limit": 1}),
+        ("activities", {"activityId": act}),
+        ("agents", {"agent": agent}),
+        ("activities/state", {"activityId": act, "agent": agent}),
+        ("activities/state", {"activityId": act, "agent": agent, "stateId": "h"}),
+        ("activities/profile", {"activityId": act}),
+        ("agents/profile", {"agent": agent}),
+    ]:
+        g = lrs.get(path, params=params)
+        h = lrs.head(path, params=params)
+        assert h.status_code == g.status_code, f"GEN-04: HEAD {path} -> {h.status_code}, GET -> {g.status_code}"
+        assert h.content == b"", f"GEN-04: HEAD {path} has a body"
+        assert h.headers.get(VERSION_HEADER), f"VER-01: HEAD {path} lacks the version header"
+
+
+def test_ver_01_unsupported_method_still_versioned(lrs):
+    r = lrs.delete("statements", params={"statementId": new_id()})
+    assert r.status_code in (400, 404, 405), r.status_code
+    assert r.headers.get(VERSION_HEADER), "VER-01: every response carries the version header"

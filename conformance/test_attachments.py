@@ -1,0 +1,134 @@
+"""Attachments over multipart/mixed (ATT-01..09, STGET-24/25)."""
+
+from __future__ import annotations
+
+import json
+
+from conformance.lib import (attachment_object, assert_status, decode_multipart, encode_multipart,
+                             sha256_hex)
+
+
+def _post_multipart(lrs, body, parts, **kw):
+    content, ctype = encode_multipart(body, parts, **kw)
+    return lrs.post("statements", content=content, headers={"Content-Type": ctype})
+
+
+def test_att_01_02_08_stget_24_multipart_round_trip(lrs, f):
+    data = "conformance attachment ☃ ".encode() + bytes(range(256))
+    s = f.statement()
+    s["attachments"] = [attachment_object(data, "application/octet-stream")]
+    r = _post_multipart(lrs, s, [(data, "application/octet-stream")])
+    assert_status(r, 200)
+    assert r.json() == [s["id"]]
+    lrs.wait_for_statement(s["id"])
+
+    got = lrs.get("statements", params={"statementId": s["id"], "attachments": "true"})
+    assert_status(got, 200)
+    parts = decode_multipart(got.headers.get("content-type", ""), got.content)
+    assert len(parts) >= 2, "STGET-24: statement part plus attachment part"
+    head0, body0 = parts[0]
+    assert head0.get("content-type", "").startswith("application/json"), "ATT-08: first part is JSON"
+    stmt = json.loads(body0)
+    assert stmt["id"] == s["id"]
+    assert stmt["attachments"][0]["sha2"] == sha256_hex(data)
+    by_hash = {h.get("x-experience-api-hash"): d for h, d in parts[1:]}
+    assert sha256_hex(data) in by_hash, "ATT-08: attachment part carries X-Experience-API-Hash"
+    assert by_hash[sha256_hex(data)] == data, "attachment bytes must round-trip unchanged"
+
+
+def test_stget_24_attachments_on_query(lrs, f, registration):
+    data = b"query attachment " + registration.encode()
+    s = f.statement(registration=registration)
+    s["attachments"] = [attachment_object(data)]
+    assert_status(_post_multipart(lrs, s, [(data, "text/plain")]), 200)
+    lrs.wait_for_count({"registration": registration}, 1)
+    got = lrs.get("statements", params={"registration": registration, "attachments": "true"})
+    assert_status(got, 200)
+    parts = decode_multipart(got.headers.get("content-type", ""), got.content)
+    result = json.loads(parts[0][1])
+    assert [x["id"] for x in result["statements"]] == [s["id"]]
+    assert any(d == data for _, d in parts[1:])
+
+
+def test_stget_25_attachments_false_is_json(lrs, f):
+    data = b"not sent back"
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    assert_status(_post_multipart(lrs, s, [(data, "text/plain")]), 200)
+    lrs.wait_for_statement(s["id"])
+    r = lrs.get("statements", params={"statementId": s["id"], "attachments": "false"})
+    assert_status(r, 200)
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["attachments"][0]["sha2"] == sha256_hex(data)
+
+
+def test_att_03_missing_part_400(lrs, f):
+    data = b"this part is never sent"
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [])
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
+def test_att_02_03_part_with_wrong_hash_400(lrs, f):
+    data = b"declared content"
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [(b"different content", "text/plain")])
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
+def test_att_04_part_without_hash_header_400(lrs, f):
+    data = b"no hash header"
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [(data, "text/plain")], hash_header=False)
+    assert_status(r, 400)
+
+
+def test_att_03_stpost_07_batch_missing_one_part_stores_nothing(lrs, f, registration):
+    d1, d2 = b"first attachment", b"second attachment (missing)"
+    a = f.statement(registration=registration)
+    a["attachments"] = [attachment_object(d1)]
+    b = f.statement(registration=registration)
+    b["attachments"] = [attachment_object(d2)]
+    r = _post_multipart(lrs, [a, b], [(d1, "text/plain")])
+    assert_status(r, 400)
+    assert lrs.query_ids({"registration": registration}) == []
+
+
+def test_att_09_one_part_serves_several_statements(lrs, f, registration):
+    data = b"shared attachment"
+    batch = []
+    for _ in range(3):
+        s = f.statement(registration=registration)
+        s["attachments"] = [attachment_object(data)]
+        batch.append(s)
+    r = _post_multipart(lrs, batch, [(data, "text/plain")])
+    assert_status(r, 200)
+    assert r.json() == [s["id"] for s in batch]
+
+
+def test_att_06_multipart_without_attachments_accepted(lrs, f):
+    s = f.statement()
+    assert_status(_post_multipart(lrs, s, []), 200)
+    t = f.statement()
+    t["attachments"] = [attachment_object(b"remote", file_url="http://conformance.example.com/file.txt")]
+    assert_status(_post_multipart(lrs, t, []), 200)
+
+
+def test_gen_14_json_with_file_url_attachment_accepted(lrs, f):
+    s = f.statement()
+    s["attachments"] = [attachment_object(b"remote", file_url="http://conformance.example.com/file.txt")]
+    assert_status(lrs.post_statements(s), 200)
+
+
+def test_att_01_multipart_put(lrs, f):
+    data = b"put attachment"
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    content, ctype = encode_multipart(s, [(data, "text/plain")])
+    r = lrs.put("statements", params={"statementId": s["id"]}, content=content, headers={"Content-Type": ctype})
+    assert_status(r, 204)

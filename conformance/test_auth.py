@@ -1,0 +1,58 @@
+"""Authentication (AUTH-04, AUTH-10/11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.lib import XAPI, assert_status
+
+
+@pytest.mark.parametrize("method,path,params", [
+    ("GET", "statements", {"limit": 1}),
+    ("POST", "statements", None),
+    ("GET", "activities/state", {"activityId": "http://conformance.example.com/a",
+                                 "agent": '{"mbox":"mailto:a@conformance.example.com"}'}),
+    ("GET", "agents", {"agent": '{"mbox":"mailto:a@conformance.example.com"}'}),
+])
+def test_auth_04_no_credentials_401(anon, f, method, path, params):
+    body = f.statement() if method == "POST" else None
+    r = anon.request(method, path, params=params, json_body=body)
+    assert_status(r, 401)
+
+
+def test_auth_04_wrong_secret_401(cfg, version, f):
+    with XAPI(cfg, version, key=cfg.key, secret=cfg.secret + "-wrong") as c:
+        assert_status(c.get("statements", params={"limit": 1}), 401)
+        s = f.statement()
+        assert_status(c.post_statements(s), 401)
+    with XAPI(cfg, version) as good:
+        assert_status(good.get_statement(s["id"]), 404)
+
+
+def test_auth_04_unknown_key_401(cfg, version):
+    with XAPI(cfg, version, key="conformance-unknown-key", secret="nope") as c:
+        assert_status(c.get("statements", params={"limit": 1}), 401)
+
+
+def test_auth_04_malformed_authorization_401(cfg, version):
+    with XAPI(cfg, version, auth=False) as c:
+        for value in ["Basic not-base64!!", "Bearer", "Basic " + "Zm9v"]:  # "foo": no colon
+            r = c.get("statements", params={"limit": 1}, headers={"Authorization": value})
+            assert r.status_code in (400, 401), f"Authorization {value!r} -> {r.status_code}"
+
+
+def test_auth_10_11_statement_has_authority(lrs, f):
+    s = f.statement()
+    s["authority"] = {"objectType": "Agent", "mbox": "mailto:impostor@conformance.example.com"}
+    r = lrs.post_statements(s)
+    assert_status(r, 200, 400, 403)
+    if r.status_code != 200:
+        return  # an LRS may refuse a client-sent authority
+    got = lrs.wait_for_statement(s["id"])
+    assert_status(got, 200)
+    auth = got.json().get("authority")
+    assert isinstance(auth, dict), "AUTH-10: every stored statement has an authority"
+    s2 = f.statement()
+    lrs.store(s2)
+    got2 = lrs.wait_for_statement(s2["id"]).json()
+    assert isinstance(got2.get("authority"), dict), "AUTH-10: the LRS sets an authority"

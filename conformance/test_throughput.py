@@ -1,0 +1,612 @@
+"""The high-throughput statement path, under concurrency.
+
+Requirements exercised: STPOST-01/02/03/04/05/07, STPUT-01/04/05, STGET-01, STGET-16,
+STGET-32..35, ERR-04 — the properties that break first when an LRS is loaded:
+nothing lost, nothing doubled, conflicts decided exactly once, and paging that
+stays consistent while writes go on.
+
+Every loop is bounded in count and in time. Each test scopes its data with a
+fresh registration, so counts see only this run's statements."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import pytest
+
+from conformance.lib import SCALE, XAPI, assert_status, deep, new_id
+
+pytestmark = [pytest.mark.throughput]
+
+CLIENTS = 8
+BATCHES = max(2, round(25 * SCALE))
+BATCH_SIZE = 20
+WRITE_BUDGET = 120.0      # seconds for the whole write phase of one test
+READ_BUDGET = 90.0
+
+
+class Workers:
+    """Run `fn(worker_index)` in N threads that start together; collect results
+    and exceptions. Threads never outlive the call."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.barrier = threading.Barrier(n)
+
+    def run(self, fn: Callable[[int], Any], timeout: float) -> list[Any]:
+        results: list[Any] = [None] * self.n
+        errors: list[BaseException] = []
+
+        def wrap(i: int) -> None:
+            try:
+                self.barrier.wait(timeout=30)
+                results[i] = fn(i)
+            except BaseException as e:  # noqa: BLE001 - re-raised below
+                errors.append(e)
+
+        threads = [threading.Thread(target=wrap, args=(i,), daemon=True) for i in range(self.n)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t for t in threads if t.is_alive()]
+        assert not alive, f"{len(alive)} worker(s) still running after {timeout}s"
+        if errors:
+            raise errors[0]
+        return results
+
+
+def _read_all_by_id(cfg, version, ids: list[str], registration: str) -> None:
+    """GET every id (8 readers), each must be 200 with the right id and registration."""
+    deadline = time.monotonic() + READ_BUDGET
+    chunks = [ids[i::CLIENTS] for i in range(CLIENTS)]
+
+    def reader(chunk: list[str]) -> list[str]:
+        bad = []
+        with XAPI(cfg, version) as c:
+            for sid in chunk:
+                if time.monotonic() > deadline:
+                    raise AssertionError("reading every id back did not finish within the time bound")
+                r = c.wait_for_statement(sid)
+                if r.status_code != 200:
+                    bad.append(f"{sid}: {r.status_code}")
+                    continue
+                body = r.json()
+                if body.get("id") != sid or body.get("context", {}).get("registration") != registration:
+                    bad.append(f"{sid}: wrong statement returned")
+        return bad
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        bad = [b for chunk_bad in pool.map(reader, chunks) for b in chunk_bad]
+    assert not bad, f"{len(bad)} statement(s) not readable by id, e.g. {bad[:5]}"
+
+
+@pytest.mark.timeout(400)
+def test_stpost_01_02_07_concurrent_batches_nothing_lost_nothing_doubled(cfg, version, f, registration):
+    """8 clients x 25 batches x 20 statements; half the batches carry ids, half let the LRS
+    assign them. Then every id is readable and the registration holds exactly that many."""
+    deadline = time.monotonic() + WRITE_BUDGET
+
+    def writer(w: int) -> list[str]:
+        out: list[str] = []
+        act = f.activity_id(f"tp-{w}")
+        with XAPI(cfg, version) as c:
+            for b in range(BATCHES):
+                assert time.monotonic() < deadline, \
+                    f"write phase exceeded {WRITE_BUDGET}s (client {w}, batch {b})"
+                with_ids = (b % 2 == 0)
+                batch = [f.statement(registration=registration, activity=act, with_id=with_ids)
+                         for _ in range(BATCH_SIZE)]
+                r = c.post_statements(batch)
+                assert_status(r, 200)
+                ids = r.json()
+                assert isinstance(ids, list) and len(ids) == BATCH_SIZE, \
+                    f"STPOST-01: expected {BATCH_SIZE} ids, got {ids!r:.200}"
+                if with_ids:
+                    assert ids == [s["id"] for s in batch], "STPOST-01: ids in request order"
+                out.extend(ids)
+        return out
+
+    t0 = time.monotonic()
+    per_client = Workers(CLIENTS).run(writer, timeout=WRITE_BUDGET + 30)
+    write_s = time.monotonic() - t0
+    all_ids = [i for ids in per_client for i in ids]
+    total = CLIENTS * BATCHES * BATCH_SIZE
+    assert len(all_ids) == total
+    assert len(set(all_ids)) == total, "STPOST-02: the LRS assigned the same id twice"
+
+    with XAPI(cfg, version) as c:
+        listed = c.wait_for_count({"registration": registration}, total, timeout=30)
+    dupes = len(listed) - len(set(listed))
+    assert dupes == 0, f"{dupes} statement(s) listed twice"
+    missing = set(all_ids) - set(listed)
+    extra = set(listed) - set(all_ids)
+    assert not missing, f"{len(missing)} of {total} statements lost (wrote in {write_s:.1f}s)"
+    assert not extra, f"{len(extra)} statement(s) in the registration that nobody sent"
+    assert len(listed) == total
+
+    _read_all_by_id(cfg, version, all_ids, registration)
+
+
+@pytest.mark.timeout(240)
+def test_stpost_03_04_stput_04_concurrent_identical_ids_stored_once(cfg, version, f, registration):
+    """Many clients send the SAME statements (same ids, equal content) at once, as POST
+    batches in different orders and as PUTs: all accepted, exactly one copy each."""
+    k = max(20, round(100 * SCALE))
+    stmts = [f.statement(registration=registration, result={"response": f"r{i}"}) for i in range(k)]
+    deadline = time.monotonic() + WRITE_BUDGET
+
+    def sender(w: int) -> list[int]:
+        rnd = random.Random(w)
+        mine = [deep(s) for s in stmts]
+        rnd.shuffle(mine)
+        statuses: list[int] = []
+        with XAPI(cfg, version) as c:
+            if w < CLIENTS - 2:
+                for i in range(0, k, BATCH_SIZE):
+                    assert time.monotonic() < deadline, "write phase exceeded its time bound"
+                    batch = mine[i:i + BATCH_SIZE]
+                    r = c.post_statements(batch)
+                    statuses.append(r.status_code)
+                    assert r.status_code == 200, \
+                        f"STPOST-04: equal content under the same id must be accepted, got {r.status_code}: {r.text[:300]}"
+                    assert r.json() == [s["id"] for s in batch]
+            else:
+                for s in mine:
+                    assert time.monotonic() < deadline, "write phase exceeded its time bound"
+                    r = c.put_statement(s)
+                    statuses.append(r.status_code)
+                    assert r.status_code == 204, \
+                        f"STPUT-05: equal content under the same id must be accepted, got {r.status_code}: {r.text[:300]}"
+        return statuses
+
+    Workers(CLIENTS).run(sender, timeout=WRITE_BUDGET + 30)
+
+    with XAPI(cfg, version) as c:
+        listed = c.wait_for_count({"registration": registration}, k, timeout=15)
+        # wait a little longer: a doubled copy could arrive late
+        time.sleep(0.5)
+        listed = c.query_ids({"registration": registration, "limit": 7})
+        dupes = len(listed) - len(set(listed))
+        assert dupes == 0, f"{dupes} extra copies of {k} statements sent concurrently by {CLIENTS} clients"
+        same = sorted(listed) == sorted(s["id"] for s in stmts)
+        assert same, f"expected exactly the {k} sent statements, found {len(set(listed))} distinct"
+        for s in stmts[:: max(1, k // 20)]:
+            got = c.wait_for_statement(s["id"]).json()
+            assert got["result"] == s["result"]
+
+
+@pytest.mark.timeout(240)
+def test_stput_05_stpost_04_concurrent_conflicts_exactly_one_wins(cfg, version, f, registration):
+    """8 clients race to store DIFFERENT content under the same id: exactly one success,
+    every other client gets 409, and what is stored is the winner's version."""
+    m = max(6, round(20 * SCALE))
+    ids = [new_id() for _ in range(m)]
+    actor = f.agent("race")
+    act = f.activity_id("race")
+    barrier = threading.Barrier(CLIENTS)
+    deadline = time.monotonic() + WRITE_BUDGET
+
+    def version_of(sid: str, w: int) -> dict:
+        s = f.statement(registration=registration, actor=actor, activity=act,
+                        result={"response": f"client-{w}"})
+        s["id"] = sid
+        return s
+
+    def racer(w: int) -> list[int]:
+        out: list[int] = []
+        with XAPI(cfg, version) as c:
+            for j, sid in enumerate(ids):
+                assert time.monotonic() < deadline, "race phase exceeded its time bound"
+                s = version_of(sid, w)
+                try:
+                    barrier.wait(timeout=30)
+                    r = c.put_statement(s) if j % 2 == 0 else c.post_statements([s])
+                except BaseException:
+                    barrier.abort()
+                    raise
+                out.append(r.status_code)
+        return out
+
+    results = Workers(CLIENTS).run(racer, timeout=WRITE_BUDGET + 30)
+
+    problems = []
+    with XAPI(cfg, version) as c:
+        for j, sid in enumerate(ids):
+            ok_code = 204 if j % 2 == 0 else 200
+            codes = [results[w][j] for w in range(CLIENTS)]
+            winners = [w for w, code in enumerate(codes) if code == ok_code]
+            losers = [w for w, code in enumerate(codes) if code == 409]
+            if len(winners) != 1 or len(losers) != CLIENTS - 1:
+                problems.append(f"{'PUT' if j % 2 == 0 else 'POST'} {sid}: statuses {codes}")
+                continue
+            got = c.wait_for_statement(sid)
+            if got.status_code != 200:
+                problems.append(f"{sid}: GET {got.status_code}")
+                continue
+            resp = got.json().get("result", {}).get("response")
+            if resp != f"client-{winners[0]}":
+                problems.append(f"{sid}: stored {resp!r}, but client-{winners[0]} got the success")
+        listed = c.wait_for_count({"registration": registration}, m, timeout=15)
+    assert not problems, "exactly one writer must win each id: " + "; ".join(problems[:6])
+    n_listed, n_distinct = len(listed), len(set(listed))
+    assert n_listed == n_distinct == m, f"expected {m} statements, listed {n_listed} ({n_distinct} distinct)"
+
+
+class Writer(threading.Thread):
+    """Posts small batches into a registration until stopped (bounded)."""
+
+    def __init__(self, cfg, version, f, registration: str, max_batches: int = 300, max_seconds: float = 40):
+        super().__init__(daemon=True)
+        self.cfg, self.version, self.f, self.registration = cfg, version, f, registration
+        self.max_batches, self.max_seconds = max_batches, max_seconds
+        self.stop = threading.Event()
+        self.ids: list[str] = []
+        self.batches = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            deadline = time.monotonic() + self.max_seconds
+            with XAPI(self.cfg, self.version) as c:
+                while not self.stop.is_set() and self.batches < self.max_batches and time.monotonic() < deadline:
+                    batch = [self.f.statement(registration=self.registration) for _ in range(5)]
+                    r = c.post_statements(batch)
+                    assert_status(r, 200)
+                    self.ids.extend(r.json())
+                    self.batches += 1
+        except BaseException as e:  # noqa: BLE001
+            self.error = e
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join(30)
+        assert not self.is_alive(), "writer thread did not stop"
+        if self.error:
+            raise self.error
+
+
+def _seed(c: XAPI, f, registration: str, n: int) -> list[str]:
+    ids: list[str] = []
+    for i in range(0, n, 25):
+        ids.extend(c.store([f.statement(registration=registration) for _ in range(min(25, n - i))]))
+    c.wait_for_count({"registration": registration}, n, timeout=20)
+    return ids
+
+
+def _page_while_writing(c: XAPI, writer: Writer, params: dict, max_pages: int = 400):
+    """Follow `more` page by page while the writer keeps writing. Returns (ids, batches written
+    by the writer during the read)."""
+    t_end = time.monotonic() + 10
+    while writer.batches < 1 and time.monotonic() < t_end and writer.is_alive():
+        time.sleep(0.01)
+    start_batches = writer.batches
+    # A short pause between pages lets the writer commit between almost every two pages.
+    stmts, pages = c.fetch_all(params, max_pages=max_pages, timeout=READ_BUDGET, pause=0.02)
+    return [s["id"] for s in stmts], writer.batches - start_batches, len(pages)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("ascending", ["false", "true"])
+def test_stget_15_32_35_paging_under_writes_fixed_until(cfg, version, f, registration, ascending):
+    """A reader pages (small limit) through registration + fixed `until` while a writer keeps
+    adding statements to the same registration: no duplicates, no gaps, compared to the final
+    state of the same query."""
+    n = max(40, round(150 * SCALE))
+    with XAPI(cfg, version) as c:
+        seeded = _seed(c, f, registration, n)
+        newest = c.get("statements", params={"registration": registration, "limit": 1}).json()["statements"][0]
+        until = newest["stored"]
+        writer = Writer(cfg, version, f, registration)
+        writer.start()
+        try:
+            ids, written_during, pages = _page_while_writing(
+                c, writer, {"registration": registration, "until": until, "limit": 7, "ascending": ascending})
+        finally:
+            writer.finish()
+        final = c.query_ids({"registration": registration, "until": until})
+        everything = c.wait_for_count({"registration": registration}, n + len(writer.ids), timeout=20)
+
+    assert written_during >= 3, \
+        f"the writer wrote only {written_during} batch(es) while the reader paged: test not meaningful"
+    dupes = len(ids) - len(set(ids))
+    assert dupes == 0, f"{dupes} duplicate(s) across {pages} pages while writes were going on"
+    stable = sorted(final) == sorted(seeded)
+    assert stable, (f"the fixed-until result changed: `until` must be inclusive and stable "
+                    f"({len(final)} listed vs {len(seeded)} seeded)")
+    missing = set(final) - set(ids)
+    extra = set(ids) - set(final)
+    assert not missing, f"paging under writes lost {len(missing)} statement(s) of {len(final)}"
+    assert not extra, f"paging returned {len(extra)} statement(s) outside the fixed `until`"
+    n_all, n_distinct, want = len(everything), len(set(everything)), n + len(writer.ids)
+    assert n_all == n_distinct == want, f"registration holds {n_all} ({n_distinct} distinct), expected {want}"
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("ascending", ["false", "true"])
+def test_stget_32_35_paging_under_writes_open_ended(cfg, version, f, registration, ascending):
+    """Without `until`: every statement stored before the read began is returned exactly
+    once; no id is returned twice; anything else returned was written meanwhile."""
+    n = max(40, round(120 * SCALE))
+    with XAPI(cfg, version) as c:
+        seeded = _seed(c, f, registration, n)
+        writer = Writer(cfg, version, f, registration)
+        writer.start()
+        try:
+            ids, written_during, pages = _page_while_writing(
+                c, writer, {"registration": registration, "limit": 9, "ascending": ascending})
+        finally:
+            writer.finish()
+    assert written_during >= 3, \
+        f"the writer wrote only {written_during} batch(es) while the reader paged: test not meaningful"
+    dupes = len(ids) - len(set(ids))
+    assert dupes == 0, f"{dupes} duplicate(s) across {pages} pages while writes were going on"
+    missing = set(seeded) - set(ids)
+    assert not missing, f"{len(missing)} statement(s) stored before the read were skipped"
+    assert set(ids) - set(seeded) <= set(writer.ids)
+
+
+@pytest.mark.timeout(120)
+def test_stget_33_35_more_still_works_after_new_writes(lrs, f, registration):
+    seeded = _seed(lrs, f, registration, 20)
+    first = lrs.get("statements", params={"registration": registration, "limit": 5})
+    assert_status(first, 200)
+    body = first.json()
+    assert body.get("more")
+    later = lrs.store([f.statement(registration=registration) for _ in range(10)])
+    lrs.wait_for_count({"registration": registration}, 30)
+    ids = [s["id"] for s in body["statements"]]
+    more = body["more"]
+    for _ in range(50):
+        r = lrs.get(more)
+        assert_status(r, 200)
+        page = r.json()
+        ids.extend(s["id"] for s in page["statements"])
+        more = page.get("more") or ""
+        if not more:
+            break
+    assert not more, "paging did not end"
+    dupes = len(ids) - len(set(ids))
+    assert dupes == 0, f"{dupes} duplicate(s) when following `more` after new writes"
+    assert set(seeded) <= set(ids), "a `more` URL followed after new writes lost statements"
+    assert set(ids) - set(seeded) <= set(later)
+
+
+@pytest.mark.timeout(240)
+def test_stpost_04_07_err_04_concurrent_batches_racing_on_one_id_all_or_nothing(cfg, version, f, registration):
+    """Each round, 8 clients post at the same moment a batch of 10 fresh statements plus one
+    shared id with client-specific content. Exactly one batch wins (200) and is stored whole;
+    every other batch gets 409 and stores nothing — not even its fresh statements. This is
+    the write path's atomicity under contention (a group commit must not leak or drop a
+    neighbour's batch)."""
+    rounds = max(3, round(10 * SCALE))
+    shared = [new_id() for _ in range(rounds)]
+    barrier = threading.Barrier(CLIENTS)
+    deadline = time.monotonic() + WRITE_BUDGET
+
+    def racer(w: int) -> list[tuple[int, list[str], dict]]:
+        out = []
+        with XAPI(cfg, version) as c:
+            for r in range(rounds):
+                assert time.monotonic() < deadline, "race phase exceeded its time bound"
+                fresh = [f.statement(registration=registration) for _ in range(10)]
+                contested = f.statement(registration=registration, result={"response": f"client-{w}"})
+                contested["id"] = shared[r]
+                batch = fresh[:5] + [contested] + fresh[5:]
+                try:
+                    barrier.wait(timeout=30)
+                    resp = c.post_statements(batch)
+                except BaseException:
+                    barrier.abort()
+                    raise
+                out.append((resp.status_code, [s["id"] for s in fresh], contested))
+        return out
+
+    results = Workers(CLIENTS).run(racer, timeout=WRITE_BUDGET + 30)
+
+    problems: list[str] = []
+    expected: set[str] = set()
+    losers_fresh: list[str] = []
+    with XAPI(cfg, version) as c:
+        for r in range(rounds):
+            codes = [results[w][r][0] for w in range(CLIENTS)]
+            winners = [w for w, code in enumerate(codes) if code == 200]
+            if len(winners) != 1 or codes.count(409) != CLIENTS - 1:
+                problems.append(f"round {r}: statuses {codes}")
+                continue
+            win = winners[0]
+            expected.update(results[win][r][1])
+            expected.add(shared[r])
+            for w in range(CLIENTS):
+                if w != win:
+                    losers_fresh.extend(results[w][r][1])
+            got = c.wait_for_statement(shared[r])
+            resp = got.json().get("result", {}).get("response") if got.status_code == 200 else None
+            if resp != f"client-{win}":
+                problems.append(f"round {r}: contested id holds {resp!r}, but client-{win} won")
+        assert not problems, "one batch must win each round: " + "; ".join(problems[:6])
+        listed = c.wait_for_count({"registration": registration}, len(expected), timeout=15)
+        time.sleep(0.3)
+        listed = c.query_ids({"registration": registration})
+        leaked = set(listed) & set(losers_fresh)
+        assert not leaked, f"{len(leaked)} statement(s) of rejected (409) batches were stored"
+        missing = expected - set(listed)
+        assert not missing, f"{len(missing)} statement(s) of winning batches are missing"
+        dupes = len(listed) - len(set(listed))
+        assert dupes == 0 and len(listed) == len(expected), \
+            f"registration holds {len(listed)} ({dupes} duplicates), expected {len(expected)}"
+
+
+@pytest.mark.timeout(120)
+def test_stpost_05_07_concurrent_batches_with_a_bad_statement_store_nothing(cfg, version, f, registration):
+    """Under concurrency, each batch with one invalid statement is rejected whole, while the
+    good batches all land."""
+    rounds = max(2, round(5 * SCALE))
+
+    def worker(w: int) -> tuple[list[str], list[str]]:
+        good_ids, bad_ids = [], []
+        with XAPI(cfg, version) as c:
+            for b in range(rounds):
+                batch = [f.statement(registration=registration) for _ in range(10)]
+                if (w + b) % 2:
+                    batch[-1]["verb"]["id"] = "no scheme"
+                    r = c.post_statements(batch)
+                    assert_status(r, 400)
+                    bad_ids.extend(s["id"] for s in batch)
+                else:
+                    good_ids.extend(c.store(batch))
+        return good_ids, bad_ids
+
+    results = Workers(CLIENTS).run(worker, timeout=90)
+    good = [i for g, _ in results for i in g]
+    bad = [i for _, b in results for i in b]
+    with XAPI(cfg, version) as c:
+        listed = c.wait_for_count({"registration": registration}, len(good), timeout=15)
+        same = sorted(listed) == sorted(good)
+        assert same, (f"rejected batches must store nothing, accepted ones everything: listed {len(listed)}, "
+                      f"accepted {len(good)}, from rejected batches {len(set(listed) & set(bad))}")
+        for sid in bad[:: max(1, len(bad) // 10)]:
+            assert_status(c.get_statement(sid), 404)
+
+
+# -- documents under contention -----------------------------------------------------------------
+
+def _doc_params(f, kind: str) -> tuple[str, dict]:
+    agent = '{"mbox":"mailto:race.%s@conformance.example.com"}' % f.run.replace("-", "")
+    act = f.activity_id("doc-race-" + new_id()[:8])
+    if kind == "state":
+        return "activities/state", {"activityId": act, "agent": agent, "stateId": "race"}
+    if kind == "activity_profile":
+        return "activities/profile", {"activityId": act, "profileId": "race"}
+    return "agents/profile", {"agent": agent, "profileId": "race-" + new_id()[:8]}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["state", "activity_profile", "agent_profile"])
+def test_doc_05_06_concurrent_conditional_writes_exactly_one_wins(cfg, version, f, kind):
+    """8 clients race If-None-Match: * creations, then If-Match updates with the same ETag:
+    each time exactly one 204, the rest 412, and the stored document is the winner's."""
+    path, params = _doc_params(f, kind)
+    rounds = 5
+
+    def racer(w: int) -> list[tuple[int, int]]:
+        out = []
+        with XAPI(cfg, version) as c:
+            r = c.put(path, params=params, json_body={"writer": w, "round": -1}, headers={"If-None-Match": "*"})
+            out.append((-1, r.status_code))
+            for rnd in range(rounds):
+                # everyone reads the same ETag, then all try to replace it at once
+                shared_barrier.wait(timeout=30)
+                etag = c.get(path, params=params).headers.get("etag")
+                shared_barrier.wait(timeout=30)
+                r = c.put(path, params=params, json_body={"writer": w, "round": rnd},
+                          headers={"If-Match": etag or '"missing"'})
+                out.append((rnd, r.status_code))
+                shared_barrier.wait(timeout=30)
+        return out
+
+    shared_barrier = threading.Barrier(CLIENTS)
+    results = Workers(CLIENTS).run(racer, timeout=100)
+    problems = []
+    with XAPI(cfg, version) as c:
+        for idx, rnd in enumerate([-1, *range(rounds)]):
+            codes = [results[w][idx][1] for w in range(CLIENTS)]
+            winners = [w for w, code in enumerate(codes) if code == 204]
+            if len(winners) != 1 or codes.count(412) != CLIENTS - 1:
+                problems.append(f"round {rnd}: statuses {codes}")
+        final = c.get(path, params=params).json()
+    assert not problems, "exactly one conditional write must win: " + "; ".join(problems)
+    last_codes = [results[w][-1][1] for w in range(CLIENTS)]
+    assert final == {"writer": last_codes.index(204), "round": rounds - 1}, \
+        f"stored document {final} is not the last winner's"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["state", "activity_profile", "agent_profile"])
+def test_doc_10_concurrent_merges_lose_nothing(cfg, version, f, kind):
+    """8 clients POST-merge distinct keys into one JSON document at the same time: every
+    merge is applied (no lost update in the read-merge-write)."""
+    path, params = _doc_params(f, kind)
+    per_client = 10
+    with XAPI(cfg, version) as c:
+        assert_status(c.post(path, params=params, json_body={"seed": True}), 204)
+
+    def merger(w: int) -> None:
+        with XAPI(cfg, version) as c:
+            for i in range(per_client):
+                r = c.post(path, params=params, json_body={f"k{w}_{i}": i})
+                assert_status(r, 204)
+
+    Workers(CLIENTS).run(merger, timeout=100)
+    with XAPI(cfg, version) as c:
+        doc = c.get(path, params=params).json()
+    want = {"seed": True, **{f"k{w}_{i}": i for w in range(CLIENTS) for i in range(per_client)}}
+    lost = sorted(set(want) - set(doc))
+    assert not lost, f"{len(lost)} of {len(want)} concurrently merged keys were lost, e.g. {lost[:5]}"
+    assert doc == want
+
+
+# -- voiding under concurrency ------------------------------------------------------------------
+
+@pytest.mark.timeout(180)
+def test_imm_05_06_stget_02_03_concurrent_voiding(cfg, version, f, registration):
+    """Targets are voided from 8 clients at once — every target twice, by different voiding
+    statements, some voiding statements arriving before their target — while other clients
+    keep adding plain statements. Final state: every target 404 by statementId and 200 by
+    voidedStatementId; every voiding statement readable; a registration query lists exactly
+    the plain statements plus the voiding statements."""
+    n_targets = max(16, round(40 * SCALE))
+    targets = [f.statement(registration=registration) for _ in range(n_targets)]
+    early = targets[: n_targets // 4]            # their voiding statements arrive first
+    with XAPI(cfg, version) as c:
+        c.store(targets[n_targets // 4:])
+    voids = [f.voiding(t["id"], registration=registration) for t in targets for _ in range(2)]
+    random.Random(7).shuffle(voids)
+    chunks = [voids[i::CLIENTS // 2] for i in range(CLIENTS // 2)]
+    plain_ids: list[list[str]] = [[] for _ in range(CLIENTS)]
+
+    def worker(w: int) -> None:
+        with XAPI(cfg, version) as c:
+            if w < CLIENTS // 2:
+                mine = chunks[w]
+                for i in range(0, len(mine), 5):
+                    c.store(mine[i:i + 5])
+                if w == 0:
+                    c.store(early)  # targets arriving after (some of) their voiding statements
+            else:
+                for _ in range(5):
+                    plain_ids[w].extend(c.store([f.statement(registration=registration) for _ in range(5)]))
+
+    # the early targets' voiding statements go first, before the race starts
+    with XAPI(cfg, version) as c:
+        first = [v for v in voids if v["object"]["id"] in {t["id"] for t in early}]
+        c.store(first)
+    for ch in chunks:
+        ch[:] = [v for v in ch if v not in first]
+    Workers(CLIENTS).run(worker, timeout=150)
+
+    plain = [i for ids in plain_ids for i in ids]
+    expected = set(plain) | {v["id"] for v in voids}
+    problems = []
+    with XAPI(cfg, version) as c:
+        listed = c.wait_for_count({"registration": registration}, len(expected), timeout=20)
+        for t in targets:
+            if c.wait_gone(t["id"], timeout=5).status_code != 404:
+                problems.append(f"{t['id']} still returned by statementId")
+            if c.get_statement(t["id"], voided=True).status_code != 200:
+                problems.append(f"{t['id']} not returned by voidedStatementId")
+        for v in voids[:: max(1, len(voids) // 20)]:
+            if c.get_statement(v["id"]).status_code != 200:
+                problems.append(f"voiding statement {v['id']} not readable")
+    assert not problems, f"{len(problems)} voiding problems, e.g. {problems[:5]}"
+    dupes = len(listed) - len(set(listed))
+    assert dupes == 0, f"{dupes} duplicates in the registration"
+    leaked = set(listed) & {t["id"] for t in targets}
+    assert not leaked, f"STGET-03: {len(leaked)} voided statement(s) still listed"
+    missing = expected - set(listed)
+    assert not missing, f"{len(missing)} plain/voiding statement(s) missing from the listing"
