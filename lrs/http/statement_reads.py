@@ -25,6 +25,7 @@ from lrs.xapi.formats import format_statement
 from lrs.xapi.indexing import statement_activities
 from lrs.xapi.languages import parse_accept_language
 from lrs.xapi.statement_query import Listing, Single
+from lrs.xapi import jsonparse
 
 MORE_PATH = "/xapi/statements"
 
@@ -109,13 +110,13 @@ async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fm
     languages = parse_accept_language(xreq.headers.get("accept-language"))
     canonical: dict[str, dict] = {}
     if fmt == "canonical":
-        ids = {a["id"] for r in rows for a in statement_activities(orjson.loads(r.payload))}
+        ids = {a["id"] for r in rows for a in statement_activities(jsonparse.loads(r.payload))}
         found = await reader.definitions(conn, principal.tenant_id, sorted(ids))
-        canonical = {k: orjson.loads(v) for k, v in found.items()}
+        canonical = {k: jsonparse.loads(v) for k, v in found.items()}
 
     def render(row: Row) -> bytes:
-        statement = orjson.loads(row.payload)
-        return orjson.dumps(format_statement(statement, fmt, languages=languages,
+        statement = jsonparse.loads(row.payload)
+        return jsonparse.dumps(format_statement(statement, fmt, languages=languages,
                                              canonical=canonical.get, version=version))
     return render
 

@@ -29,7 +29,6 @@ from collections import defaultdict
 from typing import Any
 
 import asyncpg
-import orjson
 
 from lrs import metrics
 from lrs.errors import Conflict, LRSError
@@ -39,6 +38,7 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex
 from lrs.xapi.statement_query import index_key
 from lrs.xapi.timestamps import iso
+from lrs.xapi import jsonparse
 
 log = logging.getLogger("lrs.writer")
 
@@ -267,7 +267,7 @@ def _sort_out(batch: WriteBatch, existing: dict, accepted: dict[str, dict]
     for pending in batch.statements:
         earlier = accepted.get(pending.id)
         if earlier is None and pending.id in existing:
-            earlier = orjson.loads(existing[pending.id]["payload"])
+            earlier = jsonparse.loads(existing[pending.id]["payload"])
         if earlier is None:
             fresh.append(pending)
         elif not statements_equivalent(earlier, pending.statement):
@@ -302,7 +302,7 @@ async def _insert_statements(conn: asyncpg.Connection, tenant_id: int,
         index = p.index
         row = (p.id, seq, index_key(index.verb), index.registration, index.ref_target,
                index.voids, p.id in voided, batch.credential, " ".join(p.attachment_sha2),
-               orjson.dumps(statement))
+               jsonparse.dumps(statement))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     await execute(conn, INSERT_STATEMENTS, tenant_id, stored, *columns)
@@ -364,7 +364,7 @@ async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
     if not incoming:
         return
     rows = await fetch(conn, DEFINITIONS, tenant_id, list(incoming))
-    merged = {r["activity_id"]: orjson.loads(r["definition"]) for r in rows}
+    merged = {r["activity_id"]: jsonparse.loads(r["definition"]) for r in rows}
     changed: dict[str, dict] = {}
     for activity_id, definitions in incoming.items():
         current = merged.get(activity_id)
@@ -374,7 +374,7 @@ async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
             changed[activity_id] = current
     if changed:
         await execute(conn, UPSERT_DEFINITIONS, tenant_id, list(changed),
-                      [orjson.dumps(d).decode() for d in changed.values()])
+                      [jsonparse.dumps(d).decode() for d in changed.values()])
 
 
 def _without_nul(value: Any) -> Any:

@@ -41,9 +41,9 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-import orjson
 
 from lrs.xapi.agents import normalize_mbox
+from lrs.xapi.jsonparse import dumps
 
 # Top-level properties the LRS assigns or that are not part of the statement.
 IGNORED_TOP_LEVEL = frozenset(
@@ -174,7 +174,7 @@ def _canonical_result(result: object) -> object:
 
 
 def _sort_key(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return dumps(value, sort_keys=True)
 
 
 # Seconds with a fraction of more than two digits: the digits past the second

@@ -19,6 +19,11 @@ How, and what it costs (CPython 3.11, one core, an 814-byte statement / a
   integers, so it is never the source of the value.
 So orjson always parses (fast common path, one strictness); the json pass
 runs only when duplicates must be rejected and is used only as a detector.
+Integers beyond 64 bits: orjson reads them as doubles, which would change
+the statement we return (IMM-01). A body with a run of 19+ digits is parsed
+again by json, which keeps integers exact; `dumps` and `loads` below keep
+them exact on the way to storage and back. Such bodies are rare, and the
+scan for them costs about a microsecond per kilobyte.
 Nesting: a bytes-level scan (translate to brackets, strip innermost pairs)
 costs 1.3 us / 28 us and settles the usual case; only when it cannot prove
 depth <= MAX_DEPTH do we walk the parsed value (about 4-6 us a statement).
@@ -27,6 +32,7 @@ depth <= MAX_DEPTH do we walk the parsed value (about 4-6 us a statement).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -54,6 +60,25 @@ class _DuplicateKey(ValueError):
 
 
 _DUP_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
+# 19 digits may exceed 2**63; a few false alarms (digits inside strings)
+# only cost the slower exact parse.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON bytes; exact for integers orjson cannot hold (beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=sort_keys).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    """Stored JSON back to values, keeping integers beyond 64 bits exact."""
+    if _LONG_DIGITS.search(data.encode() if isinstance(data, str) else data) is None:
+        return orjson.loads(data)
+    return json.loads(data)
 
 
 def parse_json(body: bytes, *, reject_duplicate_keys: bool) -> Any:
@@ -63,6 +88,8 @@ def parse_json(body: bytes, *, reject_duplicate_keys: bool) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if _LONG_DIGITS.search(body) is not None:
+        value = json.loads(body)  # orjson already proved it strict JSON
     if (type(value) is dict or type(value) is list) and _too_deep(body, value):
         raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
     if reject_duplicate_keys:
