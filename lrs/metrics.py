@@ -72,6 +72,10 @@ GROUP_COMMIT_SIZE = Histogram(
 GROUP_COMMIT_WAIT = Histogram(
     "lrs_group_commit_wait_seconds", "Time a write request waited to join a group commit.",
     buckets=_LATENCY_BUCKETS)
+STATEMENT_QUERY_DURATION = Histogram(
+    "lrs_statement_query_duration_seconds",
+    "Time of the page query of GET /statements, by the filters it used.", ["filters"],
+    buckets=_LATENCY_BUCKETS)
 VOIDS = Counter("lrs_statements_voided_total", "Statements voided.", ["tenant"])
 DOCUMENTS_WRITTEN = Counter(
     "lrs_documents_written_total", "State and profile documents changed, by kind and method.",

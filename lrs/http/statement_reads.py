@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import time
 from collections.abc import Callable
 
 import orjson
 from starlette.responses import Response
 
+from lrs import metrics
 from lrs.auth import cursors
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, NotFound
@@ -20,12 +22,11 @@ from lrs.http.xrequest import XRequest
 from lrs.runtime import Runtime
 from lrs.store import statement_reader as reader
 from lrs.store.statement_reader import Row, StatementFilter
-from lrs.xapi import multipart, statement_query
+from lrs.xapi import jsonparse, multipart, statement_query
 from lrs.xapi.formats import format_statement
 from lrs.xapi.indexing import statement_activities
 from lrs.xapi.languages import parse_accept_language
 from lrs.xapi.statement_query import Listing, Single
-from lrs.xapi import jsonparse
 
 MORE_PATH = "/xapi/statements"
 
@@ -68,8 +69,11 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
     runtime: Runtime = xreq.runtime
     statement_filter = StatementFilter(**query.filters, credential=mine)
     async with runtime.db.connection() as conn:
+        started = time.perf_counter()
         rows, more = await reader.page(conn, principal.tenant_id, statement_filter,
                                        after=after, limit=query.limit)
+        metrics.STATEMENT_QUERY_DURATION.labels(filters=_filter_kind(query.filters)).observe(
+            time.perf_counter() - started)
         render = await _renderer(conn, xreq, principal, version, query.format, rows)
         parts = await _attachments(conn, principal, rows) if query.attachments else None
     more_url = ""
@@ -80,6 +84,13 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
             + orjson.dumps(more_url) + b"}")
     newest = max(rows, key=lambda r: r.stored) if rows else None
     return _respond(body, parts, last_modified=newest)
+
+
+def _filter_kind(filters: dict) -> str:
+    """A bounded label: which filters a query used (at most 2^8 values)."""
+    used = [name for name in ("agent", "verb", "activity", "registration", "since", "until",
+                              "related_agents", "related_activities") if filters.get(name)]
+    return "+".join(used) or "none"
 
 
 def _query_state(query: Listing) -> dict:

@@ -20,20 +20,26 @@ _WRITE_SCOPES = ("statements/write",)
 
 @with_consistent_through
 async def statements(request: Request) -> Response:
-    xreq, principal, version = await begin(request)
-    if xreq.method in ("GET", "HEAD"):
-        return await statement_reads.get(xreq, principal, version)
-    if xreq.method not in ("PUT", "POST"):
-        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/statements")
-    principal.require(*_WRITE_SCOPES)
-    if xreq.method == "POST" and set(xreq.params) - {"method"}:
-        # A POST with query parameters is a GET in alternate syntax only.
-        xreq.allow_params(())
+    # A plain POST stores; a POST with ?method= is any request in 1.0.3's
+    # alternate syntax, counted as a write only if it turns out to be one.
+    writing = request.method == "PUT" or (
+        request.method == "POST" and "method" not in request.query_params)
     try:
+        xreq, principal, version = await begin(request)
+        if xreq.method in ("GET", "HEAD"):
+            return await statement_reads.get(xreq, principal, version)
+        if xreq.method not in ("PUT", "POST"):
+            raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/statements")
+        writing = True
+        principal.require(*_WRITE_SCOPES)
+        if xreq.method == "POST" and set(xreq.params) - {"method"}:
+            # A POST with query parameters is a GET in alternate syntax only.
+            xreq.allow_params(())
         return await (_put(xreq, principal, version) if xreq.method == "PUT"
                       else _post(xreq, principal, version))
     except LRSError as exc:
-        metrics.STATEMENTS_REJECTED.labels(reason=_reason(exc)).inc()
+        if writing:
+            metrics.STATEMENTS_REJECTED.labels(reason=_reason(exc)).inc()
         raise
 
 

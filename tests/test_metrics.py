@@ -1,0 +1,57 @@
+"""The statement-path metrics move by exactly what a user did."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+GOOD = {"actor": {"mbox": "mailto:m@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": "http://example.org/metrics"}}
+
+
+def _value(server, name: str, **labels: str) -> float:
+    text = httpx.get(f"{server.url}/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_statement_counters_move_by_what_was_done(server, tenant):
+    auth = (tenant.key, tenant.secret)
+    url = f"{server.url}/xapi/statements"
+    before = {
+        "stored": _value(server, "lrs_statements_stored_total", tenant=tenant.name),
+        "validation": _value(server, "lrs_statements_rejected_total", reason="validation"),
+        "auth": _value(server, "lrs_statements_rejected_total", reason="auth"),
+        "conflict": _value(server, "lrs_statements_rejected_total", reason="conflict"),
+        "query": _value(server, "lrs_statement_query_duration_seconds_count", filters="verb"),
+    }
+    ids = httpx.post(url, json=[GOOD, GOOD, GOOD], auth=auth, headers=V2).json()
+    httpx.post(url, json=[GOOD, {"actor": {}}], auth=auth, headers=V2)  # 400
+    httpx.post(url, json=GOOD, headers=V2)  # 401
+    httpx.put(url, params={"statementId": ids[0]}, json={**GOOD, "verb": {"id": "http://x.org/v"}},
+              auth=auth, headers=V2)  # 409
+    httpx.get(url, params={"verb": GOOD["verb"]["id"]}, auth=auth, headers=V2)
+
+    assert _value(server, "lrs_statements_stored_total", tenant=tenant.name) - before["stored"] == 3
+    assert _value(server, "lrs_statements_rejected_total", reason="validation") - before["validation"] == 1
+    assert _value(server, "lrs_statements_rejected_total", reason="auth") - before["auth"] == 1
+    assert _value(server, "lrs_statements_rejected_total", reason="conflict") - before["conflict"] == 1
+    assert _value(server, "lrs_statement_query_duration_seconds_count",
+                  filters="verb") - before["query"] == 1
+
+
+def test_no_unbounded_labels(server, tenant):
+    httpx.get(f"{server.url}/xapi/statements", params={"statementId": "not-a-uuid"},
+              auth=(tenant.key, tenant.secret), headers=V2)
+    text = httpx.get(f"{server.url}/metrics").text
+    assert tenant.key not in text and tenant.secret not in text
+    assert "not-a-uuid" not in text
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", text)  # no statement ids
