@@ -13,6 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrs.http.middleware import header
 from lrs.store import tenants
 
 ALLOW_METHODS = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
@@ -42,19 +43,12 @@ class TenantOrigins:
         return origin in self._origins
 
 
-def _origin(scope: Scope) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"origin":
-            return value.decode("latin-1")
-    return None
-
-
 class CORS:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = _origin(scope) if scope["type"] == "http" else None
+        origin = header(scope, b"origin") if scope["type"] == "http" else None
         if origin is None or not scope["path"].startswith(_PREFIXES):
             await self.app(scope, receive, send)
             return

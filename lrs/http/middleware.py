@@ -19,7 +19,8 @@ _REQUEST_ID = b"x-request-id"
 _VERSION_HEADER = HEADER.lower().encode()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header of an ASGI scope (`name` lower-case), or None."""
     for key, value in scope["headers"]:
         if key == name:
             return value.decode("latin-1")
@@ -37,7 +38,7 @@ class Observability:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = (_header(scope, _REQUEST_ID) or "")[:128] or uuid.uuid4().hex
+        request_id = (header(scope, _REQUEST_ID) or "")[:128] or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
@@ -100,7 +101,7 @@ class XAPIVersionHeader:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        requested = (_header(scope, _VERSION_HEADER) or "").strip()
+        requested = (header(scope, _VERSION_HEADER) or "").strip()
         # A handler records the version it served in the scope's state; a
         # request rejected before that is answered in the version it seems to
         # want, one with no header in the newest.
