@@ -9,7 +9,12 @@ xAPI 1.0.3 Communication 2.1.3 / 2.0 LRS 4.1.6.1, the StatementRef rule
 (STGET-30): for every filter but since/until/limit, a statement whose object
 is a StatementRef also matches when its target matches. The query is the
 union of the statements matching directly and the referrers whose target
-matches; referrers are few (voids, mostly) and have an index of their own.
+matches; referrers are few (voids, mostly) and have indexes of their own, on
+seq and on ref_target (see compile_page for which is used when).
+
+Every scan starts from an index that leads with the tenant and ends with
+seq, so that a page reads about `limit` index entries, not every match:
+bench/ measures it (bench/README.md, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ import datetime as dt
 import asyncpg
 
 from lrs.store.db import Query, fetch, fetchrow
+
+# How far the query counts StatementRef referrers and targets to choose
+# how to find the referrers of a page (see compile_page).
+REFERRER_COUNT = 1000
 
 SINGLE = Query("statements.get", """
 SELECT payload, attachment_sha2, stored FROM statements
@@ -70,63 +79,166 @@ class _Params:
 
 
 def _match(alias: str, f: StatementFilter, p: _Params) -> list[str]:
-    """Conditions for statement `alias` to match the content filters."""
+    """Conditions for statement `alias` to match the content filters (the
+    referrers' side of the StatementRef rule: `alias` is the target)."""
     conditions = []
     if f.verb is not None:
         conditions.append(f"{alias}.verb_id = {p.add(f.verb)}")
     if f.registration is not None:
         conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
     if f.agent is not None:
-        direct = "" if f.related_agents else " AND a.direct"
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM statement_agents a WHERE a.tenant_id = $1 "
-            f"AND a.agent_key = {p.add(f.agent)} AND a.seq = {alias}.seq{direct})")
+        conditions.append(_probe("statement_agents", "agent_key", f.agent, f.related_agents,
+                                 f"{alias}.seq", p))
     if f.activity is not None:
-        direct = "" if f.related_activities else " AND c.direct"
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM statement_activities c WHERE c.tenant_id = $1 "
-            f"AND c.activity_id = {p.add(f.activity)} AND c.seq = {alias}.seq{direct})")
+        conditions.append(_probe("statement_activities", "activity_id", f.activity,
+                                 f.related_activities, f"{alias}.seq", p))
     return conditions
 
 
-def _bounds(f: StatementFilter, after: int | None, p: _Params) -> list[str]:
-    """since/until (on `stored`, which grows with seq) and the page cursor,
-    as conditions on s.seq."""
+def _probe(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
+    """`seq` has a row for `value` in an index table: one primary-key probe."""
+    direct = "" if related else " AND x.direct"
+    return (f"EXISTS (SELECT 1 FROM {table} x WHERE x.tenant_id = $1 "
+            f"AND x.{column} = {p.add(value)} AND x.seq = {seq}{direct})")
+
+
+def _seq_bounds(seq: str, f: StatementFilter, after: int | None, p: _Params,
+                cache: dict[str, str]) -> list[str]:
+    """since/until (on `stored`, which never decreases as seq grows) and the
+    page cursor, as conditions on the column `seq`: conditions a (tenant_id,
+    ..., seq) index can start and stop its scan on."""
     conditions = []
-    if f.since is not None:
-        conditions.append(
-            "s.seq > coalesce((SELECT b.seq FROM statements b WHERE b.tenant_id = $1 AND "
-            f"b.stored <= {p.add(f.since)} ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)")
-    if f.until is not None:
-        conditions.append(
-            "s.seq <= coalesce((SELECT b.seq FROM statements b WHERE b.tenant_id = $1 AND "
-            f"b.stored <= {p.add(f.until)} ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)")
+    for name, op, value in (("since", ">", f.since), ("until", "<=", f.until)):
+        if value is not None:
+            if name not in cache:
+                cache[name] = p.add(value)
+            conditions.append(
+                f"{seq} {op} coalesce((SELECT b.seq FROM statements b WHERE b.tenant_id = $1 AND "
+                f"b.stored <= {cache[name]} ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)")
     if after is not None:
-        conditions.append(f"s.seq {'>' if f.ascending else '<'} {p.add(after)}")
-    if f.credential is not None:
-        conditions.append(f"s.credential = {p.add(f.credential)}")
+        if "after" not in cache:
+            cache["after"] = p.add(after)
+        conditions.append(f"{seq} {'>' if f.ascending else '<'} {cache['after']}")
     return conditions
+
+
+def _driver(alias: str, f: StatementFilter, p: _Params) -> tuple[str, list[str]]:
+    """FROM and conditions of the one index that drives `_matching`, alone:
+    what it yields is a superset of the matches."""
+    if f.agent is not None or f.activity is not None:
+        table, column, value, related = _index_table(f)
+        conditions = [f"{alias}.tenant_id = $1", f"{alias}.{column} = {p.add(value)}"]
+        return f"{table} {alias}", conditions + ([] if related else [f"{alias}.direct"])
+    return f"statements {alias}", [f"{alias}.tenant_id = $1", *_match(alias, f, p)]
+
+
+def _index_table(f: StatementFilter) -> tuple[str, str, str, bool]:
+    """The index table of the agent filter if any, else of the activity's."""
+    if f.agent is not None:
+        return "statement_agents", "agent_key", f.agent, f.related_agents
+    return "statement_activities", "activity_id", f.activity, f.related_activities
+
+
+def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
+    """FROM, seq column and conditions of the statements `alias` that match
+    the content filters.
+
+    With an agent (or activity) filter the rows come from that index table's
+    primary key (tenant_id, agent_key, seq), which yields them in seq order,
+    each joined to its statement; the other filters are checked on the way.
+    Otherwise from an index of `statements` (tenant_id, verb_id |
+    registration | credential, seq) or the store order, as planned."""
+    if f.agent is None and f.activity is None:
+        return f"statements {alias}", f"{alias}.seq", [f"{alias}.tenant_id = $1",
+                                                       *_match(alias, f, p)]
+    table, column, value, related = _index_table(f)
+    rest = (dataclasses.replace(f, agent=None) if f.agent is not None
+            else dataclasses.replace(f, activity=None))
+    x = f"{alias}x"
+    source = (f"{table} {x} JOIN statements {alias} "
+              f"ON {alias}.tenant_id = $1 AND {alias}.seq = {x}.seq")
+    conditions = [f"{x}.tenant_id = $1", f"{x}.{column} = {p.add(value)}"]
+    if not related:
+        conditions.append(f"{x}.direct")
+    return source, f"{x}.seq", conditions + _match(alias, rest, p)
 
 
 def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
                  limit: int) -> tuple[str, list[object]]:
-    """The SQL of one page (limit + 1 rows: the extra one says there is more)."""
+    """The SQL of one page (limit + 1 rows: the extra one says there is more).
+
+    Without content filters: one scan of the best index, payload included.
+
+    With them, `d`, the statements that match directly, in page order and
+    stopped at the limit; and the StatementRef rule: the referrers whose
+    target matches. Only referrers in the page's stretch of store order can
+    be on the page: up to the last of `d` when `d` fills a page, else the
+    whole since/until/cursor range. The query picks one of two ways to find
+    them, by a one-time filter (the other branch is never run), whichever
+    reads fewer rows, by counting (index-only, up to REFERRER_COUNT):
+
+    - the referrers in the stretch (partial index on seq), in page order,
+      each target checked by primary-key probes. A filter that matches often
+      has a short stretch with next to no referrers: the common case;
+    - every target that matches (through the same indexes as `d`), each
+      probed for referrers (index on ref_target): for a rare filter, whose
+      stretch is long."""
     p = _Params(tenant_id)
+    cache: dict[str, str] = {}
     order = "ASC" if f.ascending else "DESC"
-    common = ["s.tenant_id = $1", "NOT s.voided", *_bounds(f, after, p)]
-    limit_param = p.add(limit + 1)
-    direct = " AND ".join(common + _match("s", f, p))
-    branches = [f"(SELECT s.seq FROM statements s WHERE {direct} "
-                f"ORDER BY s.seq {order} LIMIT {limit_param})"]
-    if f.matches_content:
-        via_ref = " AND ".join(common + ["s.ref_target IS NOT NULL"] + _match("t", f, p))
-        branches.append(
-            f"(SELECT s.seq FROM statements s JOIN statements t ON t.tenant_id = s.tenant_id "
-            f"AND t.id = s.ref_target WHERE {via_ref} ORDER BY s.seq {order} LIMIT {limit_param})")
-    sql = (f"WITH page AS (SELECT u.seq FROM ({' UNION '.join(branches)}) u "
-           f"ORDER BY u.seq {order} LIMIT {limit_param}) "
-           "SELECT s.seq, s.payload, s.attachment_sha2, s.stored FROM page "
-           f"JOIN statements s ON s.tenant_id = $1 AND s.seq = page.seq ORDER BY s.seq {order}")
+    row = "s.seq, s.payload, s.attachment_sha2, s.stored"
+    n = p.add(limit + 1)
+    source, seq, conditions = _matching("s", f, p)
+    conditions += ["NOT s.voided", *_seq_bounds(seq, f, after, p, cache)]
+    if f.credential is not None:
+        conditions.append(f"s.credential = {p.add(f.credential)}")
+    where = " AND ".join(conditions)
+    if not f.matches_content:
+        sql = f"SELECT {row} FROM {source} WHERE {where} ORDER BY {seq} {order} LIMIT {n}"
+        return sql, p.values
+
+    beyond, edge, none = (("<", "max", "9223372036854775807") if f.ascending
+                          else (">", "min", "0"))
+    # Referrers in the page's stretch: the conditions a (tenant_id, seq)
+    # index answers, then the rest.
+    page_edge = f"(SELECT CASE WHEN count(*) >= {n} THEN {edge}(seq) ELSE {none} END FROM d)"
+    stretch = ["r.tenant_id = $1", "r.ref_target IS NOT NULL", f"r.seq {beyond} {page_edge}",
+               *_seq_bounds("r.seq", f, after, p, cache)]
+    referrer = [*stretch, "NOT r.voided"]
+    if f.credential is not None:
+        referrer.append(f"r.credential = {p.add(f.credential)}")
+    # Which way reads fewer rows: the referrers in the stretch, or every
+    # target (counted on the driving index alone, so at most an upper
+    # bound); both counted index-only, up to REFERRER_COUNT.
+    cap = p.add(REFERRER_COUNT)
+    t_source, _, t_conditions = _matching("t", f, p)
+    driver_source, driver_conditions = _driver("t", f, p)
+    by_stretch_first = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM statements r WHERE {' AND '.join(stretch)} "
+        f"LIMIT {cap}) c) <= (SELECT count(*) FROM (SELECT 1 FROM {driver_source} "
+        f"WHERE {' AND '.join(driver_conditions)} LIMIT {cap}) c)")
+    # A scalar subquery is run per referrer, in index order (an EXISTS
+    # would be planned as a join over all of them).
+    target = " AND ".join(["t.tenant_id = $1", "t.id = r.ref_target", *_match("t", f, p)])
+    by_stretch = (f"SELECT r.seq FROM statements r WHERE {' AND '.join(referrer)} "
+                  f"AND coalesce((SELECT true FROM statements t WHERE {target}), false) "
+                  f"ORDER BY r.seq {order} LIMIT {n}")
+    # Each target's referrers by the ref_target index (OFFSET 0 keeps the
+    # planner from merging all referrers with all targets instead).
+    by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL (SELECT r.seq FROM "
+                 f"statements r WHERE r.ref_target = t.id AND {' AND '.join(referrer)} "
+                 f"OFFSET 0) r WHERE {' AND '.join(t_conditions)} "
+                 f"ORDER BY r.seq {order} LIMIT {n}")
+    # LIMIT keeps each branch a subquery under its one-time filter, so that
+    # the branch not taken is not even started (nor its parallel workers).
+    sql = (f"WITH d AS MATERIALIZED (SELECT s.seq FROM {source} WHERE {where} "
+           f"ORDER BY {seq} {order} LIMIT {n}), "
+           f"way AS MATERIALIZED (SELECT {by_stretch_first} AS stretch) "
+           f"SELECT {row} FROM (SELECT seq FROM d "
+           f"UNION SELECT seq FROM ({by_stretch}) a WHERE (SELECT stretch FROM way) "
+           f"UNION SELECT seq FROM ({by_target}) b WHERE NOT (SELECT stretch FROM way)"
+           f") u JOIN statements s ON s.tenant_id = $1 AND s.seq = u.seq "
+           f"ORDER BY s.seq {order} LIMIT {n}")
     return sql, p.values
 
 
