@@ -261,7 +261,6 @@ def listing_response(client, **params):
         k: orjson.dumps(v).decode() if isinstance(v, dict) else v for k, v in params.items()})
 
 
-@pytest.mark.xfail(strict=True, reason="statement_reader follows one StatementRef level only")
 def test_the_statement_ref_rule_applies_recursively(client):
     # 1.0.3 Communication 2.1.3: "a is a match when a targets b which targets c"
     # and c matches the filter.

@@ -29,6 +29,8 @@ from lrs.store.db import Query, fetch, fetchrow
 # How far the query counts StatementRef referrers and targets to choose
 # how to find the referrers of a page (see compile_page).
 REFERRER_COUNT = 1000
+# How many StatementRef steps the rule follows from a referrer.
+MAX_REF_DEPTH = 16
 
 SINGLE = Query("statements.get", """
 SELECT payload, attachment_sha2, stored FROM statements
@@ -219,16 +221,29 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
         f"WHERE {' AND '.join(driver_conditions)} LIMIT {cap}) c)")
     # A scalar subquery is run per referrer, in index order (an EXISTS
     # would be planned as a join over all of them).
-    target = " AND ".join(["t.tenant_id = $1", "t.id = r.ref_target", *_match("t", f, p)])
+    # The rule applies recursively (1.0.3 Communication 2.1.3: "a is a match
+    # when a targets b which targets c" and c matches): a referrer matches
+    # when any statement down its chain of StatementRefs does. Chains are
+    # short (usually one step: a void); the depth bound also ends cycles.
+    chain = (f"WITH RECURSIVE chain(id, depth) AS (SELECT r.ref_target, 1 UNION ALL "
+             f"SELECT c.ref_target, chain.depth + 1 FROM statements c JOIN chain "
+             f"ON c.tenant_id = $1 AND c.id = chain.id "
+             f"WHERE c.ref_target IS NOT NULL AND chain.depth < {MAX_REF_DEPTH}) "
+             f"SELECT id FROM chain")
+    target = " AND ".join(["t.tenant_id = $1", f"t.id IN ({chain})", *_match("t", f, p)])
     by_stretch = (f"SELECT r.seq FROM statements r WHERE {' AND '.join(referrer)} "
-                  f"AND coalesce((SELECT true FROM statements t WHERE {target}), false) "
+                  f"AND coalesce((SELECT true FROM statements t WHERE {target} LIMIT 1), false) "
                   f"ORDER BY r.seq {order} LIMIT {n}")
-    # Each target's referrers by the ref_target index (OFFSET 0 keeps the
-    # planner from merging all referrers with all targets instead).
-    by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL (SELECT r.seq FROM "
-                 f"statements r WHERE r.ref_target = t.id AND {' AND '.join(referrer)} "
-                 f"OFFSET 0) r WHERE {' AND '.join(t_conditions)} "
-                 f"ORDER BY r.seq {order} LIMIT {n}")
+    # Each target's referrers, and theirs, by the ref_target index (OFFSET 0
+    # keeps the planner from merging all referrers with all targets instead).
+    upward = (f"WITH RECURSIVE up(seq, id, depth) AS (SELECT u.seq, u.id, 1 FROM statements u "
+              f"WHERE u.tenant_id = $1 AND u.ref_target = t.id UNION ALL "
+              f"SELECT u.seq, u.id, up.depth + 1 FROM statements u JOIN up "
+              f"ON u.tenant_id = $1 AND u.ref_target = up.id WHERE up.depth < {MAX_REF_DEPTH}) "
+              f"SELECT r.seq FROM up JOIN statements r ON r.tenant_id = $1 AND r.seq = up.seq "
+              f"WHERE {' AND '.join(referrer)} OFFSET 0")
+    by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL ({upward}) r "
+                 f"WHERE {' AND '.join(t_conditions)} ORDER BY r.seq {order} LIMIT {n}")
     # LIMIT keeps each branch a subquery under its one-time filter, so that
     # the branch not taken is not even started (nor its parallel workers).
     sql = (f"WITH d AS MATERIALIZED (SELECT s.seq FROM {source} WHERE {where} "
