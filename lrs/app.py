@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with db.connection() as conn:
                 key = await accounts.signing_key(conn, settings)
-            writer = StatementWriter(db)
+            writer = StatementWriter(db, max_group=settings.group_commit_max)
             await writer.start()
             app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
                                         services={"writer": writer,

@@ -124,6 +124,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
+    Setting("group_commit_max", _positive_int, "5000", "Most statements one group-commit transaction writes (1: every request in its own transaction).", "int"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
     Setting("cors_origins", _origins, "", "Browser origins allowed for every tenant, comma-separated (`*`: any). Tenants add their own.", "list"),
     Setting("log_level", _log_level, "info", "Log level: debug, info, warning, error.", "str"),
@@ -150,6 +151,7 @@ class Settings:
     max_body_bytes: int = 52428800
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
+    group_commit_max: int = 5000
     page_limit: int = 500
     cors_origins: tuple[str, ...] = ()
     log_level: str = "info"

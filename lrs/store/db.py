@@ -22,6 +22,15 @@ class Query(NamedTuple):
     sql: str
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: nothing.
+    asyncpg's default runs `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` on every release, a round trip per release
+    (three per statement request). The LRS leaves no session state: its
+    advisory locks are transaction-level, it never LISTENs, SETs or keeps
+    cursors, and an open transaction is still rolled back by asyncpg."""
+
+
 class Database:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -33,6 +42,7 @@ class Database:
             # Statements are prepared per connection by asyncpg; keep them.
             max_inactive_connection_lifetime=300,
             server_settings={"application_name": "lrs"},
+            reset=_no_session_state,
         )
         metrics.DB_POOL_SIZE.inc(pool.get_size())
         return cls(pool)

@@ -25,14 +25,14 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 import asyncpg
 
 from lrs import metrics
 from lrs.errors import Conflict, LRSError
-from lrs.store.db import Database, Query, execute, fetch, fetchrow
+from lrs.store.db import Database, Query, execute, fetch
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex
@@ -46,39 +46,49 @@ log = logging.getLogger("lrs.writer")
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
 LOCK_TENANT = Query("statements.lock", "SELECT pg_advisory_xact_lock($1, $2)")
-# `stored` strictly increases per tenant, in milliseconds (the precision we
-# return, so `since=<a stored value>` excludes that statement), even if the
-# clock steps back; and the seqs of this batch, drawn under the lock.
-CLOCK_AND_SEQS = Query("statements.clock", """
-SELECT greatest(
-         date_trunc('milliseconds', clock_timestamp()),
-         (SELECT stored + interval '1 millisecond' FROM statements
-          WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)) AS stored,
-       ARRAY(SELECT nextval('statements_seq') FROM generate_series(1, $2)) AS seqs""")
-EXISTING = Query("statements.existing", """
-SELECT id, is_voiding, payload FROM statements WHERE tenant_id = $1 AND id = ANY($2::uuid[])""")
-VOIDED_BY_EARLIER = Query("statements.voided_by_earlier", """
-SELECT DISTINCT ref_target FROM statements
-WHERE tenant_id = $1 AND ref_target = ANY($2::uuid[]) AND is_voiding""")
+# After the lock (its own statement: a statement's snapshot is taken when it
+# starts, so one that waited for the lock inside would not see the rows of
+# the writer it waited for), one query reads all this tenant's batches need:
+# - the clock: `stored` strictly increases per tenant, in milliseconds (the
+#   precision we return, so `since=<a stored value>` excludes that
+#   statement), even if the clock steps back; and seqs for every incoming
+#   statement, drawn under the lock (those of duplicates are just skipped);
+# - the incoming ids and void targets that exist (duplicates, 409s, voids);
+# - the incoming ids an earlier voiding statement targets (IMM-05).
+LOOKUP = Query("statements.lookup", """
+SELECT 'clock' AS kind, NULL::uuid AS id, NULL::bool AS is_voiding, NULL::bytea AS payload,
+       greatest(date_trunc('milliseconds', clock_timestamp()),
+                (SELECT stored + interval '1 millisecond' FROM statements
+                 WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)) AS stored,
+       ARRAY(SELECT nextval('statements_seq') FROM generate_series(1, $4)) AS seqs
+UNION ALL
+SELECT 'existing', id, is_voiding, payload, NULL, NULL FROM statements
+WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+UNION ALL
+SELECT DISTINCT 'voided', ref_target, NULL::bool, NULL::bytea, NULL::timestamptz, NULL::bigint[]
+FROM statements WHERE tenant_id = $1 AND ref_target = ANY($3::uuid[]) AND is_voiding""")
 MARK_VOIDED = Query("statements.mark_voided", """
 UPDATE statements SET voided = true
 WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_voiding AND NOT voided""")
+# The statements and their index rows, in one statement (data-modifying CTEs).
 INSERT_STATEMENTS = Query("statements.insert", """
-INSERT INTO statements (tenant_id, id, seq, stored, verb_id, registration, ref_target,
-                        is_voiding, voided, credential, attachment_sha2, payload)
-SELECT $1, u.id, u.seq, $2, u.verb_id, u.registration, u.ref_target, u.is_voiding, u.voided,
-       u.credential, CASE WHEN u.sha2 = '' THEN NULL ELSE string_to_array(u.sha2, ' ') END,
-       u.payload
-FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::uuid[], $7::uuid[], $8::bool[],
-            $9::bool[], $10::text[], $11::text[], $12::bytea[])
-     AS u(id, seq, verb_id, registration, ref_target, is_voiding, voided, credential, sha2,
-          payload)""")
-INSERT_AGENT_ROWS = Query("statements.index_agents", """
-INSERT INTO statement_agents (tenant_id, agent_key, seq, direct)
-SELECT $1, u.k, u.s, u.d FROM unnest($2::text[], $3::bigint[], $4::bool[]) AS u(k, s, d)""")
-INSERT_ACTIVITY_ROWS = Query("statements.index_activities", """
-INSERT INTO statement_activities (tenant_id, activity_id, seq, direct)
-SELECT $1, u.k, u.s, u.d FROM unnest($2::text[], $3::bigint[], $4::bool[]) AS u(k, s, d)""")
+WITH statement_rows AS (
+  INSERT INTO statements (tenant_id, id, seq, stored, verb_id, registration, ref_target,
+                          is_voiding, voided, credential, attachment_sha2, payload)
+  SELECT $1, u.id, u.seq, $2, u.verb_id, u.registration, u.ref_target, u.is_voiding, u.voided,
+         u.credential, CASE WHEN u.sha2 = '' THEN NULL ELSE string_to_array(u.sha2, ' ') END,
+         u.payload
+  FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::uuid[], $7::uuid[], $8::bool[],
+              $9::bool[], $10::text[], $11::text[], $12::bytea[])
+       AS u(id, seq, verb_id, registration, ref_target, is_voiding, voided, credential, sha2,
+            payload)),
+agent_rows AS (
+  INSERT INTO statement_agents (tenant_id, agent_key, seq, direct)
+  SELECT $1, u.k, u.s, u.d FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(k, s, d)),
+activity_rows AS (
+  INSERT INTO statement_activities (tenant_id, activity_id, seq, direct)
+  SELECT $1, u.k, u.s, u.d FROM unnest($16::text[], $17::bigint[], $18::bool[]) AS u(k, s, d))
+SELECT 1""")
 INSERT_ATTACHMENTS = Query("attachments.insert", """
 INSERT INTO attachments (tenant_id, sha2, content_type, content)
 SELECT $1, u.h, u.t, u.c FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(h, t, c)
@@ -124,8 +134,10 @@ class WriteBatch:
 class StatementWriter:
     def __init__(self, db: Database, *, max_group: int = 5000) -> None:
         self._db = db
-        self._max_group = max_group
-        self._queue: asyncio.Queue[WriteBatch | None] = asyncio.Queue()
+        self._max_group = max_group  # statements per transaction, at most
+        self._pending: deque[WriteBatch] = deque()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -134,36 +146,39 @@ class StatementWriter:
     async def stop(self) -> None:
         """Write what is queued, then stop (graceful shutdown)."""
         if self._task is not None:
-            await self._queue.put(None)
+            self._stopping = True
+            self._wakeup.set()
             await self._task
             self._task = None
 
     async def write(self, batch: WriteBatch) -> int:
         """Store the batch; return how many statements were new. Raises
         Conflict when an id exists with different content."""
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done() or self._stopping:
             raise LRSError("the statement writer is not running")
         batch.future = asyncio.get_running_loop().create_future()
         batch.queued_at = time.perf_counter()
-        await self._queue.put(batch)
+        self._pending.append(batch)
+        self._wakeup.set()
         # The writer owns the outcome: if the client goes away, the batch
         # is still committed or not as a whole.
         return await asyncio.shield(batch.future)
 
     async def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            group, size = [first], len(first.statements)
-            while size < self._max_group and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stopping = True
-                    break
-                group.append(item)
-                size += len(item.statements)
+        while True:
+            if not self._pending:
+                if self._stopping:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            # Whatever waits, in arrival order, up to max_group statements
+            # (a larger batch still goes, alone).
+            group = [self._pending.popleft()]
+            size = len(group[0].statements)
+            while self._pending and size + len(self._pending[0].statements) <= self._max_group:
+                group.append(self._pending.popleft())
+                size += len(group[-1].statements)
             await self._commit(group)
 
     async def _commit(self, group: list[WriteBatch]) -> None:
@@ -227,8 +242,11 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
                         batches: list[WriteBatch]) -> dict[int, Exception | None]:
     incoming = [p for b in batches for p in b.statements]
     targets = [p.index.ref_target for p in incoming if p.index.voids]
-    rows = await fetch(conn, EXISTING, tenant_id, [p.id for p in incoming] + targets)
-    existing = {str(r["id"]): r for r in rows}
+    ids = [p.id for p in incoming]
+    rows = await fetch(conn, LOOKUP, tenant_id, ids + targets, ids, len(incoming))
+    clock = next(r for r in rows if r["kind"] == "clock")
+    existing = {str(r["id"]): r for r in rows if r["kind"] == "existing"}
+    voided_earlier = {str(r["id"]) for r in rows if r["kind"] == "voided"}
 
     outcomes: dict[int, Exception | None] = {}
     accepted: dict[str, dict] = {}
@@ -244,11 +262,9 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
     if not new:
         return outcomes
 
-    clock = await fetchrow(conn, CLOCK_AND_SEQS, tenant_id, len(new))
-    stored, seqs = clock["stored"], sorted(clock["seqs"])
-    voided = await _voided_on_arrival(conn, tenant_id, new, existing)
-    await _insert_statements(conn, tenant_id, new, stored, seqs, voided)
-    await _insert_index_rows(conn, tenant_id, new, seqs)
+    seqs = sorted(clock["seqs"])[:len(new)]
+    voided = _voided_on_arrival(new, voided_earlier)
+    await _insert(conn, tenant_id, new, clock["stored"], seqs, voided)
     await _void_existing_targets(conn, tenant_id, new, existing)
     await _store_attachments(conn, tenant_id, batches, outcomes)
     await _merge_definitions(conn, tenant_id, [p for b, p in new if b.define])
@@ -276,25 +292,22 @@ def _sort_out(batch: WriteBatch, existing: dict, accepted: dict[str, dict]
     return fresh, None
 
 
-async def _voided_on_arrival(conn: asyncpg.Connection, tenant_id: int,
-                             new: list[tuple[WriteBatch, PendingStatement]],
-                             existing: dict) -> set[str]:
+def _voided_on_arrival(new: list[tuple[WriteBatch, PendingStatement]],
+                       voided_earlier: set[str]) -> set[str]:
     """IMM-05: a statement is voided when a voiding statement targets it,
     whichever arrived first; a voiding statement is never voided (IMM-06)."""
-    plain = [p.id for _, p in new if not p.index.voids]
-    if not plain:
-        return set()
-    rows = await fetch(conn, VOIDED_BY_EARLIER, tenant_id, plain)
-    voided = {str(r["ref_target"]) for r in rows}
-    voided |= {p.index.ref_target for _, p in new if p.index.voids}
-    return voided.intersection(plain)
+    plain = {p.id for _, p in new if not p.index.voids}
+    in_this_group = {p.index.ref_target for _, p in new if p.index.voids}
+    return (voided_earlier | in_this_group) & plain
 
 
-async def _insert_statements(conn: asyncpg.Connection, tenant_id: int,
-                             new: list[tuple[WriteBatch, PendingStatement]],
-                             stored: dt.datetime, seqs: list[int], voided: set[str]) -> None:
+async def _insert(conn: asyncpg.Connection, tenant_id: int,
+                  new: list[tuple[WriteBatch, PendingStatement]],
+                  stored: dt.datetime, seqs: list[int], voided: set[str]) -> None:
     stored_iso = iso(stored)
     columns: list[list] = [[] for _ in range(10)]
+    agents: tuple[list, list, list] = ([], [], [])
+    activities: tuple[list, list, list] = ([], [], [])
     for (batch, p), seq in zip(new, seqs, strict=True):
         statement = dict(p.statement, stored=stored_iso)
         if p.assign_timestamp:
@@ -305,23 +318,12 @@ async def _insert_statements(conn: asyncpg.Connection, tenant_id: int,
                jsonparse.dumps(statement))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    await execute(conn, INSERT_STATEMENTS, tenant_id, stored, *columns)
-
-
-async def _insert_index_rows(conn: asyncpg.Connection, tenant_id: int,
-                             new: list[tuple[WriteBatch, PendingStatement]], seqs: list[int]) -> None:
-    agents: tuple[list, list, list] = ([], [], [])
-    activities: tuple[list, list, list] = ([], [], [])
-    for (_, p), seq in zip(new, seqs, strict=True):
-        for target, mapping in ((agents, p.index.agents), (activities, p.index.activities)):
+        for target, mapping in ((agents, index.agents), (activities, index.activities)):
             for key, direct in mapping.items():
                 target[0].append(index_key(key))
                 target[1].append(seq)
                 target[2].append(direct)
-    if agents[0]:
-        await execute(conn, INSERT_AGENT_ROWS, tenant_id, *agents)
-    if activities[0]:
-        await execute(conn, INSERT_ACTIVITY_ROWS, tenant_id, *activities)
+    await execute(conn, INSERT_STATEMENTS, tenant_id, stored, *columns, *agents, *activities)
 
 
 async def _void_existing_targets(conn: asyncpg.Connection, tenant_id: int,
