@@ -1,0 +1,141 @@
+"""Operating the server, as an operator sees it: the log is one JSON object
+per line, one line per request, with no secret, token or statement content;
+SIGTERM lets in-flight requests finish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import asyncpg
+import httpx
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_log_is_json_lines_without_secrets(database_url, tenant, tmp_path):
+    port = _free_port()
+    log_path = tmp_path / "lrs.log"
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "info"}
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve", "--port", str(port)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        url = f"http://127.0.0.1:{port}"
+        marker = f"learner-{uuid.uuid4().hex}@example.org"
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            auth = (tenant.key, tenant.secret)
+            statement = {"actor": {"mbox": f"mailto:{marker}"},
+                         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                         "object": {"id": "http://example.org/logs"}}
+            posted = httpx.post(f"{url}/xapi/statements", json=[statement, statement | {}],
+                                auth=auth, headers={**V2, "X-Request-ID": "trace-me-42"})
+            assert posted.status_code == 200
+            token = httpx.post(f"{url}/oauth/token", auth=auth,
+                               data={"grant_type": "client_credentials"}).json()["access_token"]
+            httpx.get(f"{url}/xapi/statements", headers={**V2, "Authorization": f"Bearer {token}"},
+                      params={"agent": json.dumps(statement["actor"])})
+            httpx.get(f"{url}/xapi/statements", auth=(tenant.key, "wrong-secret"), headers=V2)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+    text = log_path.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert lines, "the server logged nothing"
+    for forbidden in (tenant.secret, token, marker, "wrong-secret"):
+        assert forbidden not in text
+    requests = [line["http"] for line in lines if line.get("logger") == "lrs.access"]
+    post = next(r for r in requests if r["method"] == "POST" and r["route"] == "/xapi/statements")
+    assert post == {"method": "POST", "route": "/xapi/statements", "status": 200,
+                    "duration_ms": post["duration_ms"], "request_id": "trace-me-42",
+                    "tenant": tenant.name, "statements": 2}
+    refused = [r for r in requests if r["status"] == 401]
+    assert refused and "tenant" not in refused[0]
+    assert all(line["level"] in ("debug", "info", "warning", "error") for line in lines)
+
+
+def test_sigterm_lets_an_in_flight_write_finish_and_commit(database_url, tenant, tmp_path):
+    """Graceful shutdown: a request already being received when SIGTERM
+    arrives is answered, and what it acknowledged is committed."""
+    port = _free_port()
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    registration = str(uuid.uuid4())
+    statements = [{"actor": {"mbox": f"mailto:s{i}@example.org"},
+                   "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                   "object": {"id": "http://example.org/shutdown"},
+                   "context": {"registration": registration}} for i in range(200)]
+    body = json.dumps(statements).encode()
+    half = len(body) // 2
+    sending = threading.Event()
+    result: dict = {}
+
+    def slow_body():
+        yield body[:half]
+        sending.set()
+        time.sleep(1.0)  # SIGTERM arrives while the body is still coming
+        yield body[half:]
+
+    def post() -> None:
+        try:
+            result["response"] = httpx.post(
+                f"{url}/xapi/statements", content=slow_body(), auth=(tenant.key, tenant.secret),
+                headers={**V2, "Content-Type": "application/json"}, timeout=30)
+        except httpx.HTTPError as exc:
+            result["error"] = exc
+
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        thread = threading.Thread(target=post)
+        thread.start()
+        assert sending.wait(10)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        thread.join(30)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+    assert "error" not in result, result.get("error")
+    assert result["response"].status_code == 200, result["response"].text
+    assert proc.returncode == 0
+
+    async def count() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval(
+                "SELECT count(*) FROM statements WHERE registration = $1::uuid", registration)
+        finally:
+            await conn.close()
+
+    assert asyncio.run(count()) == 200
