@@ -74,12 +74,13 @@ async def _own_token(runtime: Runtime, token: str) -> Principal:
     settings = runtime.settings
     claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
                            audience=settings.jwt_audience, leeway=settings.jwt_leeway)
+    credential = str(claims["cred"]) if "cred" in claims else None
     async with runtime.db.connection() as conn:
-        access = await tenants.tenant_access(conn, str(claims["tenant"]))
-        revoked = "cred" in claims and not await tenants.credential_active(conn, str(claims["cred"]))
-    if access is None:
+        found = await tenants.token_access(conn, str(claims["tenant"]), credential)
+    if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
-    if revoked:
+    access, active = found
+    if not active:
         raise tokens.TokenRefused("the credential this token was issued for is revoked", "revoked")
     subject = str(claims["sub"])
     return _principal(access, subject, expand(str(claims["scope"]).split()),

@@ -37,8 +37,14 @@ SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes,
        t.cors_origins, t.rate_limit_per_second, t.rate_limit_burst
 FROM credentials c JOIN tenants t ON t.id = c.tenant_id
 WHERE c.key = $1 AND c.revoked_at IS NULL""")
-CREDENTIAL_ACTIVE = Query("credentials.active", """
-SELECT 1 FROM credentials WHERE key = $1 AND revoked_at IS NULL""")
+# A token's tenant, and whether the credential it was traded for (if any)
+# is still active: one round trip per Bearer request.
+TOKEN_ACCESS = Query("tenants.token_access", """
+SELECT t.id AS tenant_id, t.name AS tenant, t.cors_origins, t.rate_limit_per_second,
+       t.rate_limit_burst,
+       $2::text IS NULL OR EXISTS (SELECT 1 FROM credentials c WHERE c.key = $2
+                                   AND c.tenant_id = t.id AND c.revoked_at IS NULL) AS active
+FROM tenants t WHERE t.name = $1""")
 TENANT_ACCESS = Query("tenants.access", """
 SELECT id AS tenant_id, name AS tenant, cors_origins, rate_limit_per_second, rate_limit_burst
 FROM tenants WHERE name = $1""")
@@ -127,8 +133,16 @@ async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRo
     return CredentialRow(secret_hash, scopes, TenantAccess(**values))
 
 
-async def credential_active(conn: asyncpg.Connection, key: str) -> bool:
-    return await fetchval(conn, CREDENTIAL_ACTIVE, key) is not None
+async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None
+                       ) -> tuple[TenantAccess, bool] | None:
+    """The tenant a token names, and whether its credential (if it was traded
+    for one) is still active; None for an unknown tenant."""
+    row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential)
+    if row is None:
+        return None
+    values = dict(row)
+    active = values.pop("active")
+    return TenantAccess(**values), active
 
 
 async def rotate_credential(conn: asyncpg.Connection, key: str, secret_hash: bytes) -> dict:
