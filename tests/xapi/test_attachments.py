@@ -139,10 +139,19 @@ def test_declared_hash_that_is_no_sha2_hex_digest(declared: str) -> None:
         match_attachments([statement(attachment(sha2=declared))], [part(TEXT, sha2=declared)])
 
 
-def test_length_must_agree() -> None:  # ATT-04
+def test_length_must_agree_with_a_part_content_length() -> None:  # ATT-04
+    p = part(TEXT, **{"content-length": str(len(TEXT))})
     with pytest.raises(ValidationError) as caught:
-        match_attachments([statement(attachment(length=26))], [part(TEXT)])
+        match_attachments([statement(attachment(length=26))], [p])
     assert caught.value.path == "statement[0].attachments[0].length"
+
+
+def test_length_is_not_checked_against_a_part_without_content_length() -> None:
+    # ADL 2.0 "should succeed when attachment is raw data and request
+    # content-type is multipart/mixed": the part (hex text) is twice the
+    # declared length, carries no Content-Length, and must be accepted.
+    p = part(TEXT)
+    assert match_attachments([statement(attachment(length=26))], [p]) == {TEXT_SHA: p}
 
 
 def test_part_content_length_header_must_agree() -> None:
