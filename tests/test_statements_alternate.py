@@ -45,6 +45,19 @@ def test_alternate_put_post_and_get_work_in_1_0_3(client_for, tenant):
     assert [s["id"] for s in page.json()["statements"]] == [posted, sid]
 
 
+def test_alternate_put_without_a_content_type_field(client_for, tenant):
+    # ADL 1.0.3 suite "accepts an alternate request syntax PUT issued as a POST":
+    # real Authorization and version headers, a form of statementId and content only.
+    sid = new_id()
+    writer = client_for(tenant.key, tenant.secret, version="1.0.3")
+    response = writer.post("/xapi/statements", params={"method": "PUT"},
+                           content=form({"statementId": sid,
+                                         "content": orjson.dumps(statement(id=sid)).decode()}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 204, response.text
+    assert get_one(writer, sid).status_code == 200
+
+
 def test_alternate_syntax_is_400_in_2_0(client_for, tenant):
     sid = new_id()
     response = alternate(client_for, "PUT", {

@@ -24,6 +24,9 @@ Readings where the text leaves room:
 - PUT and POST always send content, so they need a `content` field
   ("If the xAPI call involved sending content ... MUST ... include it as a
   form parameter called content").
+- `content` without a Content-Type field is read as application/json: the
+  field is only a SHOULD*, the content is text, and JSON is what xAPI sends
+  (the ADL 1.0.3 suite PUTs a statement this way and expects 204).
 - `headers` holds only the form's header fields. The caller lays them over
   the HTTP request's own headers, whose Content-Type and Content-Length
   describe the form, not `content`.
@@ -42,6 +45,7 @@ from lrs.xapi.versions import V2, negotiate
 
 METHOD = "method"
 CONTENT = "content"
+DEFAULT_CONTENT_TYPE = "application/json"
 METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 HEADER_FIELDS = ("Authorization", VERSION_HEADER, "Content-Type", "Content-Length",
                  "If-Match", "If-None-Match")
@@ -80,6 +84,8 @@ def parse_alternate_request(query: Query, form_body: bytes, *,
         raise BadRequest(f"alternate request syntax: a {method} must send its body as the "
                          f"form field {CONTENT!r}", field=CONTENT)
     body = (content or "").encode("utf-8")
+    if content is not None:
+        headers.setdefault("Content-Type", DEFAULT_CONTENT_TYPE)
     _check_length(headers.get("Content-Length"), body)
     return AlternateRequest(method, headers, params, body)
 

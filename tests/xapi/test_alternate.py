@@ -73,6 +73,15 @@ def test_content_transfer_encoding_is_not_a_header_field() -> None:
     assert request.headers == {}
 
 
+def test_content_without_a_content_type_field_is_json() -> None:
+    # Content-Type is a SHOULD* field; the ADL 1.0.3 suite PUTs without it.
+    request = parse_alternate_request({"method": "PUT"}, form(("content", "{}")))
+    assert request.headers == {"Content-Type": "application/json"}
+    typed = parse_alternate_request({"method": "PUT"}, form(("Content-Type", "text/plain"),
+                                                            ("content", "x")))
+    assert typed.headers == {"Content-Type": "text/plain"}
+
+
 def test_content_is_url_decoded_utf8() -> None:
     text = '{"name": "Zoë & 日本 + more=yes"}'
     request = parse_alternate_request({"method": "POST"}, form(("content", text)))

@@ -159,7 +159,14 @@ def test_parse_since():
     assert target.doc_id is None and target.since.year == 2020
     with pytest.raises(BadRequest):
         d.parse_target(ACTIVITY_PROFILE, {"activityId": "http://e.com/a", "profileId": "p",
-                                          "since": "2020-01-01T00:00:00Z"}, V1)
+                                          "since": "2020-01-01T00:00:00Z"}, V2)
+    beside_id = d.parse_target(ACTIVITY_PROFILE, {"activityId": "http://e.com/a",
+                                                  "profileId": "p",
+                                                  "since": "2020-01-01T00:00:00Z"}, V1)
+    assert beside_id.doc_id == "p" and beside_id.since is None
+    with pytest.raises(BadRequest):
+        d.parse_target(ACTIVITY_PROFILE, {"activityId": "http://e.com/a", "profileId": "p",
+                                          "since": "x"}, V1)
     with pytest.raises(BadRequest):
         d.parse_target(ACTIVITY_PROFILE, {"activityId": "http://e.com/a", "since": "x"}, V1)
 
