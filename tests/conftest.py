@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -29,6 +28,7 @@ import uvicorn
 from lrs import accounts, config
 from lrs.app import create_app
 from lrs.store import migrate, tenants
+from tests import live
 
 
 def run(coro):
@@ -103,15 +103,9 @@ def settings(database_url: str) -> config.Settings:
                        max_document_bytes=100_000)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveServer:
     def __init__(self, settings: config.Settings) -> None:
-        port = _free_port()
+        port = live.free_port()
         self.settings = settings.replace(port=port)
         self.url = f"http://127.0.0.1:{port}"
         app = create_app(self.settings)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+
+from tests import live
 
 
 def lrs(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -81,26 +81,6 @@ def test_bad_setting_fails_with_its_name():
     assert "LRS_DATABASE_URL" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if proc.poll() is not None:
-            raise AssertionError(f"lrs serve exited: {proc.stdout.read()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("lrs serve did not become ready")
-
-
 def _postgres_of(data_dir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
@@ -112,20 +92,19 @@ def _postgres_of(data_dir: Path) -> list[psutil.Process]:
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "LRS_DATABASE_URL"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "lrs", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return live.serve("--port", str(port), "--data-dir", str(data_dir), env=env,
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_serve_embedded_first_start_restart_and_clean_stop(tmp_path):
     """The README's first command, end to end: embedded PostgreSQL, the
     printed credential works, SIGTERM leaves no postgres behind, and a second
     start reuses the data."""
-    data_dir, port = tmp_path / "lrs-data", _free_port()
+    data_dir, port = tmp_path / "lrs-data", live.free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _serve(data_dir, port)
     try:
-        _wait_ready(url, proc, 60)
+        live.wait_ready(url, proc, 60)
         assert _postgres_of(data_dir), "the embedded PostgreSQL runs in the data folder"
         # The CLI joins the running embedded server.
         lrs("tenant", "create", "second", "--data-dir", str(data_dir),
@@ -142,7 +121,7 @@ def test_serve_embedded_first_start_restart_and_clean_stop(tmp_path):
 
     proc = _serve(data_dir, port)
     try:
-        assert _wait_ready(url, proc, 30) < 5
+        assert live.wait_ready(url, proc, 30) < 5
         response = httpx.post(
             f"{url}/xapi/statements", auth=(key, secret),
             headers={"X-Experience-API-Version": "2.0.0"},

@@ -8,9 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,32 +15,21 @@ import uuid
 import asyncpg
 import httpx
 
+from tests import live
+
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_log_is_json_lines_without_secrets(database_url, tenant, tmp_path):
-    port = _free_port()
+    port = live.free_port()
     log_path = tmp_path / "lrs.log"
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "info"}
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        proc = live.serve("--port", str(port), env=env, stderr=log_file)
         url = f"http://127.0.0.1:{port}"
         marker = f"learner-{uuid.uuid4().hex}@example.org"
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            live.wait_ready(url, proc, 30)
             auth = (tenant.key, tenant.secret)
             statement = {"actor": {"mbox": f"mailto:{marker}"},
                          "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
@@ -78,10 +64,9 @@ def test_log_is_json_lines_without_secrets(database_url, tenant, tmp_path):
 def test_sigterm_lets_an_in_flight_write_finish_and_commit(database_url, tenant, tmp_path):
     """Graceful shutdown: a request already being received when SIGTERM
     arrives is answered, and what it acknowledged is committed."""
-    port = _free_port()
+    port = live.free_port()
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = live.serve("--port", str(port), env=env)
     url = f"http://127.0.0.1:{port}"
     registration = str(uuid.uuid4())
     statements = [{"actor": {"mbox": f"mailto:s{i}@example.org"},
@@ -108,13 +93,7 @@ def test_sigterm_lets_an_in_flight_write_finish_and_commit(database_url, tenant,
             result["error"] = exc
 
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        live.wait_ready(url, proc, 30)
         thread = threading.Thread(target=post)
         thread.start()
         assert sending.wait(10)

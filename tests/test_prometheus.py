@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
+
+from tests import live
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
@@ -33,36 +32,15 @@ def _ensure_prometheus() -> None:
                    check=True, env=env, timeout=600, capture_output=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def multiworker_lrs(database_url, tmp_path):
-    port = _free_port()
+    port = live.free_port()
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lrs", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = live.serve("--port", str(port), "--workers", "2", env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: httpx.get(f"{url}/ready", timeout=1).status_code == 200, 60, "lrs serve")
+        live.wait_until(lambda: httpx.get(f"{url}/ready", timeout=1).status_code == 200, 60, "lrs serve")
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -76,7 +54,7 @@ def multiworker_lrs(database_url, tmp_path):
 def test_prometheus_counts_what_was_posted(multiworker_lrs, tenant, tmp_path):
     _ensure_prometheus()
     url = multiworker_lrs
-    prom_port = _free_port()
+    prom_port = live.free_port()
     target = url.removeprefix("http://")
     (tmp_path / "prometheus.yml").write_text(f"""
 global:
@@ -117,7 +95,7 @@ scrape_configs:
             result = httpx.get(api, params={"query": query}, timeout=2).json()["data"]["result"]
             return float(result[0]["value"][1]) if result else None
 
-        assert _wait(lambda: scraped() == posted, 60, "Prometheus to scrape the count")
+        assert live.wait_until(lambda: scraped() == posted, 60, "Prometheus to scrape the count")
         series = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/label/__name__/values",
                            timeout=2).json()["data"]
         assert {"lrs_http_requests_total", "lrs_http_request_duration_seconds_bucket",
