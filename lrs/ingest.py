@@ -10,7 +10,7 @@ import dataclasses
 
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, PayloadTooLarge, ValidationError
-from lrs.store.statement_writer import PendingStatement, WriteBatch
+from lrs.store.statement_insert import PendingStatement, WriteBatch
 from lrs.xapi import attachments, multipart, signature
 from lrs.xapi.indexing import activity_definitions, statement_index
 from lrs.xapi.jsonparse import parse_json

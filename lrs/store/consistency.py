@@ -15,7 +15,7 @@ import datetime as dt
 import asyncpg
 
 from lrs.store.db import Query, fetchval
-from lrs.store.statement_writer import WRITE_LOCK_SPACE
+from lrs.store.statement_insert import WRITE_LOCK_SPACE
 
 CONSISTENT_THROUGH = Query("statements.consistent_through", """
 SELECT CASE WHEN pg_try_advisory_xact_lock_shared($1, $2) THEN now()

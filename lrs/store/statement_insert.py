@@ -1,0 +1,284 @@
+"""One group commit's SQL: what the StatementWriter runs in a transaction.
+
+Per tenant, in one transaction:
+1. take the tenant's write lock (transaction advisory lock): writers of one
+   tenant commit one after another, so `seq`, `stored` and commit order agree
+   and a reader paging by seq never misses a late commit;
+2. look up which incoming ids exist already (duplicates: equivalent -> skip,
+   different -> 409 for that batch), which voiding targets exist, and which
+   incoming statements an earlier voiding statement targets (IMM-05);
+3. insert statements, index rows, attachment contents, merged activity
+   definitions, and mark voided targets; all by arrays, a query per table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+
+from lrs import metrics
+from lrs.errors import Conflict
+from lrs.store.db import Query, execute, fetch
+from lrs.xapi import jsonparse
+from lrs.xapi.definitions import merge_definition
+from lrs.xapi.equivalence import statements_equivalent
+from lrs.xapi.indexing import StatementIndex
+from lrs.xapi.statement_query import index_key
+from lrs.xapi.timestamps import iso
+
+# Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
+WRITE_LOCK_SPACE = 0x5354  # "ST"
+
+LOCK_TENANT = Query("statements.lock", "SELECT pg_advisory_xact_lock($1, $2)")
+# After the lock (its own statement: a statement's snapshot is taken when it
+# starts, so one that waited for the lock inside would not see the rows of
+# the writer it waited for), one query reads all this tenant's batches need:
+# - the clock: `stored` strictly increases per tenant, in milliseconds (the
+#   precision we return, so `since=<a stored value>` excludes that
+#   statement), even if the clock steps back; and seqs for every incoming
+#   statement, drawn under the lock (those of duplicates are just skipped);
+# - the incoming ids and void targets that exist (duplicates, 409s, voids);
+# - the incoming ids an earlier voiding statement targets (IMM-05).
+LOOKUP = Query("statements.lookup", """
+SELECT 'clock' AS kind, NULL::uuid AS id, NULL::bool AS is_voiding, NULL::bytea AS payload,
+       greatest(date_trunc('milliseconds', clock_timestamp()),
+                (SELECT stored + interval '1 millisecond' FROM statements
+                 WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)) AS stored,
+       ARRAY(SELECT nextval('statements_seq') FROM generate_series(1, $4)) AS seqs
+UNION ALL
+SELECT 'existing', id, is_voiding, payload, NULL, NULL FROM statements
+WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+UNION ALL
+SELECT DISTINCT 'voided', ref_target, NULL::bool, NULL::bytea, NULL::timestamptz, NULL::bigint[]
+FROM statements WHERE tenant_id = $1 AND ref_target = ANY($3::uuid[]) AND is_voiding""")
+MARK_VOIDED = Query("statements.mark_voided", """
+UPDATE statements SET voided = true
+WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_voiding AND NOT voided""")
+# The statements and their index rows, in one statement (data-modifying CTEs).
+INSERT_STATEMENTS = Query("statements.insert", """
+WITH statement_rows AS (
+  INSERT INTO statements (tenant_id, id, seq, stored, verb_id, registration, ref_target,
+                          is_voiding, voided, credential, attachment_sha2, payload)
+  SELECT $1, u.id, u.seq, $2, u.verb_id, u.registration, u.ref_target, u.is_voiding, u.voided,
+         u.credential, CASE WHEN u.sha2 = '' THEN NULL ELSE string_to_array(u.sha2, ' ') END,
+         u.payload
+  FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::uuid[], $7::uuid[], $8::bool[],
+              $9::bool[], $10::text[], $11::text[], $12::bytea[])
+       AS u(id, seq, verb_id, registration, ref_target, is_voiding, voided, credential, sha2,
+            payload)),
+agent_rows AS (
+  INSERT INTO statement_agents (tenant_id, agent_key, seq, direct)
+  SELECT $1, u.k, u.s, u.d FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(k, s, d)),
+activity_rows AS (
+  INSERT INTO statement_activities (tenant_id, activity_id, seq, direct)
+  SELECT $1, u.k, u.s, u.d FROM unnest($16::text[], $17::bigint[], $18::bool[]) AS u(k, s, d))
+SELECT 1""")
+INSERT_ATTACHMENTS = Query("attachments.insert", """
+INSERT INTO attachments (tenant_id, sha2, content_type, content)
+SELECT $1, u.h, u.t, u.c FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(h, t, c)
+ON CONFLICT (tenant_id, sha2) DO NOTHING
+RETURNING octet_length(content)""")
+DEFINITIONS = Query("activities.definitions", """
+SELECT activity_id, definition::text FROM activities
+WHERE tenant_id = $1 AND activity_id = ANY($2::text[])""")
+UPSERT_DEFINITIONS = Query("activities.upsert", """
+INSERT INTO activities (tenant_id, activity_id, definition)
+SELECT $1, u.a, u.d::jsonb FROM unnest($2::text[], $3::text[]) AS u(a, d)
+ON CONFLICT (tenant_id, activity_id)
+DO UPDATE SET definition = EXCLUDED.definition, updated = now()""")
+
+@dataclasses.dataclass(slots=True)
+class PendingStatement:
+    id: str
+    statement: dict  # prepared: everything but `stored`
+    assign_timestamp: bool  # the client sent none: timestamp = stored
+    index: StatementIndex
+    definitions: dict[str, dict]
+    attachment_sha2: list[str]
+
+
+@dataclasses.dataclass(slots=True)
+class WriteBatch:
+    """One request's statements: stored all together or not at all."""
+    tenant_id: int
+    tenant: str
+    credential: str
+    version: str
+    define: bool  # the credential may update activity definitions (AUTH-09)
+    statements: list[PendingStatement]
+    attachments: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
+    future: asyncio.Future | None = None
+    queued_at: float = 0.0
+    stored_new: int = 0
+
+
+async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
+    by_tenant: dict[int, list[WriteBatch]] = defaultdict(list)
+    for batch in group:
+        by_tenant[batch.tenant_id].append(batch)
+    outcomes: dict[int, Exception | None] = {}
+    # Locks in one order everywhere: two writers cannot deadlock.
+    for tenant_id in sorted(by_tenant):
+        await execute(conn, LOCK_TENANT, WRITE_LOCK_SPACE, tenant_id)
+    for tenant_id in sorted(by_tenant):
+        outcomes.update(await _write_tenant(conn, tenant_id, by_tenant[tenant_id]))
+    return [outcomes[id(batch)] for batch in group]
+
+
+async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
+                        batches: list[WriteBatch]) -> dict[int, Exception | None]:
+    incoming = [p for b in batches for p in b.statements]
+    targets = [p.index.ref_target for p in incoming if p.index.voids]
+    ids = [p.id for p in incoming]
+    rows = await fetch(conn, LOOKUP, tenant_id, ids + targets, ids, len(incoming))
+    clock = next(r for r in rows if r["kind"] == "clock")
+    existing = {str(r["id"]): r for r in rows if r["kind"] == "existing"}
+    voided_earlier = {str(r["id"]) for r in rows if r["kind"] == "voided"}
+
+    outcomes: dict[int, Exception | None] = {}
+    accepted: dict[str, dict] = {}
+    new: list[tuple[WriteBatch, PendingStatement]] = []
+    for batch in batches:
+        fresh, conflict = _sort_out(batch, existing, accepted)
+        outcomes[id(batch)] = conflict
+        if conflict is None:
+            batch.stored_new = len(fresh)
+            for pending in fresh:
+                accepted[pending.id] = pending.statement
+                new.append((batch, pending))
+    if not new:
+        return outcomes
+
+    seqs = sorted(clock["seqs"])[:len(new)]
+    voided = _voided_on_arrival(new, voided_earlier)
+    await _insert(conn, tenant_id, new, clock["stored"], seqs, voided)
+    await _void_existing_targets(conn, tenant_id, new, existing)
+    await _store_attachments(conn, tenant_id, batches, outcomes)
+    await _merge_definitions(conn, tenant_id, [p for b, p in new if b.define])
+    tenant = batches[0].tenant
+    for batch, _ in new:
+        metrics.STATEMENTS_STORED.labels(tenant=tenant, version=batch.version).inc()
+    return outcomes
+
+
+def _sort_out(batch: WriteBatch, existing: dict, accepted: dict[str, dict]
+              ) -> tuple[list[PendingStatement], Exception | None]:
+    """The statements of `batch` to insert, or the conflict that rejects it.
+    xAPI 1.0.3 Communication 2.1.1/2.1.2, 2.0 LRS 4.1.6.1: an id already
+    stored changes nothing; equal content is accepted, different is 409."""
+    fresh = []
+    for pending in batch.statements:
+        earlier = accepted.get(pending.id)
+        if earlier is None and pending.id in existing:
+            earlier = jsonparse.loads(existing[pending.id]["payload"])
+        if earlier is None:
+            fresh.append(pending)
+        elif not statements_equivalent(earlier, pending.statement):
+            return [], Conflict(
+                f"statement {pending.id} exists with different content", field="id")
+    return fresh, None
+
+
+def _voided_on_arrival(new: list[tuple[WriteBatch, PendingStatement]],
+                       voided_earlier: set[str]) -> set[str]:
+    """IMM-05: a statement is voided when a voiding statement targets it,
+    whichever arrived first; a voiding statement is never voided (IMM-06)."""
+    plain = {p.id for _, p in new if not p.index.voids}
+    in_this_group = {p.index.ref_target for _, p in new if p.index.voids}
+    return (voided_earlier | in_this_group) & plain
+
+
+async def _insert(conn: asyncpg.Connection, tenant_id: int,
+                  new: list[tuple[WriteBatch, PendingStatement]],
+                  stored: dt.datetime, seqs: list[int], voided: set[str]) -> None:
+    stored_iso = iso(stored)
+    columns: list[list] = [[] for _ in range(10)]
+    agents: tuple[list, list, list] = ([], [], [])
+    activities: tuple[list, list, list] = ([], [], [])
+    for (batch, p), seq in zip(new, seqs, strict=True):
+        statement = dict(p.statement, stored=stored_iso)
+        if p.assign_timestamp:
+            statement["timestamp"] = stored_iso
+        index = p.index
+        row = (p.id, seq, index_key(index.verb), index.registration, index.ref_target,
+               index.voids, p.id in voided, batch.credential, " ".join(p.attachment_sha2),
+               jsonparse.dumps(statement))
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        for target, mapping in ((agents, index.agents), (activities, index.activities)):
+            for key, direct in mapping.items():
+                target[0].append(index_key(key))
+                target[1].append(seq)
+                target[2].append(direct)
+    await execute(conn, INSERT_STATEMENTS, tenant_id, stored, *columns, *agents, *activities)
+
+
+async def _void_existing_targets(conn: asyncpg.Connection, tenant_id: int,
+                                 new: list[tuple[WriteBatch, PendingStatement]],
+                                 existing: dict) -> None:
+    targets = [p.index.ref_target for _, p in new
+               if p.index.voids and p.index.ref_target in existing]
+    if targets:
+        result = await execute(conn, MARK_VOIDED, tenant_id, targets)
+        count = int(result.rsplit(" ", 1)[-1])
+        if count:
+            metrics.VOIDS.labels(tenant=new[0][0].tenant).inc(count)
+
+
+async def _store_attachments(conn: asyncpg.Connection, tenant_id: int,
+                             batches: list[WriteBatch], outcomes: dict) -> None:
+    contents: dict[str, tuple[str, bytes]] = {}
+    for batch in batches:
+        if outcomes[id(batch)] is None:
+            for sha2, content_type, content in batch.attachments:
+                contents.setdefault(sha2, (content_type, content))
+    if not contents:
+        return
+    rows = await fetch(conn, INSERT_ATTACHMENTS, tenant_id, list(contents),
+                       [t for t, _ in contents.values()], [c for _, c in contents.values()])
+    metrics.ATTACHMENT_BYTES.labels(tenant=batches[0].tenant).inc(sum(r[0] for r in rows))
+
+
+async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
+                             statements: list[PendingStatement]) -> None:
+    """Fold each statement's activity definitions into the canonical ones,
+    in store order, in the same transaction (xAPI 2.0 LRS 4.1.6.4)."""
+    incoming: dict[str, list[dict]] = defaultdict(list)
+    for pending in statements:
+        for activity_id, definition in pending.definitions.items():
+            # An id too long to be a btree key (index_key hashes it) gets no
+            # canonical definition: readers see the statement's own.
+            if index_key(activity_id) == activity_id:
+                incoming[activity_id].append(definition)
+    if not incoming:
+        return
+    rows = await fetch(conn, DEFINITIONS, tenant_id, list(incoming))
+    merged = {r["activity_id"]: jsonparse.loads(r["definition"]) for r in rows}
+    changed: dict[str, dict] = {}
+    for activity_id, definitions in incoming.items():
+        current = merged.get(activity_id)
+        for definition in definitions:
+            current = merge_definition(current, _without_nul(definition))
+        if current != merged.get(activity_id):
+            changed[activity_id] = current
+    if changed:
+        await execute(conn, UPSERT_DEFINITIONS, tenant_id, list(changed),
+                      [jsonparse.dumps(d).decode() for d in changed.values()])
+
+
+def _without_nul(value: Any) -> Any:
+    """jsonb cannot hold U+0000, which any JSON string may contain: the
+    canonical definition (the LRS's to determine, 2.0 LRS 4.1.6.4) carries
+    U+FFFD in its place. The statement itself is stored as sent."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
