@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
@@ -85,10 +85,17 @@ def test_oauth_cannot_widen_scopes(server, make_credential, tenant):
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
-@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def _new_key(algorithm: str):
+    if algorithm == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
 def test_agency_idp_token_with_pem_key(server, settings, admin, tenant, algorithm):
-    private = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
-               if algorithm == "RS256" else ec.generate_private_key(ec.SECP256R1()))
+    private = _new_key(algorithm)
     issuer = f"https://idp.{tenant.name}.example"
     created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
         "issuer": issuer, "algorithms": [algorithm], "public_key": _pem(private)})
@@ -107,8 +114,7 @@ def test_agency_idp_token_with_pem_key(server, settings, admin, tenant, algorith
     other = _idp_token(private, algorithm, settings, issuer=issuer, tenant="default")
     assert httpx.get(f"{server.url}/xapi/statements",
                      headers={"Authorization": f"Bearer {other}", **V2}).status_code == 401
-    stranger = ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256" else \
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = _new_key(algorithm)
     forged = _idp_token(stranger, algorithm, settings, issuer=issuer, tenant=tenant.name)
     assert httpx.get(f"{server.url}/xapi/statements",
                      headers={"Authorization": f"Bearer {forged}", **V2}).status_code == 401
@@ -263,3 +269,20 @@ def test_rate_limit_per_credential(server, admin, tenant, make_credential):
     key, secret = make_credential(tenant.name, ["statements/read"])
     assert httpx.get(f"{server.url}/xapi/statements", auth=(key, secret),
                      headers=V2).status_code == 200
+
+
+def test_idp_token_in_an_algorithm_the_issuer_is_not_configured_for(server, settings, admin,
+                                                                    tenant):
+    rsa_key, ec_key = _new_key("RS256"), _new_key("ES256")
+    issuer = f"https://idp3.{tenant.name}.example"
+    assert admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["RS256"], "public_key": _pem(rsa_key)}).status_code == 201
+    token = _idp_token(ec_key, "ES256", settings, issuer=issuer, tenant=tenant.name)
+    response = httpx.get(f"{server.url}/xapi/statements",
+                         headers={"Authorization": f"Bearer {token}", **V2})
+    assert response.status_code == 401
+    assert "algorithm" in response.json()["error"]["message"]
+    # HS256 is never configurable for an agency's issuer.
+    refused = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer + "/hs", "algorithms": ["HS256"], "public_key": _pem(rsa_key)})
+    assert refused.status_code == 400
