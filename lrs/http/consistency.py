@@ -1,10 +1,17 @@
 """Every Statements-resource response, errors included, carries
-X-Experience-API-Consistent-Through (STGET-26)."""
+X-Experience-API-Consistent-Through (STGET-26).
+
+The value is a lower bound ("everything stored before it is retrievable"),
+so an older value stays true. Reads reuse their tenant's value for up to
+READ_REUSE_SECONDS, which saves a round trip per page while a reporting tool
+pages through results; writes always ask afresh, so that the answer to a
+write covers what it stored."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -17,6 +24,10 @@ from lrs.store.consistency import consistent_through
 from lrs.xapi.timestamps import iso
 
 HEADER = "X-Experience-API-Consistent-Through"
+READ_REUSE_SECONDS = 0.1
+
+# tenant id -> (value, monotonic time it was computed), per process.
+_recent: dict[int, tuple[str, float]] = {}
 
 
 def with_consistent_through(handler: Callable[[Request], Awaitable[Response]]
@@ -40,10 +51,16 @@ async def _value(request: Request) -> str:
         # No tenant, so nothing is retrievable by this caller: any instant
         # is truthful, and the current one is the useful one.
         return iso(dt.datetime.now(dt.UTC))
+    reading = request.method in ("GET", "HEAD")
+    cached = _recent.get(principal.tenant_id)
+    if reading and cached is not None and time.monotonic() - cached[1] < READ_REUSE_SECONDS:
+        return cached[0]
     runtime: Runtime = request.app.state.runtime
     try:
         async with runtime.db.connection() as conn:
-            return iso(await consistent_through(conn, principal.tenant_id))
+            value = iso(await consistent_through(conn, principal.tenant_id))
+        _recent[principal.tenant_id] = (value, time.monotonic())
+        return value
     except (LRSError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         # The header must not turn an answered request (a stored statement,
         # or the error being reported) into a 500: the epoch is always true.
