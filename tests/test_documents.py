@@ -220,8 +220,17 @@ def test_put_without_precondition_over_existing(doc, version):
 
 
 def test_put_without_precondition_creates(doc):
+    # Not the ADL 1.0.3 suite's 400 (XAPI-00273/-00287): see lrs.xapi.documents.
     assert doc.put("new", {"v": 1}).status_code == 204
     assert doc.get("new").json() == {"v": 1}
+
+
+def test_post_of_invalid_json_creates_nothing(doc):
+    # 1.0.3 2.2: "cannot be parsed as a JSON Object" is 400 even with no
+    # stored document (ADL 1.0.3 suite XAPI-00314).
+    _error(doc.post("bad", content=b'{"a": 1}[', content_type="application/json"), 400)
+    _error(doc.post("bad", [1, 2]), 400)
+    _error(doc.get("bad"), 404)
 
 
 def _race(requests: list) -> list[int]:

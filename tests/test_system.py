@@ -93,6 +93,14 @@ def test_xapi_errors_carry_the_version_header(server):
     assert "X-Experience-API-Version" in response.json()["error"]["message"]
 
 
+def test_a_request_without_the_version_header_is_answered_in_1_0_3(server, tenant):
+    # ADL 1.0.3 suite XAPI-00321: the 400 must carry a 1.0.x version header
+    # (the 2.0 suite accepts 1.0.x or 2.0.x there).
+    response = httpx.get(f"{server.url}/xapi/statements", auth=(tenant.key, tenant.secret))
+    assert response.status_code == 400
+    assert response.headers["X-Experience-API-Version"] == "1.0.3"
+
+
 def test_request_id_is_echoed_or_made(server):
     given = httpx.get(f"{server.url}/health", headers={"X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"

@@ -20,6 +20,11 @@ Readings where the text leaves room:
   Resource will permit PUT, POST and DELETE requests without concurrency
   headers"; 2.0 LRS 4.1.4 lists State among the controlled resources and
   names no exemption (REQUIREMENTS DOC-08, STATE-07, N-04).
+- A PUT with neither header that creates an Activity or Agent Profile
+  document is stored (204). 1.0.3 3.1 makes the header a client MUST and
+  names an LRS answer only for an existing document; the ADL 1.0.3 suite
+  (XAPI-00273, -00287) expects 400 here, but ADL's own TinCanPython creates
+  profiles with an unconditional PUT (tests/test_clients_python.py).
 - `since` beside a document id: 2.0 LRS 4.1.6.2 says "Not Allowed", so 400.
   1.0.3 defines `since` only for the id-list GET but lets an LRS recognize
   parameters beyond the text (Communication 3.2 note); there it is checked
@@ -263,6 +268,11 @@ def plan_post(current: Document | None, *, sent: Document, pre: Preconditions,
               kind: str, version: str) -> Document:
     check_preconditions(pre, current, method="POST", kind=kind, version=version)
     if current is None:
+        if is_json_type(sent.content_type):
+            # 1.0.3 2.2 / 2.0 LRS 4.1.6.2: a posted document that "cannot be
+            # parsed as a JSON Object" is 400, with or without a stored one
+            # (ADL 1.0.3 suite XAPI-00314).
+            _json_object(sent, "the posted document")
         return sent  # DOC-12: POST stores a new document as given
     return new_document(JSON_TYPE, merge_json(current, sent))
 
