@@ -105,9 +105,9 @@ def check_context(value: object, version: str, path: str, object_is_activity: bo
     if "extensions" in obj:
         check_extensions(obj["extensions"], f"{path}.extensions")
     if "contextAgents" in obj:
-        _check_context_agents(obj["contextAgents"], f"{path}.contextAgents")
+        _check_context_entries("contextAgents", obj["contextAgents"], f"{path}.contextAgents")
     if "contextGroups" in obj:
-        _check_context_groups(obj["contextGroups"], f"{path}.contextGroups")
+        _check_context_entries("contextGroups", obj["contextGroups"], f"{path}.contextGroups")
 
 
 def check_statement_ref(value: object, path: str) -> None:
@@ -144,43 +144,42 @@ def _check_context_activities(value: object, path: str) -> None:
             fail(kpath, type_rule(activities, "an Activity or an array of Activities"))
 
 
-def _check_context_agents(value: object, path: str) -> None:
-    """2.0 LRS 4.2.2.5: [{objectType: "contextAgent", agent: Agent,
-    relevantTypes?: non-empty array of IRIs}]."""
-    if type(value) is not list:
-        fail(path, type_rule(value, "an array of contextAgent objects"))
-    for i, item in enumerate(value):  # type: ignore[arg-type]
-        ipath = f"{path}[{i}]"
-        obj = require_object(item, ipath, "a contextAgent object")
-        check_keys(obj, _CONTEXT_AGENT_KEYS, ipath)
-        _check_fixed_type(obj, "contextAgent", ipath)
-        if "agent" not in obj:
-            fail(f"{ipath}.agent", "is required")
-        agent = require_object(obj["agent"], f"{ipath}.agent", "an Agent object")
-        kind = agent.get("objectType", "Agent")
-        if kind != "Agent":
-            fail(f"{ipath}.agent.objectType", 'must be "Agent": use contextGroups for Groups')
-        check_agent(agent, f"{ipath}.agent")
-        if "relevantTypes" in obj:
-            _check_relevant_types(obj["relevantTypes"], f"{ipath}.relevantTypes")
+def _context_agent(value: object, path: str) -> None:
+    agent = require_object(value, path, "an Agent object")
+    if agent.get("objectType", "Agent") != "Agent":
+        fail(f"{path}.objectType", 'must be "Agent": use contextGroups for Groups')
+    check_agent(agent, path)
 
 
-def _check_context_groups(value: object, path: str) -> None:
-    """2.0 LRS 4.2.2.5: [{objectType: "contextGroup", group: Group (anonymous
-    or identified), relevantTypes?: non-empty array of IRIs}]."""
+def _context_group(value: object, path: str) -> None:
+    group = require_object(value, path, "a Group object")
+    if group.get("objectType") != "Group":
+        fail(f"{path}.objectType", 'is required and must be "Group"')
+    check_group(group, path)
+
+
+# 2.0 LRS 4.2.2.5: contextAgents is [{objectType: "contextAgent", agent:
+# Agent, relevantTypes?}], contextGroups [{objectType: "contextGroup", group:
+# Group (anonymous or identified), relevantTypes?}]; relevantTypes is a
+# non-empty array of IRIs.
+_CONTEXT_ENTRIES = {
+    "contextAgents": ("contextAgent", "agent", _CONTEXT_AGENT_KEYS, _context_agent),
+    "contextGroups": ("contextGroup", "group", _CONTEXT_GROUP_KEYS, _context_group),
+}
+
+
+def _check_context_entries(prop: str, value: object, path: str) -> None:
+    object_type, member, keys, check_member = _CONTEXT_ENTRIES[prop]
     if type(value) is not list:
-        fail(path, type_rule(value, "an array of contextGroup objects"))
+        fail(path, type_rule(value, f"an array of {object_type} objects"))
     for i, item in enumerate(value):  # type: ignore[arg-type]
         ipath = f"{path}[{i}]"
-        obj = require_object(item, ipath, "a contextGroup object")
-        check_keys(obj, _CONTEXT_GROUP_KEYS, ipath)
-        _check_fixed_type(obj, "contextGroup", ipath)
-        if "group" not in obj:
-            fail(f"{ipath}.group", "is required")
-        group = require_object(obj["group"], f"{ipath}.group", "a Group object")
-        if group.get("objectType") != "Group":
-            fail(f"{ipath}.group.objectType", 'is required and must be "Group"')
-        check_group(group, f"{ipath}.group")
+        obj = require_object(item, ipath, f"a {object_type} object")
+        check_keys(obj, keys, ipath)
+        _check_fixed_type(obj, object_type, ipath)
+        if member not in obj:
+            fail(f"{ipath}.{member}", "is required")
+        check_member(obj[member], f"{ipath}.{member}")
         if "relevantTypes" in obj:
             _check_relevant_types(obj["relevantTypes"], f"{ipath}.relevantTypes")
 
