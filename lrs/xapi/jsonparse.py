@@ -23,7 +23,7 @@ Integers beyond 64 bits: orjson reads them as doubles, which would change
 the statement we return (IMM-01). A body with a run of 19+ digits is parsed
 again by json, which keeps integers exact; `dumps` and `loads` below keep
 them exact on the way to storage and back. Such bodies are rare, and the
-scan for them costs about a microsecond per kilobyte.
+scan for them costs about 1.4 microseconds per kilobyte.
 Nesting: a bytes-level scan (translate to brackets, strip innermost pairs)
 costs 1.3 us / 28 us and settles the usual case; only when it cannot prove
 depth <= MAX_DEPTH do we walk the parsed value (about 4-6 us a statement).
@@ -32,7 +32,6 @@ depth <= MAX_DEPTH do we walk the parsed value (about 4-6 us a statement).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -61,8 +60,15 @@ class _DuplicateKey(ValueError):
 
 _DUP_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
 # 19 digits may exceed 2**63; a few false alarms (digits inside strings)
-# only cost the slower exact parse.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# only cost the slower exact parse. Found by mapping digits to "0" and the
+# rest to " " and searching for 19 zeros: 12x faster than a regex here
+# (0.6 ms against 7.5 ms on 440 KB of UUIDs and timestamps).
+_DIGITS_ONLY = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_NINETEEN = b"0" * 19
+
+
+def _has_long_digits(data: bytes) -> bool:
+    return _NINETEEN in data.translate(_DIGITS_ONLY)
 
 
 def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
@@ -76,7 +82,7 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     """Stored JSON back to values, keeping integers beyond 64 bits exact."""
-    if _LONG_DIGITS.search(data.encode() if isinstance(data, str) else data) is None:
+    if not _has_long_digits(data.encode() if isinstance(data, str) else data):
         return orjson.loads(data)
     return json.loads(data)
 
@@ -88,7 +94,7 @@ def parse_json(body: bytes, *, reject_duplicate_keys: bool) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    if _LONG_DIGITS.search(body) is not None:
+    if _has_long_digits(body):
         value = json.loads(body)  # orjson already proved it strict JSON
     if (type(value) is dict or type(value) is list) and _too_deep(body, value):
         raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
