@@ -27,8 +27,7 @@ from lrs.store.db import Query, execute, fetch
 from lrs.xapi import jsonparse
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
-from lrs.xapi.indexing import StatementIndex
-from lrs.xapi.statement_query import index_key
+from lrs.xapi.indexing import StatementIndex, index_key
 from lrs.xapi.timestamps import iso
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).

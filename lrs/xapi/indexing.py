@@ -30,6 +30,7 @@ Readings chosen:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -37,6 +38,23 @@ from lrs.xapi.agents import matching_keys
 from lrs.xapi.definitions import merge_definition
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+# Index keys longer than this (in UTF-8 bytes) are stored hashed (index_key).
+MAX_PLAIN_KEY = 1000
+
+
+def index_key(key: str) -> str:
+    """An agent key, activity id or verb id as the index stores and searches it.
+
+    PostgreSQL text cannot hold U+0000, which a JSON string (an account name)
+    may contain, and a btree entry cannot exceed about 2.7 kB, which an IRI
+    or account name may: such a key is kept as its SHA-256 instead. No agent
+    key or IRI starts with "#", so this cannot collide with a plain key."""
+    encoded = key.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MAX_PLAIN_KEY and b"\x00" not in encoded:
+        return key
+    return "#sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
 @dataclass(slots=True, frozen=True)

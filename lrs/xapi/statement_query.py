@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 
 import orjson
 
@@ -15,6 +14,7 @@ from lrs.errors import BadRequest, ValidationError
 from lrs.xapi.agents import agent_key
 from lrs.xapi.formats import FORMATS
 from lrs.xapi.formats_check import is_iri, is_uuid, parse_timestamp
+from lrs.xapi.indexing import index_key
 from lrs.xapi.validate import validate_agent
 
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
@@ -22,8 +22,6 @@ LIST_PARAMS = frozenset({
     "agent", "verb", "activity", "registration", "related_activities", "related_agents",
     "since", "until", "limit", "format", "attachments", "ascending"})
 ALL_PARAMS = SINGLE_PARAMS | LIST_PARAMS
-# Index keys longer than this (in UTF-8 bytes) are stored hashed (index_key).
-MAX_PLAIN_KEY = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,19 +95,6 @@ def agent_param(raw: str, version: str, name: str = "agent") -> str:
                          field=name) from None
     validate_agent(agent, version, name)
     return index_key(agent_key(agent))
-
-
-def index_key(key: str) -> str:
-    """An agent key, activity id or verb id as the index stores and searches it.
-
-    PostgreSQL text cannot hold U+0000, which a JSON string (an account name)
-    may contain, and a btree entry cannot exceed about 2.7 kB, which an IRI
-    or account name may: such a key is kept as its SHA-256 instead. No agent
-    key or IRI starts with "#", so this cannot collide with a plain key."""
-    encoded = key.encode("utf-8", "surrogatepass")
-    if len(encoded) <= MAX_PLAIN_KEY and b"\x00" not in encoded:
-        return key
-    return "#sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
 def _timestamp(raw: str, name: str, version: str) -> dt.datetime:

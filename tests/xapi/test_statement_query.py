@@ -5,18 +5,19 @@ from __future__ import annotations
 import pytest
 
 from lrs.errors import BadRequest
-from lrs.xapi import statement_query
-from lrs.xapi.statement_query import Listing, Single, index_key, parse
+from lrs.xapi import indexing
+from lrs.xapi.indexing import index_key
+from lrs.xapi.statement_query import Listing, Single, parse
 
 
 def test_plain_keys_are_kept():
     assert index_key("mbox:mailto:a@example.com") == "mbox:mailto:a@example.com"
-    assert index_key("x" * statement_query.MAX_PLAIN_KEY) == "x" * statement_query.MAX_PLAIN_KEY
+    assert index_key("x" * indexing.MAX_PLAIN_KEY) == "x" * indexing.MAX_PLAIN_KEY
 
 
 @pytest.mark.parametrize("key", ["account:http://e.org|a\x00b",
-                                 "x" * (statement_query.MAX_PLAIN_KEY + 1),
-                                 "é" * (statement_query.MAX_PLAIN_KEY // 2 + 1)])
+                                 "x" * (indexing.MAX_PLAIN_KEY + 1),
+                                 "é" * (indexing.MAX_PLAIN_KEY // 2 + 1)])
 def test_keys_postgres_cannot_index_are_hashed(key):
     hashed = index_key(key)
     assert hashed.startswith("#sha256:") and len(hashed) == 8 + 64
