@@ -22,9 +22,22 @@ _CFG = config_from_env()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "throughput: high-throughput / concurrency tests")
     config.addinivalue_line("markers", "tenant_b: needs the second tenant (LRS_KEY_B)")
+    config.addinivalue_line(
+        "markers", "versions(*v): a rule of these xAPI versions only; the test is not "
+        "collected for the others (deselected, not skipped)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A rule that exists in one version only is not a test of the other.
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("versions")
+        callspec = getattr(item, "callspec", None)
+        version = callspec.params.get("version") if callspec else None
+        (dropped if marker and version and version not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     # A default per-test timeout so no test can hang the run (pytest-timeout).
     for item in items:
         if item.get_closest_marker("timeout") is None:

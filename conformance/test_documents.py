@@ -178,9 +178,9 @@ def test_doc_07_post_and_delete_if_match(lrs, doc):
     assert_status(_get(lrs, doc, "pd"), 404)
 
 
+# If-None-Match on POST is a 1.0.3 SHOULD*, dropped in 2.0 (V20-08).
+@pytest.mark.versions("1.0.3")
 def test_doc_07_post_if_none_match_star_existing_412(lrs, doc, version):
-    if version != "1.0.3":
-        pytest.skip("If-None-Match on POST is a 1.0.3 SHOULD*, dropped in 2.0 (V20-08)")
     _create(lrs, doc, "pinm", {"v": 1})
     r = lrs.post(doc.path, params=doc.one("pinm"), json_body={"w": 2}, headers={"If-None-Match": "*"})
     assert_status(r, 412)
@@ -322,9 +322,8 @@ def test_state_03_05_list_and_delete_all(lrs, state):
     assert_status(_get(lrs, state, "s0"), 404)
 
 
+@pytest.mark.versions("2.0.0")
 def test_state_04_state_id_and_since_exclusive_2_0(lrs, state, version):
-    if version != "2.0.0":
-        pytest.skip("STATE-04 is a 2.0 rule")
     r = lrs.get(state.path, params={**state.one("x"), "since": "2020-01-01T00:00:00Z"})
     assert_status(r, 400)
 

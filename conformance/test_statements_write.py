@@ -324,9 +324,9 @@ def test_stget_28_last_modified_single_statement(lrs, f):
         f"STGET-28: Last-Modified {lm} does not match stored {r.json()['stored']} to the second"
 
 
+# 1.0.3 defines Last-Modified for single statements only; 2.0 for every result.
+@pytest.mark.versions("2.0.0")
 def test_stget_28_last_modified_statement_result(lrs, f, registration, version):
-    if version != "2.0.0":
-        pytest.skip("1.0.3 defines Last-Modified for single statements only; 2.0 for every result")
     for _ in range(2):
         lrs.store(f.statement(registration=registration))
     lrs.wait_for_count({"registration": registration}, 2)
@@ -354,9 +354,8 @@ def test_gen_04_stget_37_head_matches_get(lrs, f, registration):
             assert h.headers.get("last-modified") == g.headers.get("last-modified")
 
 
+@pytest.mark.versions("1.0.3")  # GEN-13 (Content-Type must match the body) was removed in 2.0
 def test_gen_13_json_body_with_wrong_content_type_400_in_1_0_3(lrs, f, version):
-    if version != "1.0.3":
-        pytest.skip("GEN-13 (Content-Type must match the body) was removed in 2.0")
     s = f.statement()
     import json as _json
     r = lrs.post("statements", content=_json.dumps(s).encode(), headers={"Content-Type": "text/plain"})
@@ -421,9 +420,8 @@ def test_stput_04_stpost_03_duplicate_id_changes_no_activity_definition(lrs, f):
     assert got["object"]["definition"] == s["object"]["definition"]
 
 
+@pytest.mark.versions("2.0.0")  # SV-08 is a 2.0 LRS rule (1.0.3 leaves it undefined)
 def test_sv_08_duplicate_property_rejected_2_0(lrs, f, version):
-    if version != "2.0.0":
-        pytest.skip("SV-08 is a 2.0 LRS rule (1.0.3 leaves it undefined)")
     s = f.statement()
     import json as _json
     body = _json.dumps(s)
