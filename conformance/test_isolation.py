@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from conformance.lib import assert_status, new_id
+from conformance.lib import (assert_status, attachment_object, decode_multipart, encode_multipart,
+                             new_id)
 
 pytestmark = [pytest.mark.tenant_b]
 
@@ -156,3 +157,24 @@ def test_auth_03_concurrent_writes_from_two_tenants_stay_apart(cfg, version, lrs
             r = client.get_statement(sid)
             if r.status_code == 200:
                 assert r.json()["result"]["response"] == tag, f"tenant {tag} reads the other tenant's {sid}"
+
+
+def test_auth_03_b_cannot_get_a_attachment_content_by_its_hash(lrs, lrs_b, f):
+    """B knows the SHA-2 of A's attachment and names it with a fileUrl: asking for
+    attachments=true must not hand B the bytes A uploaded."""
+    secret = b"agency A's confidential attachment " + new_id().encode()
+    mine = f.statement()
+    mine["attachments"] = [attachment_object(secret, "application/octet-stream")]
+    content, ctype = encode_multipart(mine, [(secret, "application/octet-stream")])
+    assert_status(lrs.post("statements", content=content, headers={"Content-Type": ctype}), 200)
+
+    probe = f.statement()
+    probe["attachments"] = [attachment_object(secret, "application/octet-stream",
+                                              file_url="http://b.example.com/guess")]
+    assert_status(lrs_b.post_statements(probe), 200)
+    lrs_b.wait_for_statement(probe["id"])
+    got = lrs_b.get("statements", params={"statementId": probe["id"], "attachments": "true"})
+    assert_status(got, 200)
+    assert secret not in got.content
+    parts = decode_multipart(got.headers.get("content-type", ""), got.content)
+    assert all(data != secret for _, data in parts[1:])
