@@ -32,25 +32,31 @@ def test_health_and_ready(server):
     assert ready.json()["database"] == "ok"
 
 
-def test_ready_is_503_when_the_database_is_unreachable(settings):
-    # A database that refuses connections: the pool cannot reach it.
+def test_without_the_database_ready_and_requests_are_503(settings, tenant):
+    # The pool is closed under a running app: the database "goes away".
     app = create_app(settings)
+    auth = httpx.BasicAuth(tenant.key, tenant.secret)
+    v2 = {"X-Experience-API-Version": "2.0.0"}
 
-    async def scenario() -> tuple[int, dict]:
+    async def scenario() -> list[httpx.Response]:
         async with app.router.lifespan_context(app):
             runtime = app.state.runtime
-            await runtime.db._pool.close()  # the database "goes away"
+            await runtime.db._pool.close()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as c:
-                response = await c.get("/ready")
-                return response.status_code, response.json()
+                return [await c.get("/ready"),
+                        await c.post("/xapi/statements", auth=auth, headers=v2, json={
+                            "actor": {"mbox": "mailto:a@example.org"},
+                            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                            "object": {"id": "http://example.org/o"}}),
+                        await c.get("/xapi/activities/state", auth=auth, headers=v2)]
 
-    try:
-        status, body = asyncio.run(scenario())
-    except Exception:  # closing an already closed pool on shutdown
-        raise
-    assert status == 503
-    assert body["database"] == "unreachable"
+    ready, post, state = asyncio.run(scenario())
+    assert ready.status_code == 503
+    assert ready.json()["database"] == "unreachable"
+    for response in (post, state):
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "service_unavailable"
 
 
 def test_metrics_are_prometheus_text_with_route_templates(server):

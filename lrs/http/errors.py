@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.errors import LRSError
+from lrs.store.db import UNAVAILABLE
 
 _CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -44,4 +45,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
                           headers=dict(exc.headers or {}))
 
 
-HANDLERS = {LRSError: lrs_error, HTTPException: http_error}
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    return error_response(503, "service_unavailable",
+                          "the database is unavailable; retry later", headers={"Retry-After": "5"})
+
+
+HANDLERS = {LRSError: lrs_error, HTTPException: http_error,
+            **{kind: database_unavailable for kind in UNAVAILABLE}}

@@ -17,6 +17,13 @@ from lrs import metrics
 from lrs.errors import ServiceUnavailable
 
 
+# Errors that mean "the database cannot be reached now", not "this request
+# is wrong": answered 503 (lrs.http.errors), so clients and load balancers
+# retry instead of reporting a bug.
+UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+               asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+
+
 class Query(NamedTuple):
     name: str  # a bounded metric label, e.g. "statements.insert"
     sql: str
@@ -57,7 +64,7 @@ class Database:
         started = time.perf_counter()
         try:
             conn = await self._pool.acquire(timeout=30)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except UNAVAILABLE as exc:
             raise ServiceUnavailable(f"database unavailable: {type(exc).__name__}") from exc
         metrics.DB_POOL_WAIT.observe(time.perf_counter() - started)
         metrics.DB_POOL_IN_USE.inc()
