@@ -23,17 +23,30 @@ import re
 from typing import Any
 
 from lrs.errors import ValidationError
-from lrs.xapi.formats_check import (is_duration, is_iri, is_language_tag,
-                                    is_mailto_iri, is_sha1_hex,
-                                    is_statement_version, is_uuid,
-                                    parse_timestamp, type_rule)
+from lrs.xapi.formats_check import (
+    is_duration,
+    is_iri,
+    is_language_tag,
+    is_mailto_iri,
+    is_sha1_hex,
+    is_statement_version,
+    is_uuid,
+    parse_timestamp,
+    type_rule,
+)
 from lrs.xapi.validate_activity import check_activity
 from lrs.xapi.validate_actor import IFIS, check_actor, check_group
-from lrs.xapi.validate_common import (check_extensions, check_iri, check_keys,
-                                      check_language_map, check_string, fail,
-                                      require_object)
-from lrs.xapi.validate_context import (check_context, check_result,
-                                       check_statement_ref)
+from lrs.xapi.validate_common import (
+    check_extensions,
+    check_format,
+    check_iri,
+    check_keys,
+    check_language_map,
+    check_string,
+    fail,
+    require_object,
+)
+from lrs.xapi.validate_context import check_context, check_result, check_statement_ref
 from lrs.xapi.versions import V1
 
 __all__ = [
@@ -97,10 +110,8 @@ def validate_statement(stmt: Any, version: str, path: str = "statement") -> None
     obj = require_object(stmt, path, "a Statement object")
     check_keys(obj, _STATEMENT_KEYS, path)
     if "id" in obj:
-        sid = obj["id"]
-        if not is_uuid(sid):
-            fail(f"{path}.id", type_rule(sid, "a UUID string") if type(sid) is not str
-                 else "must be a UUID in standard string form")
+        check_format(obj["id"], f"{path}.id", is_uuid, "a UUID string",
+                     "must be a UUID in standard string form")
     _check_core(obj, version, path, in_substatement=False)
     if "stored" in obj:
         # 1.0.3 Data 2.4.8: the LRS SHOULD validate, then MUST overwrite.
@@ -109,10 +120,9 @@ def validate_statement(stmt: Any, version: str, path: str = "statement") -> None
         _check_authority(obj["authority"], f"{path}.authority")
     if "version" in obj:
         ver = obj["version"]
-        if not is_statement_version(ver, version):
-            allowed = "1.0 or 1.0.x" if version == V1 else "1.0[.x] or 2.0[.x]"
-            fail(f"{path}.version", type_rule(ver, "a string") if type(ver) is not str
-                 else f"must be {allowed}, got {ver!r}")
+        allowed = "1.0 or 1.0.x" if version == V1 else "1.0[.x] or 2.0[.x]"
+        check_format(ver, f"{path}.version", lambda v: is_statement_version(v, version),
+                     "a string", f"must be {allowed}, got {ver!r}")
 
 
 def validate_agent(obj: Any, version: str, path: str = "agent", *,

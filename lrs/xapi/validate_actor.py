@@ -8,8 +8,14 @@ Identified (exactly one IFI, `member` optional); members are Agents only.
 from __future__ import annotations
 
 from lrs.xapi.formats_check import is_iri, is_mailto_iri, is_sha1_hex, type_rule
-from lrs.xapi.validate_common import (check_iri, check_keys, check_string, fail,
-                                      require_object)
+from lrs.xapi.validate_common import (
+    check_format,
+    check_iri,
+    check_keys,
+    check_string,
+    fail,
+    require_object,
+)
 
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 _AGENT_KEYS = frozenset(("objectType", "name") + IFIS)
@@ -84,16 +90,12 @@ def _count_ifis(obj: dict, path: str) -> int:
     count = 0
     if "mbox" in obj:
         count += 1
-        value = obj["mbox"]
-        if not is_mailto_iri(value):
-            fail(f"{path}.mbox", type_rule(value, "a string") if type(value) is not str
-                 else 'must be a mailto IRI ("mailto:name@example.com")')
+        check_format(obj["mbox"], f"{path}.mbox", is_mailto_iri, "a string",
+                     'must be a mailto IRI ("mailto:name@example.com")')
     if "mbox_sha1sum" in obj:
         count += 1
-        value = obj["mbox_sha1sum"]
-        if not is_sha1_hex(value):
-            fail(f"{path}.mbox_sha1sum", type_rule(value, "a string") if type(value) is not str
-                 else "must be the 40-character hex SHA-1 of a mailto IRI")
+        check_format(obj["mbox_sha1sum"], f"{path}.mbox_sha1sum", is_sha1_hex, "a string",
+                     "must be the 40-character hex SHA-1 of a mailto IRI")
     if "openid" in obj:
         count += 1
         if not is_iri(obj["openid"]):

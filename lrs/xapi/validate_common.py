@@ -10,7 +10,7 @@ unambiguously).
 from __future__ import annotations
 
 import json
-from collections.abc import Set
+from collections.abc import Callable, Set
 
 from lrs.errors import ValidationError
 from lrs.xapi.formats_check import is_iri, is_language_tag, type_rule
@@ -61,6 +61,14 @@ def check_number(value: object, path: str) -> float:
     if type(value) is not int and type(value) is not float:
         fail(path, type_rule(value, "a number"))
     return value  # type: ignore[return-value]
+
+
+def check_format(value: object, path: str, valid: Callable[[object], bool], what: str,
+                 rule: str) -> None:
+    """A string of a given format: the JSON-type error when it is no string
+    (`what`, e.g. "a UUID string"), else `rule` when it is malformed."""
+    if not valid(value):
+        fail(path, type_rule(value, what) if type(value) is not str else rule)
 
 
 def check_iri(value: object, path: str, what: str = "an IRI") -> None:

@@ -6,9 +6,17 @@ from __future__ import annotations
 from lrs.xapi.formats_check import is_duration, is_language_tag, is_uuid, type_rule
 from lrs.xapi.validate_activity import check_activity
 from lrs.xapi.validate_actor import check_actor, check_agent, check_group
-from lrs.xapi.validate_common import (check_bool, check_extensions, check_iri,
-                                      check_keys, check_number, check_string,
-                                      fail, require_object)
+from lrs.xapi.validate_common import (
+    check_bool,
+    check_extensions,
+    check_format,
+    check_iri,
+    check_keys,
+    check_number,
+    check_string,
+    fail,
+    require_object,
+)
 from lrs.xapi.versions import V1
 
 _RESULT_KEYS = frozenset(("score", "success", "completion", "response",
@@ -38,11 +46,8 @@ def check_result(value: object, path: str) -> None:
     if "response" in obj:
         check_string(obj["response"], f"{path}.response")
     if "duration" in obj:
-        duration = obj["duration"]
-        if not is_duration(duration):
-            fail(f"{path}.duration", type_rule(duration, "a string")
-                 if type(duration) is not str else
-                 "must be an ISO 8601 duration such as PT4H35M59.14S or P4W")
+        check_format(obj["duration"], f"{path}.duration", is_duration, "a string",
+                     "must be an ISO 8601 duration such as PT4H35M59.14S or P4W")
     if "extensions" in obj:
         check_extensions(obj["extensions"], f"{path}.extensions")
 
@@ -73,10 +78,8 @@ def check_context(value: object, version: str, path: str, object_is_activity: bo
     obj = require_object(value, path, "a Context object")
     check_keys(obj, _CONTEXT_KEYS_V1 if version == V1 else _CONTEXT_KEYS_V2, path)
     if "registration" in obj:
-        reg = obj["registration"]
-        if not is_uuid(reg):
-            fail(f"{path}.registration", type_rule(reg, "a UUID string")
-                 if type(reg) is not str else "must be a UUID")
+        check_format(obj["registration"], f"{path}.registration", is_uuid, "a UUID string",
+                     "must be a UUID")
     if "instructor" in obj:
         check_actor(obj["instructor"], f"{path}.instructor")
     if "team" in obj:
@@ -96,10 +99,8 @@ def check_context(value: object, version: str, path: str, object_is_activity: bo
             if not object_is_activity:
                 fail(f"{path}.{key}", "is only allowed when the statement's object is an Activity")
     if "language" in obj:
-        lang = obj["language"]
-        if not is_language_tag(lang):
-            fail(f"{path}.language", type_rule(lang, "a string")
-                 if type(lang) is not str else "must be an RFC 5646 language tag")
+        check_format(obj["language"], f"{path}.language", is_language_tag, "a string",
+                     "must be an RFC 5646 language tag")
     if "statement" in obj:
         check_statement_ref(obj["statement"], f"{path}.statement")
     if "extensions" in obj:
@@ -122,10 +123,7 @@ def check_statement_ref(value: object, path: str) -> None:
              else f'must be "StatementRef" (case-sensitive), got {kind!r}')
     if "id" not in obj:
         fail(f"{path}.id", "is required")
-    ref = obj["id"]
-    if not is_uuid(ref):
-        fail(f"{path}.id", type_rule(ref, "a UUID string") if type(ref) is not str
-             else "must be a UUID")
+    check_format(obj["id"], f"{path}.id", is_uuid, "a UUID string", "must be a UUID")
 
 
 def _check_context_activities(value: object, path: str) -> None:
