@@ -119,16 +119,18 @@ async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fm
         # 1.0.x readers get statements unchanged too (formats.downgrade_for_v1).
         return lambda row: row.payload
     languages = parse_accept_language(xreq.headers.get("accept-language"))
+    # Each stored statement is parsed once, for the definitions look-up and
+    # for rendering both.
+    parsed = {r.seq: jsonparse.loads(r.payload) for r in rows}
     canonical: dict[str, dict] = {}
     if fmt == "canonical":
-        ids = {a["id"] for r in rows for a in statement_activities(jsonparse.loads(r.payload))}
+        ids = {a["id"] for s in parsed.values() for a in statement_activities(s)}
         found = await reader.definitions(conn, principal.tenant_id, sorted(ids))
         canonical = {k: jsonparse.loads(v) for k, v in found.items()}
 
     def render(row: Row) -> bytes:
-        statement = jsonparse.loads(row.payload)
-        return jsonparse.dumps(format_statement(statement, fmt, languages=languages,
-                                             canonical=canonical.get, version=version))
+        return jsonparse.dumps(format_statement(parsed[row.seq], fmt, languages=languages,
+                                                canonical=canonical.get, version=version))
     return render
 
 
