@@ -244,6 +244,11 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
               f"WHERE {' AND '.join(referrer)} OFFSET 0")
     by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL ({upward}) r "
                  f"WHERE {' AND '.join(t_conditions)} ORDER BY r.seq {order} LIMIT {n}")
+    # Each row of the page by one probe of (tenant_id, seq). As a plain join
+    # the planner, misled by the branches' estimates, could sort the whole
+    # tenant for a merge join (seen on a fresh 40,000-statement tenant: 80 ms
+    # instead of 2); LIMIT 1 keeps the lateral subquery a per-row probe.
+    fetch_row = f"SELECT {row} FROM statements s WHERE s.tenant_id = $1 AND s.seq = u.seq LIMIT 1"
     # LIMIT keeps each branch a subquery under its one-time filter, so that
     # the branch not taken is not even started (nor its parallel workers).
     sql = (f"WITH d AS MATERIALIZED (SELECT s.seq FROM {source} WHERE {where} "
@@ -252,8 +257,7 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
            f"SELECT {row} FROM (SELECT seq FROM d "
            f"UNION SELECT seq FROM ({by_stretch}) a WHERE (SELECT stretch FROM way) "
            f"UNION SELECT seq FROM ({by_target}) b WHERE NOT (SELECT stretch FROM way)"
-           f") u JOIN statements s ON s.tenant_id = $1 AND s.seq = u.seq "
-           f"ORDER BY s.seq {order} LIMIT {n}")
+           f") u CROSS JOIN LATERAL ({fetch_row}) s ORDER BY s.seq {order} LIMIT {n}")
     return sql, p.values
 
 
