@@ -48,7 +48,8 @@ def create_app(settings: Settings) -> Starlette:
         if not settings.database_url:
             raise RuntimeError("create_app needs settings.database_url (lrs serve sets it)")
         db = await Database.connect(settings.database_url, min_size=settings.pool_min,
-                                    max_size=settings.pool_max)
+                                    max_size=settings.pool_max, timeout=settings.db_timeout,
+                                    command_timeout=settings.db_command_timeout)
         try:
             async with db.connection() as conn:
                 key = await accounts.signing_key(conn, settings)

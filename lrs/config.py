@@ -116,6 +116,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("migrate", _bool, "true", "Apply pending migrations when `lrs serve` starts.", "bool"),
     Setting("pool_min", _positive_int, "2", "Database connections each worker keeps open.", "int"),
     Setting("pool_max", _positive_int, "10", "Most database connections per worker.", "int"),
+    # Two bounds, not one: a healthy PostgreSQL connects in milliseconds, so
+    # past a few seconds it is down or the pool is saturated and the caller
+    # is better served by a 503 at once; but one command may legitimately run
+    # for seconds (a 5,000-statement group commit, a page over a large, cold
+    # table, a wait for another node's write lock), which a 5 s bound would
+    # turn into failures. The command bound is for a database that stops
+    # answering without closing the connection (a partition, a failover).
+    Setting("db_timeout", _positive_float, "5", "Seconds to connect to PostgreSQL or to wait for a pooled connection; past it the request is answered 503.", "float"),
+    Setting("db_command_timeout", _positive_float, "30", "Seconds one SQL command may run; past it the request is answered 503 (a database that stopped answering without closing the connection).", "float"),
     Setting("jwt_secret", _optional_text, "", "Key that signs the tokens and `more` cursors the LRS issues (HS256). Default: a random key generated once and kept in the database, so every node shares it.", "str"),
     Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
     Setting("jwt_issuer", _text, "lrs", "The `iss` claim of tokens the LRS issues.", "str"),
@@ -143,6 +152,8 @@ class Settings:
     migrate: bool = True
     pool_min: int = 2
     pool_max: int = 10
+    db_timeout: float = 5.0
+    db_command_timeout: float = 30.0
     jwt_secret: str | None = None
     jwt_audience: str = "lrs"
     jwt_issuer: str = "lrs"

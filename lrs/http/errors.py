@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.errors import LRSError
-from lrs.store.db import UNAVAILABLE
+from lrs.store.db import RETRY_AFTER, UNAVAILABLE
 
 _CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -47,7 +47,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(503, "service_unavailable",
-                          "the database is unavailable; retry later", headers={"Retry-After": "5"})
+                          "the database is unavailable; retry later", headers=dict(RETRY_AFTER))
 
 
 HANDLERS = {LRSError: lrs_error, HTTPException: http_error,

@@ -16,12 +16,18 @@ import asyncpg
 from lrs import metrics
 from lrs.errors import ServiceUnavailable
 
-
 # Errors that mean "the database cannot be reached now", not "this request
 # is wrong": answered 503 (lrs.http.errors), so clients and load balancers
-# retry instead of reporting a bug.
+# retry instead of reporting a bug. By SQLSTATE class: 08 (connection),
+# 57 (operator intervention: shut down, crashed, starting up, cancelled)
+# and 53 (insufficient resources: too many connections, disk full). And
+# asyncpg's InternalClientError: a pooled connection that received the
+# server's FATAL while idle refuses every command with it until the
+# connection's close is read (asyncpg issue #784).
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-               asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+               asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+               asyncpg.InternalClientError)
+RETRY_AFTER = {"Retry-After": "5"}
 
 
 class Query(NamedTuple):
@@ -39,20 +45,26 @@ async def _no_session_state(conn: asyncpg.Connection) -> None:
 
 
 class Database:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
+        self._timeout = timeout
 
     @classmethod
-    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10) -> Database:
+    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
+                      timeout: float = 5, command_timeout: float = 30) -> Database:
+        """`timeout` bounds connecting and waiting for a pooled connection,
+        `command_timeout` each SQL command (LRS_DB_TIMEOUT and
+        LRS_DB_COMMAND_TIMEOUT): no request waits on the database for ever."""
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size,
+            timeout=timeout, command_timeout=command_timeout,
             # Statements are prepared per connection by asyncpg; keep them.
             max_inactive_connection_lifetime=300,
             server_settings={"application_name": "lrs"},
             reset=_no_session_state,
         )
         metrics.DB_POOL_SIZE.inc(pool.get_size())
-        return cls(pool)
+        return cls(pool, timeout)
 
     async def close(self) -> None:
         size = self._pool.get_size()
@@ -63,21 +75,42 @@ class Database:
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         started = time.perf_counter()
         try:
-            conn = await self._pool.acquire(timeout=30)
+            conn = await self._pool.acquire(timeout=self._timeout)
         except UNAVAILABLE as exc:
-            raise ServiceUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+            raise ServiceUnavailable(f"database unavailable: {type(exc).__name__}",
+                                     headers=dict(RETRY_AFTER)) from exc
         metrics.DB_POOL_WAIT.observe(time.perf_counter() - started)
         metrics.DB_POOL_IN_USE.inc()
         try:
             yield conn
+        except BaseException as exc:
+            if _closed(conn) or isinstance(exc, asyncpg.InternalClientError):
+                # Its server went away (a restart, a failover, a terminated
+                # session): drop it, and replace the idle ones on their next
+                # acquire too: they are likely dead without knowing it yet,
+                # and would each fail a request.
+                _terminate(conn)
+                await self._pool.expire_connections()
+            raise
         finally:
             metrics.DB_POOL_IN_USE.dec()
             await self._pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.connection() as conn, conn.transaction():
-            yield conn
+        for attempt in (1, 2):
+            conn, began = None, False
+            try:
+                async with self.connection() as conn, conn.transaction():
+                    began = True
+                    yield conn
+                return
+            except UNAVAILABLE:
+                # BEGIN is a pooled connection's first use: if it finds the
+                # connection dead (it died idle), nothing of the transaction
+                # ran, so once more on a fresh connection is safe.
+                if began or attempt == 2 or conn is None or not _closed(conn):
+                    raise
 
     async def ping(self) -> bool:
         try:
@@ -85,6 +118,18 @@ class Database:
                 return await conn.fetchval("SELECT 1", timeout=2) == 1
         except Exception:  # noqa: BLE001 - readiness is a yes/no question
             return False
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True  # asyncpg hands a pooled connection back once it has closed
+
+
+def _terminate(conn: asyncpg.Connection) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):  # closed and handed back already
+        conn.terminate()
 
 
 async def fetch(conn: asyncpg.Connection, query: Query, *args: Any) -> list[asyncpg.Record]:
