@@ -1,0 +1,200 @@
+"""The load benchmark: python -m conformance.bench [options]
+
+Drives an LRS with wrk (a C load generator; Debian package `wrk`) replaying
+realistic statements of several agencies, and prints a table:
+
+- single-statement POSTs at 64 connections and 100-statement POSTs at 16
+  connections: statements/s, p50/p99 latency, answers that were not 2xx;
+- the raw rate PostgreSQL reaches inserting the same rows with the same
+  indexes from as many connections (no HTTP, no validation), and our ingest
+  rate as a fraction of it (raw_insert.py);
+- GET /statements latency per filter on the agency the writes filled.
+
+Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
+--data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
+tenant per agency; afterwards it checks that the database holds exactly the
+statements that were answered 2xx. With --url and --auth (one per agency) it
+measures any LRS; add --database-url for the raw baseline against our schema.
+
+Every run is bounded (--seconds per scenario) and contacts 127.0.0.1 only
+unless --url says otherwise. Nothing is asserted: record the table in
+docs/benchmarks.md with the date, the command and `nproc`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conformance.bench import raw_insert, workload, wrk
+
+
+@dataclass
+class WriteScenario:
+    name: str
+    per_request: int
+    connections: int
+
+
+WRITES = (WriteScenario("single statements", 1, 64), WriteScenario("100-statement batches", 100, 16))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _stored(database_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM statements")
+    finally:
+        await conn.close()
+
+
+def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteScenario,
+         seconds: float) -> raw_insert.RawResult:
+    statements = [s for load in loads for s in load.statements[:4000]]
+    rows = raw_insert.rows_for(statements)
+
+    async def both() -> raw_insert.RawResult:
+        await raw_insert.prepare_schema(database_url)
+        try:
+            results = [await raw_insert.measure(database_url, rows, method=m,
+                                                connections=scenario.connections,
+                                                per_txn=scenario.per_request, seconds=seconds / 2)
+                       for m in raw_insert.METHODS]
+        finally:
+            await raw_insert.drop_schema(database_url)
+        for r in results:
+            print(f"    raw {r.method}: {r.rate:,.0f} statements/s, p50 {r.p50_ms:.1f} ms, "
+                  f"p99 {r.p99_ms:.1f} ms", flush=True)
+        return max(results, key=lambda r: r.rate)
+
+    return asyncio.run(both())
+
+
+def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list[tuple[str, str]],
+        database_url: str | None) -> None:
+    work = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
+    started = time.perf_counter()
+    loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
+    print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
+          f"agencies in {time.perf_counter() - started:.1f} s", flush=True)
+    lines = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
+             "| raw PostgreSQL statements/s | ours / raw | wrk CPU |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for scenario in WRITES:
+        if scenario.per_request == 1 and "singles" not in args.scenarios:
+            continue
+        if scenario.per_request > 1 and "batches" not in args.scenarios:
+            continue
+        requests_file = work / f"post-{scenario.per_request}.tsv"
+        workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
+        before = asyncio.run(_stored(database_url)) if database_url else None
+        print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...",
+              flush=True)
+        result = wrk.run(origin, requests_file, connections=scenario.connections,
+                         seconds=args.seconds, seed=args.seed)
+        rate = result.ok * scenario.per_request / result.seconds
+        check = ""
+        if database_url:
+            held = asyncio.run(_stored(database_url)) - before
+            acknowledged = result.ok * scenario.per_request
+            check = f"acknowledged {acknowledged:,}, held {held:,}"
+            # wrk stops at the deadline with requests in flight: those may be
+            # stored without their answer being counted, never the reverse.
+            verdict = "ok" if held >= acknowledged else "LOST STATEMENTS"
+            print(f"    durability: {check} ({verdict})", flush=True)
+        raw = ""
+        fraction = ""
+        if database_url and not args.no_raw:
+            best = _raw(database_url, loads, scenario, args.seconds)
+            raw = f"{best.rate:,.0f} ({best.method})"
+            fraction = f"{rate / best.rate:.0%}"
+        cpu = f"{result.wrk_cpu_seconds / result.seconds:.0%} of a core"
+        lines.append(f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
+                     f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
+                     f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
+                     f"{fraction} | {cpu} |")
+        print("    " + lines[-1], flush=True)
+    if "queries" in args.scenarios:
+        lines += ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
+                  f"{args.query_seconds} s per filter, agency {loads[0].name}:"), "",
+                  "| filter | requests/s | p50 ms | p99 ms | not 2xx |", "|---|---:|---:|---:|---:|"]
+        for kind in workload.FILTERS:
+            requests_file = work / f"get-{kind}.tsv"
+            workload.query_requests(requests_file, loads[0], kind, xapi_path, args.seed)
+            result = wrk.run(origin, requests_file, connections=args.query_connections,
+                             seconds=args.query_seconds, seed=args.seed)
+            lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
+                         f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
+                         f"{_statuses(result)}|")
+            print("    " + lines[-1], flush=True)
+    print()
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
+          f"({platform.machine()}), load average before the run {args.load_before}")
+    print("\n".join(lines))
+
+
+def _statuses(result: wrk.WrkResult) -> str:
+    other = {s: n for s, n in sorted(result.statuses.items()) if not 200 <= s < 300}
+    text = ", ".join(f"{s}: {n}" for s, n in other.items())
+    if result.socket_errors:
+        text += f"{', ' if text else ''}socket errors: {result.socket_errors}"
+    return f"({text}) " if text else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="xAPI base URL of the LRS to measure (default: start ours)")
+    p.add_argument("--auth", action="append", default=[], metavar="KEY:SECRET",
+                   help="Basic credentials of one agency (repeat: one per agency)")
+    p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
+    p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
+                   help="embedded PostgreSQL folder when starting ours (emptied first)")
+    p.add_argument("--workers", type=int, default=2, help="`lrs serve --workers` (ours)")
+    p.add_argument("--agencies", type=int, default=4, help="tenants to create (ours)")
+    p.add_argument("--statements-per-agency", type=int, default=12_000,
+                   help="distinct statements generated per agency (wrk cycles through them)")
+    p.add_argument("--seconds", type=float, default=20, help="duration of each write scenario")
+    p.add_argument("--query-seconds", type=float, default=6, help="duration per read filter")
+    p.add_argument("--query-connections", type=int, default=8)
+    p.add_argument("--scenarios", default="singles,batches,queries",
+                   help="comma-separated: singles, batches, queries")
+    p.add_argument("--no-raw", action="store_true", help="skip the raw PostgreSQL baseline")
+    p.add_argument("--seed", type=int, default=7)
+    args = p.parse_args(argv)
+    args.scenarios = set(args.scenarios.split(","))
+    args.load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    wrk.require_wrk()
+    if args.url:
+        if not args.auth:
+            p.error("--url needs --auth KEY:SECRET (one per agency)")
+        credentials = [tuple(a.split(":", 1)) for a in args.auth]
+        parts = urlsplit(args.url)
+        run(args, f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/") + "/", credentials,
+            args.database_url)
+        return 0
+    from conformance.bench import ours
+
+    with ours.serving(args.data_dir, port=_free_port(), workers=args.workers,
+                      agencies=args.agencies) as served:
+        run(args, served.origin, "/xapi/", served.credentials, served.database_url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The request files wrk replays: statement writes and filtered reads.
+
+Several agencies, each with its own credential; thousands of learners and
+hundreds of courses between them (learning.Agency). Statements are sent
+without ids, so every request stores new statements however often wrk cycles
+through the file (with ids, the second pass would only meet duplicates)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance.bench.learning import Agency
+
+
+@dataclass
+class AgencyLoad:
+    """One agency's credential and the statements it will send."""
+    name: str
+    authorization: str
+    model: Agency
+    statements: list[dict] = field(default_factory=list)
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+def make_agencies(credentials: list[tuple[str, str]], statements_each: int,
+                  seed: int) -> list[AgencyLoad]:
+    """Generate `statements_each` statements per agency, without ids."""
+    loads = []
+    for i, (key, secret) in enumerate(credentials):
+        name = f"agency-{chr(ord('a') + i)}"
+        # Sized as a large agency: learners and courses scale with `total`.
+        model = Agency(name, i, 2_000_000, seed)
+        load = AgencyLoad(name, basic(key, secret), model)
+        while len(load.statements) < statements_each:
+            for stmt in model.session():
+                stmt.pop("id", None)
+                load.statements.append(stmt)
+        loads.append(load)
+    return loads
+
+
+def write_requests(path: Path, loads: list[AgencyLoad], per_request: int, xapi_path: str,
+                   seed: int) -> int:
+    """A file of POSTs of `per_request` statements each, agencies interleaved
+    at random (as their traffic arrives). Returns the number of lines."""
+    rng = random.Random(seed)
+    requests = []
+    for load in loads:
+        stmts = load.statements
+        for start in range(0, len(stmts) - per_request + 1, per_request):
+            chunk = stmts[start:start + per_request]
+            body = json.dumps(chunk[0] if per_request == 1 else chunk, separators=(",", ":"))
+            requests.append(f"POST\t{xapi_path}statements\t{load.authorization}\t{body}")
+    rng.shuffle(requests)
+    path.write_text("\n".join(requests) + "\n")
+    return len(requests)
+
+
+# The filters of GET /statements a reporting tool uses, and how a value is
+# drawn for each from what the agency sent.
+def _agent(stmt: dict) -> dict:
+    actor = stmt["actor"]
+    return {k: actor[k] for k in ("mbox", "account") if k in actor}
+
+
+FILTERS = {
+    "agent": lambda s: {"agent": json.dumps(_agent(s))},
+    "verb": lambda s: {"verb": s["verb"]["id"]},
+    "activity": lambda s: {"activity": s["object"]["id"]},
+    "registration": lambda s: {"registration": s["context"]["registration"]},
+    "related_activities": lambda s: {"activity": s["context"]["contextActivities"]["grouping"][0]["id"],
+                                     "related_activities": "true"},
+    "related_agents": lambda s: {"agent": json.dumps(_agent(s)), "related_agents": "true"},
+    "agent_verb": lambda s: {"agent": json.dumps(_agent(s)), "verb": s["verb"]["id"]},
+    "since": lambda s: {"since": "2000-01-01T00:00:00Z"},
+    "no_filter": lambda s: {},
+}
+
+
+def query_requests(path: Path, load: AgencyLoad, kind: str, xapi_path: str, seed: int,
+                   limit: int = 50, count: int = 500) -> None:
+    """A file of GET /statements with filter `kind`, values drawn from the
+    statements `load` sent (statements with a StatementRef object or no
+    context are skipped: they have no activity or registration to draw)."""
+    rng = random.Random(f"{seed}:{kind}")
+    usable = [s for s in load.statements
+              if s["object"].get("objectType") != "StatementRef" and "context" in s]
+    lines = []
+    for _ in range(count):
+        params = FILTERS[kind](rng.choice(usable)) | {"limit": str(limit)}
+        query = urllib.parse.urlencode(params)
+        lines.append(f"GET\t{xapi_path}statements?{query}\t{load.authorization}\t")
+    path.write_text("\n".join(lines) + "\n")
