@@ -1,6 +1,9 @@
 """lrs.xapi.jsonparse: strict JSON with optional duplicate-key rejection."""
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrs.errors import BadRequest
 from lrs.xapi.jsonparse import MAX_DEPTH, parse_json
@@ -36,6 +39,42 @@ def test_duplicate_keys_rejected_only_when_asked():
 def test_duplicate_keys_found_deep_in_arrays():
     body = b'[{"a": 1}, {"b": [{"c": 1, "d": 2, "c": 3}]}]'
     with pytest.raises(BadRequest, match="'c'"):
+        parse_json(body, reject_duplicate_keys=True)
+
+
+json_objects = st.recursive(
+    st.dictionaries(st.text(max_size=6), st.none() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=6),
+                    min_size=1, max_size=4),
+    lambda children: st.dictionaries(st.text(max_size=6), children | st.lists(children, max_size=3),
+                                     min_size=1, max_size=4),
+    max_leaves=12)
+
+
+@given(json_objects, st.data())
+def test_a_repeated_key_in_compact_json_is_found(value, data):
+    # Compact bodies take the fast path (orjson writes them back unchanged
+    # unless a pair was dropped): repeat one pair of one object, any depth.
+    objects = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            objects.append(node)
+            for child in node.values():
+                collect(child)
+        elif isinstance(node, list):
+            for child in node:
+                collect(child)
+
+    collect(value)
+    target = data.draw(st.sampled_from(objects))
+    key = data.draw(st.sampled_from(sorted(target)))
+    compact = orjson.dumps(value)
+    assert parse_json(compact, reject_duplicate_keys=True) == value
+    pair = orjson.dumps({key: target[key]})[1:-1]
+    inner = orjson.dumps(target)
+    repeated = inner[:-1] + b"," + pair + b"}"
+    body = compact.replace(inner, repeated, 1)
+    with pytest.raises(BadRequest, match="repeats the key"):
         parse_json(body, reject_duplicate_keys=True)
 
 
