@@ -65,7 +65,7 @@ def agent_key_or_none(agent: Mapping) -> str | None:
     if type(openid) is str:
         return "openid:" + openid
     account = agent.get("account")
-    if isinstance(account, Mapping):
+    if type(account) is dict:
         home = str(account.get("homePage", "")).replace("|", "%7C")
         return f"account:{home}|{account.get('name', '')}"
     return None
@@ -121,7 +121,7 @@ def member_agents(actor: Mapping) -> list[Mapping]:
     if not is_group(actor):
         return []
     members = actor.get("member")
-    return [m for m in members if isinstance(m, Mapping)] if isinstance(members, list) else []
+    return [m for m in members if type(m) is dict] if isinstance(members, list) else []
 
 
 def matching_keys(actor: Mapping) -> Iterator[str]:

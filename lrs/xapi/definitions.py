@@ -72,7 +72,7 @@ def merge_definition(old: Mapping | None, new: Mapping) -> dict:
 
 
 def _merge_maps(old: object, new: object) -> object:
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
+    if type(old) is dict and type(new) is dict:
         return {**old, **new}
     return new
 
@@ -82,10 +82,10 @@ def _merge_components(old: object, new: object) -> object:
     map merged with the newer description of the same id."""
     if not isinstance(old, list) or not isinstance(new, list):
         return old
-    newer = {c.get("id"): c for c in new if isinstance(c, Mapping)}
+    newer = {c.get("id"): c for c in new if type(c) is dict}
     out = []
     for component in old:
-        update = newer.get(component.get("id")) if isinstance(component, Mapping) else None
+        update = newer.get(component.get("id")) if type(component) is dict else None
         if update is None or "description" not in update:
             out.append(component)
             continue

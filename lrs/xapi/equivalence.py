@@ -86,7 +86,7 @@ def _canonical_statement(stmt: Mapping, sub: bool = False) -> dict:
             value = _canonical_actor(value)
         elif key == "verb":
             value = {k: v for k, v in value.items() if k != "display"} \
-                if isinstance(value, Mapping) else value
+                if type(value) is dict else value
         elif key == "object":
             value = _canonical_object(value)
         elif key == "context":
@@ -100,7 +100,7 @@ def _canonical_statement(stmt: Mapping, sub: bool = False) -> dict:
 
 
 def _canonical_actor(actor: object) -> object:
-    if not isinstance(actor, Mapping):
+    if type(actor) is not dict:
         return actor
     out = dict(actor)
     if type(out.get("mbox")) is str:
@@ -115,7 +115,7 @@ def _canonical_actor(actor: object) -> object:
 
 
 def _canonical_object(obj: object) -> object:
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict:
         return obj
     kind = obj.get("objectType", "Activity")
     if kind == "Activity":
@@ -130,19 +130,19 @@ def _canonical_object(obj: object) -> object:
 
 
 def _canonical_activity(activity: object) -> object:
-    if not isinstance(activity, Mapping):
+    if type(activity) is not dict:
         return activity
     return {k: v for k, v in activity.items() if k != "definition"}
 
 
 def _canonical_ref(ref: object) -> object:
-    if isinstance(ref, Mapping) and type(ref.get("id")) is str:
+    if type(ref) is dict and type(ref.get("id")) is str:
         return {**ref, "id": ref["id"].lower()}
     return ref
 
 
 def _canonical_context(context: object) -> object:
-    if not isinstance(context, Mapping):
+    if type(context) is not dict:
         return context
     out = dict(context)
     for key in ("instructor", "team"):
@@ -155,7 +155,7 @@ def _canonical_context(context: object) -> object:
     if "statement" in out:
         out["statement"] = _canonical_ref(out["statement"])
     activities = out.get("contextActivities")
-    if isinstance(activities, Mapping):
+    if type(activities) is dict:
         out["contextActivities"] = {
             kind: [_canonical_activity(a) for a in (v if isinstance(v, list) else [v])]
             for kind, v in activities.items()}
@@ -163,12 +163,12 @@ def _canonical_context(context: object) -> object:
         entries = out.get(key)
         if isinstance(entries, list):
             out[key] = [{**e, inner: _canonical_actor(e.get(inner))}
-                        if isinstance(e, Mapping) and inner in e else e for e in entries]
+                        if type(e) is dict and inner in e else e for e in entries]
     return out
 
 
 def _canonical_result(result: object) -> object:
-    if isinstance(result, Mapping) and type(result.get("duration")) is str:
+    if type(result) is dict and type(result.get("duration")) is str:
         return {**result, "duration": truncate_duration(result["duration"])}
     return result
 

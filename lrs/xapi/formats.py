@@ -97,14 +97,14 @@ def _walk(stmt: Mapping, *, actor: _Transform, activity: _Transform,
     """Apply the three transforms wherever an Agent/Group, Activity or Verb
     occurs in a statement or SubStatement."""
     out = dict(stmt)
-    if isinstance(out.get("actor"), Mapping):
+    if type(out.get("actor")) is dict:
         out["actor"] = actor(out["actor"])
-    if isinstance(out.get("verb"), Mapping):
+    if type(out.get("verb")) is dict:
         out["verb"] = verb(out["verb"])
-    if not sub and isinstance(out.get("authority"), Mapping):
+    if not sub and type(out.get("authority")) is dict:
         out["authority"] = actor(out["authority"])
     obj = out.get("object")
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:
         kind = obj.get("objectType", "Activity")
         if kind == "Activity":
             out["object"] = activity(obj)
@@ -112,7 +112,7 @@ def _walk(stmt: Mapping, *, actor: _Transform, activity: _Transform,
             out["object"] = actor(obj)
         elif kind == "SubStatement" and not sub:
             out["object"] = _walk(obj, actor=actor, activity=activity, verb=verb, sub=True)
-    if isinstance(out.get("context"), Mapping):
+    if type(out.get("context")) is dict:
         out["context"] = _walk_context(out["context"], actor, activity)
     return out
 
@@ -120,10 +120,10 @@ def _walk(stmt: Mapping, *, actor: _Transform, activity: _Transform,
 def _walk_context(context: Mapping, actor: _Transform, activity: _Transform) -> dict:
     out = dict(context)
     for role in ("instructor", "team"):
-        if isinstance(out.get(role), Mapping):
+        if type(out.get(role)) is dict:
             out[role] = actor(out[role])
     groups = out.get("contextActivities")
-    if isinstance(groups, Mapping):
+    if type(groups) is dict:
         out["contextActivities"] = {
             kind: [activity(a) for a in value] if isinstance(value, list) else activity(value)
             for kind, value in groups.items()}
@@ -131,7 +131,7 @@ def _walk_context(context: Mapping, actor: _Transform, activity: _Transform) -> 
         entries = out.get(key)
         if isinstance(entries, list):
             out[key] = [{**e, inner: actor(e[inner])}
-                        if isinstance(e, Mapping) and isinstance(e.get(inner), Mapping) else e
+                        if type(e) is dict and type(e.get(inner)) is dict else e
                         for e in entries]
     return out
 
@@ -144,7 +144,7 @@ def ids_actor(actor: Mapping) -> dict:
     if actor.get("objectType") == "Group" and len(out) == 1:
         members = actor.get("member")
         if isinstance(members, list):
-            out["member"] = [ids_actor(m) if isinstance(m, Mapping) else m for m in members]
+            out["member"] = [ids_actor(m) if type(m) is dict else m for m in members]
     return out
 
 
@@ -166,7 +166,7 @@ def canonical_activity(activity: Mapping, languages: list[str],
         else None
     if definition is None:
         definition = activity.get("definition")
-    if not isinstance(definition, Mapping):
+    if type(definition) is not dict:
         return activity
     return {**activity, "definition": one_language_definition(definition, languages)}
 
@@ -177,20 +177,20 @@ def one_language_definition(definition: Mapping, languages: list[str]) -> dict:
     return only one language in each of these maps")."""
     out = dict(definition)
     for prop in LANGUAGE_MAP_PROPERTIES:
-        if isinstance(out.get(prop), Mapping):
+        if type(out.get(prop)) is dict:
             out[prop] = reduce_language_map(out[prop], languages)
     for prop in COMPONENT_LISTS:
         components = out.get(prop)
         if isinstance(components, list):
             out[prop] = [
                 {**c, "description": reduce_language_map(c["description"], languages)}
-                if isinstance(c, Mapping) and isinstance(c.get("description"), Mapping) else c
+                if type(c) is dict and type(c.get("description")) is dict else c
                 for c in components]
     return out
 
 
 def canonical_verb(verb: Mapping, languages: list[str]) -> Mapping:
     display = verb.get("display")
-    if not isinstance(display, Mapping):
+    if type(display) is not dict:
         return verb
     return {**verb, "display": reduce_language_map(display, languages)}

@@ -84,7 +84,7 @@ def statement_index(stmt: Mapping) -> StatementIndex:
     elif kind == "Activity":
         activities[obj["id"]] = True
     authority = stmt.get("authority")
-    if isinstance(authority, Mapping):
+    if type(authority) is dict:
         _add(agents, matching_keys(authority), direct=False)
     _index_context(stmt.get("context"), agents, activities)
 
@@ -124,17 +124,17 @@ def _add(agents: dict[str, bool], keys: Iterable[str], *, direct: bool) -> None:
 def _index_context(context: object, agents: dict[str, bool],
                    activities: dict[str, bool]) -> None:
     """Everything in a context is related, never direct."""
-    if not isinstance(context, Mapping):
+    if type(context) is not dict:
         return
     for role in ("instructor", "team"):
         actor = context.get(role)
-        if isinstance(actor, Mapping):
+        if type(actor) is dict:
             _add(agents, matching_keys(actor), direct=False)
     for entry in context.get("contextAgents") or ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("agent"), Mapping):
+        if type(entry) is dict and type(entry.get("agent")) is dict:
             _add(agents, matching_keys(entry["agent"]), direct=False)
     for entry in context.get("contextGroups") or ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("group"), Mapping):
+        if type(entry) is dict and type(entry.get("group")) is dict:
             _add(agents, matching_keys(entry["group"]), direct=False)
     for activity in context_activities(context):
         activities.setdefault(activity["id"], False)
@@ -143,15 +143,15 @@ def _index_context(context: object, agents: dict[str, bool],
 def context_activities(context: object) -> list[Mapping]:
     """Every Activity in a context's contextActivities (parent, grouping,
     category, other), single values and arrays alike (1.0.3 Data 2.4.6.2)."""
-    if not isinstance(context, Mapping):
+    if type(context) is not dict:
         return []
     groups = context.get("contextActivities")
-    if not isinstance(groups, Mapping):
+    if type(groups) is not dict:
         return []
     found: list[Mapping] = []
     for value in groups.values():
         for activity in value if isinstance(value, list) else (value,):
-            if isinstance(activity, Mapping) and "id" in activity:
+            if type(activity) is dict and "id" in activity:
                 found.append(activity)
     return found
 
@@ -163,14 +163,14 @@ def statement_activities(stmt: Mapping) -> list[Mapping]:
     found: list[Mapping] = []
     _collect(stmt, found)
     obj = stmt.get("object")
-    if isinstance(obj, Mapping) and obj.get("objectType") == "SubStatement":
+    if type(obj) is dict and obj.get("objectType") == "SubStatement":
         _collect(obj, found)
     return found
 
 
 def _collect(holder: Mapping, found: list[Mapping]) -> None:
     obj = holder.get("object")
-    if isinstance(obj, Mapping) and obj.get("objectType", "Activity") == "Activity" \
+    if type(obj) is dict and obj.get("objectType", "Activity") == "Activity" \
             and "id" in obj:
         found.append(obj)
     found.extend(context_activities(holder.get("context")))
@@ -184,6 +184,6 @@ def activity_definitions(stmt: Mapping) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for activity in statement_activities(stmt):
         definition = activity.get("definition")
-        if isinstance(definition, Mapping):
+        if type(definition) is dict:
             found[activity["id"]] = merge_definition(found.get(activity["id"]), definition)
     return found

@@ -35,7 +35,7 @@ def names_in(statement: Mapping, key: str) -> Iterator[str]:
     """Names the statement gives to the Agent (or Group) whose key is `key`."""
     for role in ("actor", "object"):
         actor = statement.get(role)
-        if not isinstance(actor, Mapping):
+        if type(actor) is not dict:
             continue
         for candidate in (actor, *member_agents(actor)):
             name = candidate.get("name")
