@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from conformance import report
 from conformance.lib import XAPI, Config, Factory, config_from_env, new_id
 
 _CFG = config_from_env()
@@ -25,6 +26,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "versions(*v): a rule of these xAPI versions only; the test is not "
         "collected for the others (deselected, not skipped)")
+    # Requirement ids and spec sections per test; the per-resource summary.
+    config.pluginmanager.register(report, "conformance-report")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

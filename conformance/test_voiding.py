@@ -74,7 +74,7 @@ def test_imm_05_void_in_same_batch(lrs, f):
     assert_status(lrs.wait_for_statement(s["id"], voided=True), 200)
 
 
-def test_stput_voiding_via_put(lrs, f):
+def test_stput_01_imm_05_voiding_via_put(lrs, f):
     s = f.statement()
     lrs.store(s)
     v = f.voiding(s["id"])

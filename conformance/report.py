@@ -1,0 +1,106 @@
+"""Conformance reporting, as a pytest plugin (registered by conftest.py).
+
+- Each test is tagged with the requirement ids its name carries, its resource
+  and the spec sections it checks; pytest's JUnit XML (`--junitxml`) writes
+  them as testcase properties. A test that names no known id stops the run at
+  collection: every test must say which requirement it checks.
+- At the end of a run, one line per resource: passed / failed / skipped, and
+  the ids of the requirements whose tests failed.
+- `coverage_table` lists, per id group, which checklist ids the suite's tests
+  name and which none does (`python -m conformance --requirements`)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+
+from conformance.requirements import REQUIREMENTS, RESOURCES, cite, ids_of
+
+
+def item_ids(item: pytest.Item) -> list[str]:
+    callspec = getattr(item, "callspec", None)
+    return ids_of(getattr(item, "originalname", item.name), callspec.id if callspec else "")
+
+
+def _properties(ids: list[str]) -> list[tuple[str, str]]:
+    reqs = [REQUIREMENTS[i] for i in ids]
+    v1 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_1_0_3))
+    v2 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_2_0))
+    return [("requirements", " ".join(ids)), ("resource", reqs[0].resource),
+            ("spec_1.0.3", cite(v1) or "-"), ("spec_2.0", cite(v2) or "-")]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmapped = []
+    for item in items:
+        ids = item_ids(item)
+        unknown = [i for i in ids if i not in REQUIREMENTS]
+        if not ids or unknown:
+            unmapped.append(f"  {item.nodeid}: " + (f"unknown {unknown}" if unknown else "names no requirement id"))
+            continue
+        item.user_properties.extend(_properties(ids))
+    if unmapped:
+        raise pytest.UsageError(
+            "every conformance test must start its name with the requirement ids it checks "
+            "(see conformance/requirements.py):\n" + "\n".join(unmapped))
+
+
+_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    outcome: dict[str, tuple[str, dict[str, str]]] = {}
+    for key, rank in _RANK.items():
+        for report in terminalreporter.stats.get(key, []):
+            props = dict(getattr(report, "user_properties", ()))
+            if "resource" not in props:
+                continue
+            # A test that passed its call but failed its teardown failed.
+            if report.nodeid not in outcome or _RANK[outcome[report.nodeid][0]] < rank:
+                outcome[report.nodeid] = (key, props)
+    if not outcome:
+        return
+    counts: dict[str, Counter] = defaultdict(Counter)
+    failed_ids: dict[str, set[str]] = defaultdict(set)
+    for key, props in outcome.values():
+        key = "failed" if key == "error" else key
+        counts[props["resource"]][key] += 1
+        if key == "failed":
+            failed_ids[props["resource"]].update(props["requirements"].split())
+    tr = terminalreporter
+    tr.write_sep("=", "xAPI conformance by resource")
+    tr.write_line(f"{'resource':<20}{'passed':>8}{'failed':>8}{'skipped':>9}  requirements failed")
+    for resource in dict.fromkeys(RESOURCES.values()):
+        if resource in counts:
+            c = counts[resource]
+            ids = " ".join(sorted(failed_ids[resource], key=_order)) or "-"
+            tr.write_line(f"{resource:<20}{c['passed']:>8}{c['failed']:>8}{c['skipped']:>9}  {ids}")
+
+
+def _order(rid: str) -> int:
+    return list(REQUIREMENTS).index(rid)
+
+
+def coverage_table(covered: set[str]) -> str:
+    """Markdown: per id group, the checklist ids some test names, and the others."""
+    groups: dict[str, tuple[list[str], list[str]]] = {}
+    for rid in REQUIREMENTS:
+        group, number = rid.split("-")
+        groups.setdefault(group, ([], []))[rid not in covered].append(number)
+    lines = ["| Group | Resource | Covered | Not covered |", "|---|---|---|---|"]
+    for group, (yes, no) in groups.items():
+        lines.append(f"| {group} | {RESOURCES[group]} | {_ranges(yes)} | {_ranges(no)} |")
+    return "\n".join(lines)
+
+
+def _ranges(numbers: list[str]) -> str:
+    """["01", "02", "03", "05"] -> "01–03, 05"."""
+    runs: list[list[str]] = []
+    for n in numbers:
+        if runs and int(n) == int(runs[-1][-1]) + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs) or "—"
