@@ -4,8 +4,9 @@ X-Experience-API-Consistent-Through (STGET-26).
 The value is a lower bound ("everything stored before it is retrievable"),
 so an older value stays true. Reads reuse their tenant's value for up to
 READ_REUSE_SECONDS, which saves a round trip per page while a reporting tool
-pages through results; writes always ask afresh, so that the answer to a
-write covers what it stored."""
+pages through results. A write that was committed answers with the clock of
+its own transaction (StatementWriter: everything stored up to then is
+committed), which covers what it stored; other writes ask afresh."""
 
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ async def _value(request: Request) -> str:
         # No tenant, so nothing is retrievable by this caller: any instant
         # is truthful, and the current one is the useful one.
         return iso(dt.datetime.now(dt.UTC))
+    written = request.scope["state"].get("consistent_through")
+    if written is not None:
+        return iso(written)
     reading = request.method in ("GET", "HEAD")
     cached = _recent.get(principal.tenant_id)
     if reading and cached is not None and time.monotonic() - cached[1] < READ_REUSE_SECONDS:

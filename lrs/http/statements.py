@@ -67,6 +67,7 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
     batch = ingest.batch(received, version=version, principal=principal)
     xreq.request.scope["state"]["statements"] = len(batch.statements)
     await runtime.services["writer"].write(batch)
+    xreq.request.scope["state"]["consistent_through"] = batch.consistent_through
     metrics.STATEMENT_BATCH_SIZE.observe(len(batch.statements))
     return [p.statement["id"] for p in batch.statements]
 

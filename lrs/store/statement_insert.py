@@ -114,6 +114,11 @@ class WriteBatch:
     future: asyncio.Future | None = None
     queued_at: float = 0.0
     stored_new: int = 0
+    # The `stored` drawn under the tenant's lock for this batch's group:
+    # once that transaction commits, every statement stored at or before it
+    # is committed (earlier holders of the lock committed first), so it is a
+    # truthful Consistent-Through for the answer, with no query.
+    consistent_through: dt.datetime | None = None
 
 
 async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
@@ -143,6 +148,7 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
     accepted: dict[str, dict] = {}
     new: list[tuple[WriteBatch, PendingStatement]] = []
     for batch in batches:
+        batch.consistent_through = clock["stored"]
         fresh, conflict = _sort_out(batch, existing, accepted)
         outcomes[id(batch)] = conflict
         if conflict is None:
