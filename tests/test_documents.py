@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import uuid
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -150,6 +151,15 @@ def test_last_modified_is_an_http_date_of_the_write(doc):
 def test_unknown_activity_and_agent_are_accepted(doc):
     # DOC-02: no prior knowledge is needed.
     doc.create(f"fresh-{uuid.uuid4().hex}", {"v": 1})
+
+
+def test_a_document_id_that_is_not_utf8_is_400_and_stores_nothing(doc):
+    # GEN-05: %FF is no UTF-8; it must not be read as U+FFFD and stored under that.
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in doc.scope.items())
+    response = doc.client.put(f"{doc.path}?{query}&{doc.id_param}=d%FF", content=b"{}",
+                              headers={"Content-Type": "application/json"})
+    _error(response, 400)
+    assert doc.ids().json() == []
 
 
 def test_document_over_the_limit_is_413(doc, server):

@@ -75,6 +75,12 @@ def test_bad_parameters_are_400(client, params):
     assert CONSISTENT in response.headers
 
 
+def test_a_parameter_that_is_not_utf8_is_400(client):
+    # GEN-05: %FF is no UTF-8; it must not be read as U+FFFD.
+    response = client.get("/xapi/statements?verb=http%3A%2F%2Fa.org%2F%FF")
+    assert response.status_code == 400, response.text
+
+
 def test_a_repeated_parameter_is_400(client):
     response = client.get("/xapi/statements?verb=http://a.org/v&verb=http://a.org/w")
     assert response.status_code == 400

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -76,7 +77,7 @@ async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, st
 
 async def _from_request(request: Request, limit: int) -> XRequest:
     if not alternate.is_alternate_request(request.method, request.query_params):
-        params = _single_params(request.query_params.multi_items())
+        params = _single_params(_query_items(request))
         return XRequest(request, request.method, request.headers, params)
     form = await read_body(request, limit)
     tunneled = alternate.parse_alternate_request(
@@ -87,6 +88,17 @@ async def _from_request(request: Request, limit: int) -> XRequest:
     headers = Headers(headers={**outer, **{k.lower(): v for k, v in tunneled.headers.items()}})
     return XRequest(request, tunneled.method, headers, _single_params(tunneled.params.items()),
                     tunneled.content)
+
+
+def _query_items(request: Request) -> list[tuple[str, str]]:
+    """xAPI 1.0.3 Communication 1.4, 2.0 LRS 4.1.2 (GEN-05): parameters are
+    UTF-8. Starlette turns a percent-escape that is not UTF-8 into U+FFFD,
+    which names another agent, activity or document: it is a 400 instead."""
+    try:
+        query = request.scope.get("query_string", b"").decode("utf-8")
+        return parse_qsl(query, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("the query string is not UTF-8 once percent-decoded") from None
 
 
 def _single_params(items: Iterable[tuple[str, str]]) -> dict[str, str]:
