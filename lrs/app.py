@@ -18,6 +18,7 @@ from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, XAPIVersionHeader
 from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
+from lrs.store.access_cache import AccessCache
 from lrs.store.db import Database
 from lrs.store.statement_writer import StatementWriter
 
@@ -55,8 +56,11 @@ def create_app(settings: Settings) -> Starlette:
                 key = await accounts.signing_key(conn, settings)
             writer = StatementWriter(db, max_group=settings.group_commit_max)
             await writer.start()
+            access_cache = AccessCache(settings.database_url)
+            await access_cache.start()
             app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
                                         services={"writer": writer,
+                                                  "access_cache": access_cache,
                                                   "rate_limiter": RateLimiter(),
                                                   "cors_origins": TenantOrigins(db)})
             metrics.mark_build()
@@ -65,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 # Pending group commits are written before the pool closes.
                 await writer.stop()
+                await access_cache.stop()
         finally:
             await db.close()
 

@@ -48,9 +48,19 @@ async def basic(runtime: Runtime, value: str) -> Principal:
     return await key_secret(runtime, key, secret)
 
 
+async def _looked_up(runtime: Runtime, key: tuple, look_up) -> object:
+    """`look_up(conn)` through the process's access cache (notified of
+    every change, so a revocation takes effect at once)."""
+    async def load() -> object:
+        async with runtime.db.connection() as conn:
+            return await look_up(conn)
+
+    return await runtime.services["access_cache"].get(key, load)
+
+
 async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
-    async with runtime.db.connection() as conn:
-        row = await tenants.credential_for_key(conn, key)
+    row = await _looked_up(runtime, ("key", key),
+                           lambda conn: tenants.credential_for_key(conn, key))
     # Compare even for an unknown key, so timing does not tell keys apart.
     stored = row.secret_hash if row is not None else b"\0" * 32
     if not secrets.secret_matches(secret, stored) or row is None:
@@ -75,8 +85,9 @@ async def _own_token(runtime: Runtime, token: str) -> Principal:
     claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
                            audience=settings.jwt_audience, leeway=settings.jwt_leeway)
     credential = str(claims["cred"]) if "cred" in claims else None
-    async with runtime.db.connection() as conn:
-        found = await tenants.token_access(conn, str(claims["tenant"]), credential)
+    tenant = str(claims["tenant"])
+    found = await _looked_up(runtime, ("token", tenant, credential),
+                             lambda conn: tenants.token_access(conn, tenant, credential))
     if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
     access, active = found
@@ -91,8 +102,8 @@ async def _external_token(runtime: Runtime, token: str, unverified: dict) -> Pri
     issuer_name = unverified.get("iss")
     if not isinstance(issuer_name, str):
         raise tokens.TokenRefused("token has no issuer", "issuer")
-    async with runtime.db.connection() as conn:
-        candidates = await issuers.for_issuer(conn, issuer_name)
+    candidates = await _looked_up(runtime, ("issuer", issuer_name),
+                                  lambda conn: issuers.for_issuer(conn, issuer_name))
     if len(candidates) > 1:
         # One IdP serving several agencies: its tenant claim picks one.
         candidates = [(i, a) for i, a in candidates if unverified.get(i.tenant_claim) == a.tenant]
