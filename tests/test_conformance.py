@@ -1,21 +1,44 @@
-"""Our black-box conformance suite (conformance/), run against the live
-server of this test run with two tenants, as an ordinary test: a failure
-there fails CI."""
+"""Our black-box conformance suite (conformance/), run against a live server
+with two tenants, as an ordinary test: a failure there fails CI."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 
-def test_conformance_suite_passes_against_this_lrs(server, tenant, new_tenant):
+from lrs import config
+from tests.conftest import LiveServer
+
+
+@pytest.fixture(scope="module")
+def shipped_limits_server(settings: config.Settings) -> Iterator[LiveServer]:
+    """The shared test server has small request limits; the suite sends
+    1,000-statement batches and 8 MB attachments, and checks the 413 just past
+    the limits, so it gets the limits the LRS ships with."""
+    shipped = config.load({}, database_url=settings.database_url)
+    live = LiveServer(settings.replace(
+        max_body_bytes=shipped.max_body_bytes,
+        max_statements_per_request=shipped.max_statements_per_request,
+        max_document_bytes=shipped.max_document_bytes))
+    live.start()
+    yield live
+    live.stop()
+
+
+def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant, new_tenant):
+    server = shipped_limits_server
     other = new_tenant()
     env = {**os.environ,
            "LRS_URL": f"{server.url}/xapi/",
            "LRS_KEY": tenant.key, "LRS_SECRET": tenant.secret,
-           "LRS_KEY_B": other.key, "LRS_SECRET_B": other.secret}
+           "LRS_KEY_B": other.key, "LRS_SECRET_B": other.secret,
+           "LRS_CONF_MAX_BATCH": str(server.settings.max_statements_per_request),
+           "LRS_CONF_MAX_BODY": str(server.settings.max_body_bytes)}
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
