@@ -42,19 +42,26 @@ LOCK_TENANT = Query("statements.lock", "SELECT pg_advisory_xact_lock($1, $2)")
 #   statement), even if the clock steps back; and seqs for every incoming
 #   statement, drawn under the lock (those of duplicates are just skipped);
 # - the incoming ids and void targets that exist (duplicates, 409s, voids);
-# - the incoming ids an earlier voiding statement targets (IMM-05).
+# - the incoming ids an earlier voiding statement targets (IMM-05);
+# - the canonical definitions of the incoming activities that carry one
+#   (read under the lock, merged and written in this transaction).
 LOOKUP = Query("statements.lookup", """
 SELECT 'clock' AS kind, NULL::uuid AS id, NULL::bool AS is_voiding, NULL::bytea AS payload,
        greatest(date_trunc('milliseconds', clock_timestamp()),
                 (SELECT stored + interval '1 millisecond' FROM statements
                  WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)) AS stored,
-       ARRAY(SELECT nextval('statements_seq') FROM generate_series(1, $4)) AS seqs
+       ARRAY(SELECT nextval('statements_seq') FROM generate_series(1, $4)) AS seqs,
+       NULL::text AS activity_id
 UNION ALL
-SELECT 'existing', id, is_voiding, payload, NULL, NULL FROM statements
+SELECT 'existing', id, is_voiding, payload, NULL, NULL, NULL FROM statements
 WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 UNION ALL
-SELECT DISTINCT 'voided', ref_target, NULL::bool, NULL::bytea, NULL::timestamptz, NULL::bigint[]
-FROM statements WHERE tenant_id = $1 AND ref_target = ANY($3::uuid[]) AND is_voiding""")
+SELECT DISTINCT 'voided', ref_target, NULL::bool, NULL::bytea, NULL::timestamptz, NULL::bigint[],
+       NULL::text
+FROM statements WHERE tenant_id = $1 AND ref_target = ANY($3::uuid[]) AND is_voiding
+UNION ALL
+SELECT 'definition', NULL, NULL, convert_to(definition::text, 'UTF8'), NULL, NULL, activity_id
+FROM activities WHERE tenant_id = $1 AND activity_id = ANY($5::text[])""")
 MARK_VOIDED = Query("statements.mark_voided", """
 UPDATE statements SET voided = true
 WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_voiding AND NOT voided""")
@@ -82,9 +89,6 @@ INSERT INTO attachments (tenant_id, sha2, content_type, content)
 SELECT $1, u.h, u.t, u.c FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(h, t, c)
 ON CONFLICT (tenant_id, sha2) DO NOTHING
 RETURNING octet_length(content)""")
-DEFINITIONS = Query("activities.definitions", """
-SELECT activity_id, definition::text FROM activities
-WHERE tenant_id = $1 AND activity_id = ANY($2::text[])""")
 UPSERT_DEFINITIONS = Query("activities.upsert", """
 INSERT INTO activities (tenant_id, activity_id, definition)
 SELECT $1, u.a, u.d::jsonb FROM unnest($2::text[], $3::text[]) AS u(a, d)
@@ -139,10 +143,13 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
     incoming = [p for b in batches for p in b.statements]
     targets = [p.index.ref_target for p in incoming if p.index.voids]
     ids = [p.id for p in incoming]
-    rows = await fetch(conn, LOOKUP, tenant_id, ids + targets, ids, len(incoming))
+    defined = list({a for b in batches if b.define for p in b.statements
+                    for a in _definable(p.definitions)})
+    rows = await fetch(conn, LOOKUP, tenant_id, ids + targets, ids, len(incoming), defined)
     clock = next(r for r in rows if r["kind"] == "clock")
     existing = {str(r["id"]): r for r in rows if r["kind"] == "existing"}
     voided_earlier = {str(r["id"]) for r in rows if r["kind"] == "voided"}
+    canonical = {r["activity_id"]: r["payload"] for r in rows if r["kind"] == "definition"}
 
     outcomes: dict[int, Exception | None] = {}
     accepted: dict[str, dict] = {}
@@ -164,7 +171,7 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
     await _insert(conn, tenant_id, new, clock["stored"], seqs, voided)
     await _void_existing_targets(conn, tenant_id, new, existing)
     await _store_attachments(conn, tenant_id, batches, outcomes)
-    await _merge_definitions(conn, tenant_id, [p for b, p in new if b.define])
+    await _merge_definitions(conn, tenant_id, [p for b, p in new if b.define], canonical)
     tenant = batches[0].tenant
     for batch, _ in new:
         metrics.STATEMENTS_STORED.labels(tenant=tenant, version=batch.version).inc()
@@ -249,21 +256,25 @@ async def _store_attachments(conn: asyncpg.Connection, tenant_id: int,
     metrics.ATTACHMENT_BYTES.labels(tenant=batches[0].tenant).inc(sum(r[0] for r in rows))
 
 
+def _definable(definitions: dict[str, dict]) -> list[str]:
+    # An id too long to be a btree key (index_key hashes it) gets no
+    # canonical definition: readers see the statement's own.
+    return [a for a in definitions if index_key(a) == a]
+
+
 async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
-                             statements: list[PendingStatement]) -> None:
-    """Fold each statement's activity definitions into the canonical ones,
-    in store order, in the same transaction (xAPI 2.0 LRS 4.1.6.4)."""
+                             statements: list[PendingStatement],
+                             canonical: dict[str, bytes]) -> None:
+    """Fold each statement's activity definitions into the canonical ones
+    (`canonical`, read by LOOKUP under the lock), in store order, in the
+    same transaction (xAPI 2.0 LRS 4.1.6.4)."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
-        for activity_id, definition in pending.definitions.items():
-            # An id too long to be a btree key (index_key hashes it) gets no
-            # canonical definition: readers see the statement's own.
-            if index_key(activity_id) == activity_id:
-                incoming[activity_id].append(definition)
+        for activity_id in _definable(pending.definitions):
+            incoming[activity_id].append(pending.definitions[activity_id])
     if not incoming:
         return
-    rows = await fetch(conn, DEFINITIONS, tenant_id, list(incoming))
-    merged = {r["activity_id"]: jsonparse.loads(r["definition"]) for r in rows}
+    merged = {a: jsonparse.loads(canonical[a]) for a in incoming if a in canonical}
     changed: dict[str, dict] = {}
     for activity_id, definitions in incoming.items():
         current = merged.get(activity_id)
