@@ -38,6 +38,8 @@ SCALE = float(os.environ.get("LRS_CONF_SCALE", "1.0"))
 # Defaults: this project's LRS as shipped (2,000 statements, 50 MiB).
 MAX_BATCH = int(os.environ.get("LRS_CONF_MAX_BATCH", "2000"))
 MAX_BODY = int(os.environ.get("LRS_CONF_MAX_BODY", str(50 * 1024 * 1024)))
+# How many malformed requests test_malformed.py sends.
+MALFORMED = int(os.environ.get("LRS_CONF_MALFORMED", "10000"))
 
 
 @dataclass(frozen=True)
