@@ -22,6 +22,7 @@ from starlette.responses import Response
 from lrs.errors import LRSError
 from lrs.runtime import Runtime
 from lrs.store.consistency import consistent_through
+from lrs.store.db import UNAVAILABLE
 from lrs.xapi.timestamps import iso
 
 HEADER = "X-Experience-API-Consistent-Through"
@@ -65,7 +66,7 @@ async def _value(request: Request) -> str:
             value = iso(await consistent_through(conn, principal.tenant_id))
         _recent[principal.tenant_id] = (value, time.monotonic())
         return value
-    except (LRSError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+    except (LRSError, asyncpg.PostgresError, *UNAVAILABLE):
         # The header must not turn an answered request (a stored statement,
         # or the error being reported) into a 500: the epoch is always true.
         return iso(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))

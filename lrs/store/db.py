@@ -84,11 +84,12 @@ class Database:
         try:
             yield conn
         except BaseException as exc:
-            if _closed(conn) or isinstance(exc, asyncpg.InternalClientError):
+            if _closed(conn) or isinstance(exc, (TimeoutError, asyncpg.InternalClientError)):
                 # Its server went away (a restart, a failover, a terminated
-                # session): drop it, and replace the idle ones on their next
-                # acquire too: they are likely dead without knowing it yet,
-                # and would each fail a request.
+                # session) or does not answer: drop the connection rather than
+                # wait on resetting it, and replace the idle ones on their
+                # next acquire too: they are likely dead without knowing it
+                # yet, and would each hold a request for a command timeout.
                 _terminate(conn)
                 await self._pool.expire_connections()
             raise
@@ -105,11 +106,14 @@ class Database:
                     began = True
                     yield conn
                 return
-            except UNAVAILABLE:
+            except UNAVAILABLE as exc:
                 # BEGIN is a pooled connection's first use: if it finds the
                 # connection dead (it died idle), nothing of the transaction
-                # ran, so once more on a fresh connection is safe.
-                if began or attempt == 2 or conn is None or not _closed(conn):
+                # ran, so once more on a fresh connection is safe. Not after
+                # a timeout: a server that does not answer would be waited
+                # for twice.
+                if (began or attempt == 2 or isinstance(exc, TimeoutError)
+                        or conn is None or not _closed(conn)):
                     raise
 
     async def ping(self) -> bool:
