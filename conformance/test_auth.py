@@ -20,7 +20,7 @@ def test_auth_04_no_credentials_401(anon, f, method, path, params):
     assert_status(r, 401)
 
 
-def test_auth_04_wrong_secret_401(cfg, version, f):
+def test_auth_01_04_wrong_secret_401(cfg, version, f):
     with XAPI(cfg, version, key=cfg.key, secret=cfg.secret + "-wrong") as c:
         assert_status(c.get("statements", params={"limit": 1}), 401)
         s = f.statement()

@@ -67,7 +67,7 @@ def _etag(r) -> str:
 
 # -- CRUD -------------------------------------------------------------------------------------
 
-def test_doc_09_13_14_put_get_delete(lrs, doc):
+def test_doc_09_13_14_aprof_01_agprof_01_put_get_delete(lrs, doc):
     body = {"answer": 42, "nested": {"a": [1, 2]}}
     r = _put_json(lrs, doc, "d1", body)
     assert_status(r, 204)
@@ -100,7 +100,7 @@ def test_doc_01_text_content_type_kept(lrs, doc):
     assert g.content.decode("utf-8") == "héllo wörld"
 
 
-def test_doc_14_missing_document_404(lrs, doc):
+def test_doc_14_err_10_missing_document_404(lrs, doc):
     assert_status(_get(lrs, doc, "never-" + uuid.uuid4().hex), 404)
 
 
@@ -187,7 +187,7 @@ def test_doc_07_post_if_none_match_star_existing_412(lrs, doc, version):
     assert _get(lrs, doc, "pinm").json() == {"v": 1}
 
 
-def test_doc_08_state_07_put_without_precondition_on_existing(lrs, doc, version):
+def test_doc_08_state_07_aprof_03_agprof_03_put_without_precondition_on_existing(lrs, doc, version):
     _create(lrs, doc, "noprec", {"v": 1})
     r = lrs.put(doc.path, params=doc.one("noprec"), json_body={"v": 2})
     if doc.kind == "state" and version == "1.0.3":
@@ -207,7 +207,7 @@ def test_doc_09_put_without_precondition_when_absent(lrs, doc):
 
 # -- JSON merge -------------------------------------------------------------------------------
 
-def test_doc_10_12_19_post_merges_json(lrs, doc):
+def test_doc_10_12_19_aprof_04_post_merges_json(lrs, doc):
     r = lrs.post(doc.path, params=doc.one("merge"), json_body={"a": 1, "b": {"x": 1}})
     assert_status(r, 204)  # DOC-12: POST creates
     r = lrs.post(doc.path, params=doc.one("merge"), json_body={"b": {"y": 2}, "c": 3})
@@ -254,7 +254,7 @@ def test_doc_15_last_modified(lrs, doc):
     parse_http_date(lm)
 
 
-def test_doc_17_id_list_and_since(lrs, doc):
+def test_doc_17_aprof_02_agprof_02_id_list_and_since(lrs, doc):
     empty = lrs.get(doc.path, params=doc.scope)
     assert_status(empty, 200)
     assert empty.json() == [], "DOC-17: an empty list is []"
@@ -369,6 +369,19 @@ def test_agt_01_02_03_agents_resource_person(lrs, f):
     r = lrs.get("agents", params={"agent": json.dumps(acct)})
     assert_status(r, 200)
     assert acct["account"] in r.json().get("account", [])
+
+
+@pytest.mark.versions("1.0.3")
+def test_agt_04_person_properties_appear_once(lrs, f):
+    r = lrs.get("agents", params={"agent": json.dumps(f.agent())})
+    assert_status(r, 200)
+
+    def once(pairs: list) -> dict:
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), f"AGT-04: a Person property appears twice: {r.text}"
+        return dict(pairs)
+
+    json.loads(r.text, object_pairs_hook=once)
 
 
 def test_agt_01_missing_or_bad_agent_400(lrs):

@@ -1,10 +1,12 @@
-"""Signed statements (SIG-01, 03..06): a JWS (compact serialization) as a multipart
+"""Signed statements (SIG-01, 03..08): a JWS (compact serialization) as a multipart
 attachment with the signature usageType. Needs PyJWT + cryptography to build the JWS;
 skips without them (they are client-side helpers, nothing on the LRS depends on them)."""
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,3 +70,39 @@ def test_sig_06_wrong_algorithm_400(lrs, f):
     s = f.statement()
     r = _post(lrs, s, _jws(s, "a-shared-secret-that-is-long-enough-for-hs256", alg="HS256"))
     assert_status(r, 400)
+
+
+def _x5c(key) -> list[str]:
+    """A self-signed certificate for `key`, as an x5c header value."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conformance")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+
+
+def test_sig_07_signature_checked_against_the_x5c_certificate(lrs, f, key):
+    s = f.statement()
+    token = jwt.encode(s, key, algorithm="RS256", headers={"x5c": _x5c(key)})
+    assert_status(_post(lrs, s, token.encode()), 200)
+    # Signed by another key than the certificate's: the signature does not verify.
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    s2 = f.statement()
+    token = jwt.encode(s2, other, algorithm="RS256", headers={"x5c": _x5c(key)})
+    assert_status(_post(lrs, s2, token.encode()), 400)
+    assert_status(lrs.get_statement(s2["id"]), 404)
+
+
+@pytest.mark.versions("2.0.0")
+def test_sig_08_jws_json_serialization_400_in_2_0(lrs, f, key):
+    s = f.statement()
+    protected, payload, signature = _jws(s, key).decode().split(".")
+    token = json.dumps({"protected": protected, "payload": payload, "signature": signature}).encode()
+    assert_status(_post(lrs, s, token), 400)
+    assert_status(lrs.get_statement(s["id"]), 404)

@@ -142,6 +142,32 @@ COMMON: list[tuple[str, Mutator, tuple[str, ...]]] = [
     ("imm04_voiding_ref_without_id", _voided_ref_without_id, ("id", "object", "statementref")),
     ("att07_json_attachment_without_file_url", _attachment_without_file_url, ("attachment", "fileUrl", "sha2")),
     ("att11_attachment_without_sha2", _attachment_without_sha2, ("sha2",)),
+    ("sa02_actor_object_type_person", _set("actor.objectType", "Person"), ("objectType",)),
+    ("sa05_openid_not_a_uri", _set("actor", {"openid": "not a uri"}), ("openid",)),
+    ("sa09_identified_group_two_ifis", _set("actor", {"objectType": "Group", "mbox": "mailto:g@conformance.example.com",
+                                                       "openid": "http://conformance.example.com/g"}),
+     ("actor", "mbox", "openid", "identifier", "ifi")),
+    ("so02_activity_without_id", _set("object", {"objectType": "Activity"}), ("object", "id")),
+    ("so03_definition_type_not_iri", _set("object.definition.type", "lesson"), ("type",)),
+    ("so03_definition_name_not_language_map", _set("object.definition.name", "x"), ("name",)),
+    ("so05_correct_responses_not_strings", _set("object.definition", {
+        "interactionType": "choice", "correctResponsesPattern": [1]}), ("correctResponsesPattern",)),
+    ("so05_choice_without_id", _set("object.definition", {
+        "interactionType": "choice", "choices": [{"description": {"en-US": "x"}}]}), ("choices", "id")),
+    ("so12_statement_ref_id_not_uuid", _set("object", {"objectType": "StatementRef", "id": "not-a-uuid"}),
+     ("object", "id")),
+    ("so13_substatement_without_verb", _set("object", {"objectType": "SubStatement", "actor": {
+        "mbox": "mailto:sub@conformance.example.com"}, "object": {"id": "http://conformance.example.com/a"}}),
+     ("verb",)),
+    ("sc04_context_activity_as_string", _set("context", {"contextActivities": {
+        "parent": "http://conformance.example.com/parent"}}), ("parent", "contextActivities")),
+    ("sr01_response_not_a_string", _set("result", {"response": 5}), ("response",)),
+    ("sv14_unknown_object_type", _set("object.objectType", "Thing"), ("objectType",)),
+    ("dt01_uuid_without_hyphens", _set("id", "0123456789abcdef0123456789abcdef"), ("id",)),
+    ("dt02_timestamp_not_iso_8601", _set("timestamp", "2024/05/01 10:00:00"), ("timestamp",)),
+    ("dt08_language_tag_empty_subtag", _set("verb.display", {"en--US": "x"}), ("display", "language", "tag")),
+    ("sa07_group_without_object_type", _set("actor", {"name": "g", "member": [
+        {"mbox": "mailto:m@conformance.example.com"}]}), ("actor", "member", "objectType", "mbox")),
 ]
 
 V1_ONLY: list[tuple[str, Mutator, tuple[str, ...]]] = [

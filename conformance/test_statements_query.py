@@ -174,7 +174,7 @@ def _stored_for_format(lrs, f):
     return s
 
 
-def test_stget_18_format_exact(lrs, f):
+def test_stget_18_svb_02_format_exact(lrs, f):
     s = _stored_for_format(lrs, f)
     got = lrs.get("statements", params={"statementId": s["id"], "format": "exact"}).json()
     assert got["actor"] == s["actor"]
@@ -198,7 +198,7 @@ def test_stget_19_format_ids(lrs, f, version):
     assert all("definition" not in x["object"] for x in q["statements"])
 
 
-def test_stget_20_21_22_format_canonical_one_language(lrs, f):
+def test_stget_20_21_22_23_format_canonical_one_language(lrs, f):
     s = _stored_for_format(lrs, f)
     r = lrs.get("statements", params={"statementId": s["id"], "format": "canonical"},
                 headers={"Accept-Language": "fr"})
@@ -226,13 +226,13 @@ def test_stget_20_21_22_format_canonical_one_language(lrs, f):
     pytest.param({"limit": "-1"}, id="limit_negative"),
     pytest.param({"limit": "abc"}, id="limit_text"),
     pytest.param({"limit": "1.5"}, id="limit_fraction"),
-    pytest.param({"ascending": "yes"}, id="ascending_yes"),
-    pytest.param({"ascending": "True"}, id="ascending_True"),
-    pytest.param({"related_activities": "1"}, id="related_activities_1"),
-    pytest.param({"related_agents": "TRUE"}, id="related_agents_TRUE"),
-    pytest.param({"attachments": "maybe"}, id="attachments_maybe"),
-    pytest.param({"format": "full"}, id="format_full"),
-    pytest.param({"format": "IDS"}, id="format_IDS"),
+    pytest.param({"ascending": "yes"}, id="stget17_ascending_yes"),
+    pytest.param({"ascending": "True"}, id="stget17_ascending_True"),
+    pytest.param({"related_activities": "1"}, id="stget17_related_activities_1"),
+    pytest.param({"related_agents": "TRUE"}, id="stget17_related_agents_TRUE"),
+    pytest.param({"attachments": "maybe"}, id="stget17_attachments_maybe"),
+    pytest.param({"format": "full"}, id="stget17_format_full"),
+    pytest.param({"format": "IDS"}, id="stget17_format_IDS"),
     pytest.param({"since": "not a time"}, id="since_text"),
     pytest.param({"until": "2020-13-45T00:00:00Z"}, id="until_bad_date"),
     pytest.param({"since": ""}, id="since_empty"),

@@ -173,7 +173,7 @@ def test_stpost_04_imm_02_equivalent_statement_accepted(lrs, f, registration):
     assert lrs.wait_for_count({"registration": registration}, 1) == [s["id"]]
 
 
-def test_stpost_04_different_content_409(lrs, f):
+def test_stpost_04_imm_03_different_content_409(lrs, f):
     s = f.statement()
     lrs.store(s)
     diff = deep(s)
@@ -214,7 +214,7 @@ def test_sp_07_version_kept(lrs, f, version):
     assert lrs.wait_for_statement(s["id"]).json()["version"] == v
 
 
-def test_sc_05_context_activities_returned_as_arrays(lrs, f):
+def test_sc_04_05_stget_36_context_activities_returned_as_arrays(lrs, f):
     s = f.statement()
     s["context"] = {"contextActivities": {"parent": {"id": f.activity_id("parent")},
                                           "grouping": [{"id": f.activity_id("grouping")}]}}
@@ -251,7 +251,7 @@ def test_gen_05_utf8_round_trip(lrs, f):
 
 # -- GET by id, HEAD, headers --------------------------------------------------------------
 
-def test_stget_01_get_by_id_and_404(lrs, f):
+def test_stget_01_err_10_get_by_id_and_404(lrs, f):
     s = f.statement()
     lrs.store(s)
     r = lrs.wait_for_statement(s["id"])
@@ -375,7 +375,7 @@ def test_imm_02_sa_11_group_member_order_not_significant(lrs, f):
     assert sorted(got["actor"]["member"], key=key) == sorted([a, b, c], key=key)
 
 
-def test_imm_02_sr_06_duration_compared_to_hundredths(lrs, f, version):
+def test_imm_02_sr_05_06_duration_compared_to_hundredths(lrs, f, version):
     s = f.statement(result={"duration": "PT1.234S"})
     assert_status(lrs.post_statements(s), 200)  # SR-05: more precision than 0.01 s is not rejected
     same = deep(s)

@@ -1,0 +1,69 @@
+"""Values an LRS keeps as sent: objects without objectType, timestamp precision,
+IRIs, number precision, and the authority it sets (SO-01, DT-03, DT-05, SV-10,
+AUTH-12..14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.lib import parse_iso
+
+
+def test_so_01_an_object_without_object_type_is_an_activity(lrs, f):
+    s = f.statement()
+    del s["object"]["objectType"]
+    lrs.store(s)
+    got = lrs.wait_for_statement(s["id"]).json()["object"]
+    assert got["id"] == s["object"]["id"]
+    assert got.get("objectType", "Activity") == "Activity", got
+    assert lrs.query_ids({"activity": s["object"]["id"]}) == [s["id"]], "found by the activity filter"
+
+
+def test_dt_03_timestamps_keep_milliseconds(lrs, f):
+    s = f.statement(timestamp="2024-05-01T10:11:12.345Z")
+    lrs.store(s)
+    got = lrs.wait_for_statement(s["id"]).json()["timestamp"]
+    assert parse_iso(got) == parse_iso(s["timestamp"]), f"sent {s['timestamp']}, got {got}"
+
+
+def test_dt_05_iris_compared_as_strings(lrs, f):
+    # Syntax-based normalization at most: a trailing slash or the default port
+    # (protocol-based normalization) makes another IRI.
+    s = f.statement()
+    lrs.store(s)
+    iri = s["object"]["id"]
+    assert lrs.wait_for_count({"activity": iri}, 1) == [s["id"]]
+    for other in (iri + "/", iri.replace(".com/", ".com:80/", 1)):
+        assert lrs.query_ids({"activity": other}) == [], f"{other} is not {iri}"
+
+
+def test_sv_10_numbers_keep_single_precision(lrs, f):
+    # IEEE 754 single precision: about 7 significant digits, up to ~3.4e38.
+    score = {"raw": 1.2345678, "min": -3.4e38, "max": 3.4e38}
+    s = f.statement(result={"score": score})
+    lrs.store(s)
+    got = lrs.wait_for_statement(s["id"]).json()["result"]["score"]
+    for key, sent in score.items():
+        assert abs(got[key] - sent) <= abs(sent) * 1e-6, f"score.{key}: sent {sent}, got {got[key]}"
+
+
+def test_auth_12_the_same_credentials_give_the_same_authority(lrs, f):
+    a, b = f.statement(), f.statement()
+    lrs.store(a)
+    lrs.store(b)
+    first = lrs.wait_for_statement(a["id"]).json()["authority"]
+    assert lrs.wait_for_statement(b["id"]).json()["authority"] == first
+
+
+@pytest.mark.versions("1.0.3")
+def test_auth_13_14_authority_is_an_agent_or_a_group_of_two(lrs, f):
+    s = f.statement()
+    lrs.store(s)
+    authority = lrs.wait_for_statement(s["id"]).json()["authority"]
+    # Basic: the user as an Agent; 3-legged OAuth: a Group of application and user.
+    group = authority.get("objectType") == "Group"
+    agents = authority.get("member", []) if group else [authority]
+    assert len(agents) == (2 if group else 1), authority
+    ifis = ("mbox", "mbox_sha1sum", "openid", "account")
+    assert all(sum(k in agent for k in ifis) == 1 for agent in agents), \
+        f"each Agent of the authority has exactly one identifier: {authority}"
