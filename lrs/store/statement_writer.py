@@ -19,8 +19,8 @@ from collections import deque
 import asyncpg
 
 from lrs import metrics
-from lrs.errors import LRSError
-from lrs.store.db import Database
+from lrs.errors import LRSError, ServiceUnavailable
+from lrs.store.db import RETRY_AFTER, UNAVAILABLE, Database
 from lrs.store.statement_insert import WriteBatch, write_group
 
 log = logging.getLogger("lrs.writer")
@@ -100,16 +100,31 @@ class StatementWriter:
                     return await write_group(conn, group)
             except _RETRYABLE:
                 await asyncio.sleep(0.01 * (attempt + 1))
-            except Exception as exc:  # noqa: BLE001 - reported to each waiting request
+            except (ServiceUnavailable, *UNAVAILABLE) as exc:
+                # The database is down or stopped answering: each batch on its
+                # own would fail alike, the last one after len(group) timeouts.
+                # Answer them all now; the next group tries again.
+                log.warning("statement group not written, database unavailable: %s",
+                            type(exc).__name__)
+                _unavailable(group, f"database unavailable: {type(exc).__name__}")
+                return []
+            except Exception as exc:
                 if len(group) == 1:
                     if not isinstance(exc, LRSError):
                         log.exception("statement batch failed")
                     _settle(group[0], exc)
                     return []
                 return None
-        for batch in group:
-            _settle(batch, LRSError("the database kept refusing the write; retry"))
+        _unavailable(group, "the database kept refusing the write; retry")
         return []
+
+
+def _unavailable(group: list[WriteBatch], message: str) -> None:
+    """Answer 503: retry later. Never 200 unless committed; a connection lost
+    during COMMIT may still have committed, and a retry with the same ids is
+    then accepted as an equal duplicate."""
+    for batch in group:
+        _settle(batch, ServiceUnavailable(message, headers=dict(RETRY_AFTER)))
 
 
 def _settle(batch: WriteBatch, outcome: BaseException | None) -> None:
