@@ -9,6 +9,13 @@ import os
 import sys
 from pathlib import Path
 
+_FAULT_COMMANDS = (
+    ("--lrs-kill", "LRS_CONF_LRS_KILL", "SIGKILL the LRS; returns once it is gone"),
+    ("--lrs-start", "LRS_CONF_LRS_START", "start the LRS again; may return at once"),
+    ("--db-stop", "LRS_CONF_DB_STOP", "stop the LRS's database; returns once it is down"),
+    ("--db-start", "LRS_CONF_DB_START", "start the database again; returns once it accepts connections"),
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m conformance",
@@ -24,6 +31,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated versions to test (default 1.0.3,2.0.0)")
     p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
                    help="scale factor of the high-throughput tests (default 1.0)")
+    faults = p.add_argument_group(
+        "fault scenarios (test_faults.py)",
+        "shell commands that kill and start the LRS and stop and start its database; "
+        "without them those tests skip")
+    for option, env, what in _FAULT_COMMANDS:
+        faults.add_argument(option, dest=env, metavar="CMD", default=os.environ.get(env),
+                            help=f"{what} (env {env})")
+    faults.add_argument("--outage-latency", metavar="SECONDS",
+                        default=os.environ.get("LRS_CONF_OUTAGE_LATENCY"),
+                        help="slowest answer allowed while the database is down (default 6)")
     args, pytest_args = p.parse_known_args(argv)
     if not args.url:
         p.error("--url (or LRS_URL) is required")
@@ -36,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LRS_KEY"] = args.key
     os.environ["LRS_SECRET"] = args.secret
     for name, value in (("LRS_KEY_B", args.key_b), ("LRS_SECRET_B", args.secret_b),
-                        ("LRS_VERSIONS", args.versions), ("LRS_CONF_SCALE", args.scale)):
+                        ("LRS_VERSIONS", args.versions), ("LRS_CONF_SCALE", args.scale),
+                        ("LRS_CONF_OUTAGE_LATENCY", args.outage_latency),
+                        *((env, getattr(args, env)) for _, env, _ in _FAULT_COMMANDS)):
         if value:
             os.environ[name] = value
         else:

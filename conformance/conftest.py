@@ -23,6 +23,8 @@ _CFG = config_from_env()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "throughput: high-throughput / concurrency tests")
     config.addinivalue_line("markers", "tenant_b: needs the second tenant (LRS_KEY_B)")
+    config.addinivalue_line("markers", "faults: kills the LRS or stops its database by the "
+                            "LRS_CONF_LRS_*/LRS_CONF_DB_* commands (test_faults.py)")
     config.addinivalue_line(
         "markers", "versions(*v): a rule of these xAPI versions only; the test is not "
         "collected for the others (deselected, not skipped)")
