@@ -1,6 +1,8 @@
 """python -m conformance --url URL --key K --secret S [--key-b K2 --secret-b S2] [pytest args...]
 
-Sets the LRS_* environment variables and runs pytest on this package."""
+Sets the LRS_* environment variables and runs pytest on this package.
+`--junit PATH` adds a JUnit XML report; `--requirements` prints which checklist
+requirements the tests cover, without contacting any LRS."""
 
 from __future__ import annotations
 
@@ -31,6 +33,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated versions to test (default 1.0.3,2.0.0)")
     p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
                    help="scale factor of the high-throughput tests (default 1.0)")
+    p.add_argument("--max-batch", default=os.environ.get("LRS_CONF_MAX_BATCH"),
+                   help="most statements the LRS takes in one POST, 0 for no limit "
+                        "(default 2000; env LRS_CONF_MAX_BATCH)")
+    p.add_argument("--max-body", default=os.environ.get("LRS_CONF_MAX_BODY"),
+                   help="largest request body the LRS takes, in bytes, 0 for no limit "
+                        "(default 52428800; env LRS_CONF_MAX_BODY)")
+    p.add_argument("--malformed", default=os.environ.get("LRS_CONF_MALFORMED"),
+                   help="how many malformed requests to send (default 10000; env LRS_CONF_MALFORMED)")
+    p.add_argument("--junit", metavar="PATH",
+                   help="write a JUnit XML report; each testcase carries its requirement ids and "
+                        "spec sections as properties")
+    p.add_argument("--requirements", action="store_true",
+                   help="print which checklist requirements the tests cover, and exit (no LRS needed)")
     faults = p.add_argument_group(
         "fault scenarios (test_faults.py)",
         "shell commands that kill and start the LRS and stop and start its database; "
@@ -42,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("LRS_CONF_OUTAGE_LATENCY"),
                         help="slowest answer allowed while the database is down (default 6)")
     args, pytest_args = p.parse_known_args(argv)
+    if args.requirements:
+        return _print_requirements()
     if not args.url:
         p.error("--url (or LRS_URL) is required")
     if args.key is None or args.secret is None:
@@ -54,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LRS_SECRET"] = args.secret
     for name, value in (("LRS_KEY_B", args.key_b), ("LRS_SECRET_B", args.secret_b),
                         ("LRS_VERSIONS", args.versions), ("LRS_CONF_SCALE", args.scale),
+                        ("LRS_CONF_MAX_BATCH", args.max_batch), ("LRS_CONF_MAX_BODY", args.max_body),
+                        ("LRS_CONF_MALFORMED", args.malformed),
                         ("LRS_CONF_OUTAGE_LATENCY", args.outage_latency),
                         *((env, getattr(args, env)) for _, env, _ in _FAULT_COMMANDS)):
         if value:
@@ -66,7 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
     # Make `import conformance` work from anywhere.
     sys.path.insert(0, str(here.parent))
-    return int(pytest.main([str(here), "-q", "-p", "no:cacheprovider", *pytest_args]))
+    junit = ["--junitxml", args.junit] if args.junit else []
+    return int(pytest.main([str(here), "-q", "-p", "no:cacheprovider", *junit, *pytest_args]))
+
+
+def _print_requirements() -> int:
+    """The checklist ids the tests name, per group: the suite is collected, not run."""
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here.parent))
+    os.environ.pop("LRS_VERSIONS", None)  # the tests of every version
+    from conformance import report
+
+    print(report.coverage_table(report.covered_ids(str(here))))
+    return 0
 
 
 if __name__ == "__main__":
