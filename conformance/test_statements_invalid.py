@@ -179,6 +179,11 @@ V1_ONLY: list[tuple[str, Mutator, tuple[str, ...]]] = [
 ]
 
 V2_ONLY: list[tuple[str, Mutator, tuple[str, ...]]] = [
+    # SV-09 only where no IRI can be meant: 2.0 LRS 4.2.4.1 lets an LRS skip full RFC 3987 checks.
+    ("sv09_iri_with_a_space", _set("object.id", "http://conformance.example.com/a b"), ("object", "id")),
+    ("sv09_iri_with_angle_brackets", _set("verb.id", "http://conformance.example.com/<v>"), ("verb", "id")),
+    ("sv09_iri_with_a_bad_percent_escape", _set("object.id", "http://conformance.example.com/%zz"),
+     ("object", "id")),
     ("sc06_context_agent_without_object_type", _set("context", {"contextAgents": [
         {"agent": {"mbox": "mailto:ca@conformance.example.com"}}]}), ("objectType", "contextAgent")),
     ("sc06_context_agent_empty_relevant_types", _set("context", {"contextAgents": [
