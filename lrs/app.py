@@ -54,7 +54,9 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with db.connection() as conn:
                 key = await accounts.signing_key(conn, settings)
-            writer = StatementWriter(db, max_group=settings.group_commit_max)
+            # Half the pool at most for writes: reads keep connections.
+            writer = StatementWriter(db, max_group=settings.group_commit_max,
+                                     max_transactions=max(1, settings.pool_max // 2))
             await writer.start()
             access_cache = AccessCache(settings.database_url)
             await access_cache.start()

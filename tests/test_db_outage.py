@@ -77,7 +77,7 @@ def test_a_group_whose_connection_dies_is_answered_503_and_the_writer_goes_on(
             sent += [asyncio.create_task(client.post("/xapi/statements", json=s)) for s in (b, c)]
 
             async def queued() -> bool:
-                return len(writer._pending) == 2
+                return writer.queued() == 2
 
             await _until(queued, 10, "b and c to queue behind a")
             await kill_waiter()  # a's transaction; then b and c go as one group:

@@ -1,9 +1,13 @@
 """The statement write path: group commit of validated, prepared batches.
 
-Every write request hands its batch to the process's one StatementWriter and
-waits. The writer takes whatever batches are waiting, writes them in one
-transaction (lrs.store.statement_insert) and answers each request after the
-commit: one WAL flush for many requests. Each request's batch stays
+Every write request hands its batch to the process's StatementWriter and
+waits. Per tenant, the writer takes whatever batches of that tenant are
+waiting, writes them in one transaction (lrs.store.statement_insert) and
+answers each request after the commit: one WAL flush for many requests.
+Tenants are written in parallel, up to `max_transactions` transactions at
+once: their writes never wait for each other, whereas one tenant's
+transactions run one after another anyway (they hold its write lock), so
+one queue per tenant loses nothing. Each request's batch stays
 all-or-nothing: conflicts are decided per batch before anything is
 inserted, under the tenant's write lock, so a 409 for one request does not
 touch the others in its group.
@@ -29,54 +33,79 @@ _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 
 
 class StatementWriter:
-    def __init__(self, db: Database, *, max_group: int = 5000) -> None:
+    def __init__(self, db: Database, *, max_group: int = 5000, max_transactions: int = 4) -> None:
         self._db = db
         self._max_group = max_group  # statements per transaction, at most
-        self._pending: deque[WriteBatch] = deque()
-        self._wakeup = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task | None = None
+        # Transactions in flight at once (each holds a pooled connection).
+        self._slots = asyncio.Semaphore(max_transactions)
+        self._queues: dict[int, deque[WriteBatch]] = {}
+        self._drainers: dict[int, asyncio.Task] = {}
+        self._running = False
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="statement-writer")
+        self._running = True
 
     async def stop(self) -> None:
         """Write what is queued, then stop (graceful shutdown)."""
-        if self._task is not None:
-            self._stopping = True
-            self._wakeup.set()
-            await self._task
-            self._task = None
+        self._running = False
+        while self._drainers:
+            await asyncio.gather(*self._drainers.values(), return_exceptions=True)
+
+    def queued(self) -> int:
+        """Batches waiting for a transaction (not those being written)."""
+        return sum(len(queue) for queue in self._queues.values())
 
     async def write(self, batch: WriteBatch) -> int:
         """Store the batch; return how many statements were new. Raises
         Conflict when an id exists with different content."""
-        if self._task is None or self._task.done() or self._stopping:
+        if not self._running:
             raise LRSError("the statement writer is not running")
         batch.future = asyncio.get_running_loop().create_future()
         batch.queued_at = time.perf_counter()
-        self._pending.append(batch)
-        self._wakeup.set()
+        tenant = batch.tenant_id
+        self._queues.setdefault(tenant, deque()).append(batch)
+        if tenant not in self._drainers:
+            self._drainers[tenant] = asyncio.create_task(self._drain(tenant),
+                                                         name=f"statement-writer-{tenant}")
         # The writer owns the outcome: if the client goes away, the batch
         # is still committed or not as a whole.
         return await asyncio.shield(batch.future)
 
-    async def _run(self) -> None:
-        while True:
-            if not self._pending:
-                if self._stopping:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            # Whatever waits, in arrival order, up to max_group statements
-            # (a larger batch still goes, alone).
-            group = [self._pending.popleft()]
-            size = len(group[0].statements)
-            while self._pending and size + len(self._pending[0].statements) <= self._max_group:
-                group.append(self._pending.popleft())
-                size += len(group[-1].statements)
-            await self._commit(group)
+    async def _drain(self, tenant: int) -> None:
+        """Write one tenant's queue, group after group, until it is empty."""
+        queue = self._queues[tenant]
+        group: list[WriteBatch] = []
+        try:
+            while queue:
+                async with self._slots:
+                    # Taken once a slot is free: what arrived meanwhile joins.
+                    group = self._take(queue)
+                    await self._commit(group)
+                    group = []
+        except BaseException as exc:
+            # A bug or a cancellation: no request may wait forever.
+            failure = exc if isinstance(exc, Exception) else LRSError("the statement writer stopped")
+            for batch in (*group, *queue):
+                _settle(batch, failure)
+            queue.clear()
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("statement writer failed")
+        finally:
+            # No await since `queue` was found empty: nothing was added since.
+            del self._drainers[tenant]
+            if not queue:
+                del self._queues[tenant]
+
+    def _take(self, queue: deque[WriteBatch]) -> list[WriteBatch]:
+        """Whatever waits, in arrival order, up to max_group statements (a
+        larger batch still goes, alone)."""
+        group = [queue.popleft()]
+        size = len(group[0].statements)
+        while queue and size + len(queue[0].statements) <= self._max_group:
+            group.append(queue.popleft())
+            size += len(group[-1].statements)
+        return group
 
     async def _commit(self, group: list[WriteBatch]) -> None:
         started = time.perf_counter()
