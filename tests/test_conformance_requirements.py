@@ -1,0 +1,57 @@
+"""conformance/ reports by requirement (conformance/requirements.py, report.py):
+ids are read from test names, every test of the suite names known ones, and
+the README's coverage table is the one the suite prints. No LRS needed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.requirements import REQUIREMENTS, cite, ids_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name,param_id,ids", [
+    ("test_stpost_05_07_batch_all_or_nothing", "", ["STPOST-05", "STPOST-07"]),
+    ("test_imm_05_06_stget_02_03_concurrent_voiding", "2.0.0", ["IMM-05", "IMM-06", "STGET-02", "STGET-03"]),
+    # A group name later in the words ("about") is a word, not an id.
+    ("test_gen_04_about_head", "", ["GEN-04"]),
+    ("test_auth_04_401_for_a_bad_key", "", ["AUTH-04"]),
+    ("test_sv_invalid_statement_rejected", "sv01_missing_actor-1.0.3", ["SV-01"]),
+    ("test_v20_04_alternate_syntax_rejected", "", ["V20-04"]),
+    ("test_voiding_via_put", "", []),
+])
+def test_ids_come_from_the_test_name_and_parameter_ids(name, param_id, ids):
+    assert ids_of(name, param_id) == ids
+
+
+def test_every_requirement_cites_a_section_of_a_spec_text():
+    assert all(r.spec_1_0_3 or r.spec_2_0 for r in REQUIREMENTS.values())
+    assert cite(REQUIREMENTS["STPUT-01"].spec_1_0_3) == "1.0.3 Part Three §2.1.1 PUT Statements"
+    assert cite(REQUIREMENTS["STPUT-01"].spec_2_0) == "2.0 §4.1.6.1 Statement Resource (/statements)"
+
+
+def test_a_test_that_names_no_requirement_stops_the_run(tmp_path):
+    (tmp_path / "test_suite.py").write_text("def test_something():\n    pass\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conformance.report", "-p", "no:cacheprovider",
+         str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "test_something: names no requirement id" in run.stderr
+
+
+def test_every_test_names_known_requirements_and_the_readme_table_is_current():
+    run = subprocess.run([sys.executable, "-m", "conformance", "--requirements"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    readme = (ROOT / "conformance" / "README.md").read_text()
+    table = re.search(r"<!-- requirements table[^\n]*-->\n(.*?)\n<!-- end of requirements table -->",
+                      readme, re.DOTALL)
+    assert table, "conformance/README.md has lost its requirements table markers"
+    assert table.group(1).strip() == run.stdout.strip(), \
+        "conformance/README.md: paste the output of `python -m conformance --requirements`"
