@@ -1,0 +1,65 @@
+"""The conformance suite's fault scenarios (conformance/test_faults.py) against
+our LRS as an operator runs it: `lrs serve` as a process on a PostgreSQL
+cluster of its own, killed, stopped and started by tests/fault_harness.py,
+whose subcommands are the suite's LRS_CONF_* commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lrs import config
+from tests import live
+from tests.fault_harness import Harness
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    with Harness.temporary() as harness:
+        yield harness
+
+
+@pytest.mark.timeout(300)
+def test_fault_scenarios_pass_against_this_lrs(harness: Harness):
+    state = harness.setup()
+    commands = harness.commands()
+    # By its command, as the suite does: the server must outlive the process that started it.
+    subprocess.run(commands["start-lrs"], shell=True, check=True, timeout=60)
+    try:
+        live.wait_until(lambda: httpx.get(state["url"] + "about", timeout=1).status_code == 200,
+                        30, "lrs serve to answer")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_logs(harness)}") from None
+    # What our LRS promises while its database is down: an answer within
+    # LRS_DB_TIMEOUT (the default, which the harness keeps), plus a margin.
+    latency = config.Settings().db_timeout + 1
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance", "--url", state["url"],
+         "--key", state["key"], "--secret", state["secret"],
+         "--lrs-kill", commands["kill-lrs"], "--lrs-start", commands["start-lrs"],
+         "--db-stop", commands["stop-db"], "--db-start", commands["start-db"],
+         "--outage-latency", str(latency), "-m", "faults", "-s", "--no-header"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:] + _logs(harness)
+    # Every command is given: nothing may be skipped.
+    assert "2 passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    # The measured numbers, for `pytest -rP`.
+    print("\n".join(line for line in result.stdout.splitlines()
+                    if line.startswith(("SIGKILL", "database down"))))
+
+
+def _logs(harness: Harness) -> str:
+    """The ends of the server logs, for a failure's message."""
+    tails = []
+    for log in (harness.dir / "lrs.log", harness.pgdata / "postgres.log"):
+        text = log.read_text(errors="replace") if log.exists() else "(none)"
+        tails.append(f"--- {log.name}:\n{text[-3000:]}")
+    return "\n".join(tails)
