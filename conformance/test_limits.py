@@ -81,8 +81,8 @@ def test_err_06_att_12_stpost_07_a_batch_past_the_count_limit_is_413_and_stores_
     sent = [f.statement(registration=registration) for _ in range(MAX_BATCH + 1)]
     r = lrs.post_statements(sent)
     assert r.status_code == 413, (
-        f"{MAX_BATCH + 1} statements in one POST (LRS_CONF_MAX_BATCH={MAX_BATCH}): "
-        f"{r.status_code} {r.text[:300]}")
+        f"{MAX_BATCH + 1} statements in one POST: {r.status_code} {r.text[:200]} "
+        f"(LRS_CONF_MAX_BATCH={MAX_BATCH} must be the LRS's limit, or 0 if it has none)")
     assert lrs.query_ids({"registration": registration}) == [], "part of a refused batch was stored"
     assert_status(lrs.get_statement(sent[-1]["id"]), 404)
 
@@ -116,5 +116,6 @@ def test_err_06_stpost_07_a_body_past_the_byte_limit_is_413_and_stores_nothing(l
     r = lrs.post("statements", content=body(),
                  headers={"Content-Type": "application/json", "Content-Length": str(size)})
     assert r.status_code == 413, (
-        f"a {size}-byte body (LRS_CONF_MAX_BODY={MAX_BODY}): {r.status_code} {r.text[:300]}")
+        f"a {size}-byte body: {r.status_code} {r.text[:200]} "
+        f"(LRS_CONF_MAX_BODY={MAX_BODY} must be the LRS's limit, or 0 if it has none)")
     assert lrs.query_ids({"registration": registration}) == [], "part of a refused body was stored"
