@@ -4,6 +4,7 @@ startup and closes at shutdown; nothing connects at import time."""
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> Starlette:
                                                   "rate_limiter": RateLimiter(),
                                                   "cors_origins": TenantOrigins(db)})
             metrics.mark_build()
+            _tune_garbage_collector()
             try:
                 yield
             finally:
@@ -83,6 +85,25 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
+
+
+# Collections of the cyclic garbage collector: every 50,000 container
+# allocations instead of 700. A 100-statement request allocates ~3,000 dicts
+# and lists that live until it is answered, so with the default every request
+# set off several collections that walked the live requests again and again:
+# 3.7 s of GC in 17 s of one worker's load (100-statement batches, 16
+# connections), 0.01 s with these settings; p99 1,361 -> 495 ms on the same
+# machine. Reference cycles are rare in the request path, so memory does not
+# grow between the rarer collections.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def _tune_garbage_collector() -> None:
+    # What start-up made (modules, settings, pools) lives until exit: frozen
+    # out of the collector's walks altogether.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def app_from_env() -> Starlette:
