@@ -30,6 +30,7 @@ import platform
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -86,15 +87,16 @@ def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteSce
 
 
 def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list[tuple[str, str]],
-        database_url: str | None) -> None:
+        database_url: str | None, cpu: Callable[[], dict[str, float]] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
           f"agencies in {time.perf_counter() - started:.1f} s", flush=True)
     lines = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
-             "| raw PostgreSQL statements/s | ours / raw | wrk CPU |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
+              "| wrk CPU |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for scenario in WRITES:
         if scenario.per_request == 1 and "singles" not in args.scenarios:
             continue
@@ -105,9 +107,15 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list
         before = asyncio.run(_stored(database_url)) if database_url else None
         print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...",
               flush=True)
+        cpu_before = cpu() if cpu else None
         result = wrk.run(origin, requests_file, connections=scenario.connections,
                          seconds=args.seconds, seed=args.seed)
         rate = result.ok * scenario.per_request / result.seconds
+        costs = ""
+        if cpu_before is not None:
+            spent = {k: v - cpu_before[k] for k, v in cpu().items()}
+            n = max(1, result.ok * scenario.per_request)
+            costs = f"{spent['lrs'] / n * 1e6:,.0f} / {spent['postgres'] / n * 1e6:,.0f}"
         check = ""
         if database_url:
             held = asyncio.run(_stored(database_url)) - before
@@ -123,11 +131,11 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list
             best = _raw(database_url, loads, scenario, args.seconds)
             raw = f"{best.rate:,.0f} ({best.method})"
             fraction = f"{rate / best.rate:.0%}"
-        cpu = f"{result.wrk_cpu_seconds / result.seconds:.0%} of a core"
+        wrk_cpu = f"{result.wrk_cpu_seconds / result.seconds:.0%} of a core"
         lines.append(f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
                      f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
                      f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
-                     f"{fraction} | {cpu} |")
+                     f"{fraction} | {costs} | {wrk_cpu} |")
         print("    " + lines[-1], flush=True)
     if "queries" in args.scenarios:
         lines += ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
@@ -166,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
     p.add_argument("--workers", type=int, default=2, help="`lrs serve --workers` (ours)")
+    p.add_argument("--lrs-path", type=Path,
+                   help="run the LRS of this checkout instead (e.g. a git worktree of a baseline)")
     p.add_argument("--agencies", type=int, default=4, help="tenants to create (ours)")
     p.add_argument("--statements-per-agency", type=int, default=12_000,
                    help="distinct statements generated per agency (wrk cycles through them)")
@@ -191,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     from conformance.bench import ours
 
     with ours.serving(args.data_dir, port=_free_port(), workers=args.workers,
-                      agencies=args.agencies) as served:
-        run(args, served.origin, "/xapi/", served.credentials, served.database_url)
+                      agencies=args.agencies, lrs_path=args.lrs_path) as served:
+        run(args, served.origin, "/xapi/", served.credentials, served.database_url,
+            cpu=lambda: ours.cpu_seconds(served))
     return 0
 
 

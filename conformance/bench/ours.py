@@ -24,7 +24,36 @@ class Served:
     origin: str
     database_url: str
     credentials: list[tuple[str, str]]
-    pid: int
+    pid: int  # `lrs serve`
+    postgres_pid: int  # its postmaster
+
+
+def cpu_seconds(served: Served) -> dict[str, float]:
+    """CPU time used so far by the LRS (serve and its workers) and by
+    PostgreSQL, from /proc (Linux): what a statement costs each of them,
+    which stays meaningful when other load shares the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"lrs": 0.0, "postgres": 0.0}
+    children: dict[int, list[int]] = {}
+    stats: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        stats[pid] = (name.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / tick)
+    for kind, root in (("lrs", served.pid), ("postgres", served.postgres_pid)):
+        todo = [root]
+        while todo:  # the process and its children (workers, backends)
+            pid = todo.pop()
+            used[kind] += stats.get(pid, ("", 0.0))[1]
+            todo += children.get(pid, [])
+    return used
 
 
 def _lrs(*args: str, env: dict) -> str:
@@ -43,13 +72,16 @@ def _ready(origin: str) -> bool:
 
 @contextlib.contextmanager
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
-            extra_env: dict[str, str] | None = None) -> Iterator[Served]:
+            lrs_path: Path | None = None) -> Iterator[Served]:
+    """`lrs_path`: a checkout of another version of the LRS to run instead
+    (a baseline), put first on its PYTHONPATH."""
     from lrs import embedded
 
     shutil.rmtree(data_dir, ignore_errors=True)
     with embedded.running(data_dir) as database_url:
-        env = dict(os.environ, LRS_DATABASE_URL=database_url, LRS_LOG_LEVEL="warning",
-                   **(extra_env or {}))
+        env = dict(os.environ, LRS_DATABASE_URL=database_url, LRS_LOG_LEVEL="warning")
+        if lrs_path is not None:
+            env["PYTHONPATH"] = str(lrs_path)
         _lrs("migrate", env=env)
         credentials = []
         for i in range(agencies):
@@ -68,7 +100,8 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("lrs serve did not become ready")
                 time.sleep(0.2)
-            yield Served(origin, database_url, credentials, proc.pid)
+            postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+            yield Served(origin, database_url, credentials, proc.pid, postmaster)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
