@@ -1,14 +1,17 @@
 """One group commit's SQL: what the StatementWriter runs in a transaction.
 
-Per tenant, in one transaction:
-1. take the tenant's write lock (transaction advisory lock): writers of one
-   tenant commit one after another, so `seq`, `stored` and commit order agree
-   and a reader paging by seq never misses a late commit;
-2. look up which incoming ids exist already (duplicates: equivalent -> skip,
-   different -> 409 for that batch), which voiding targets exist, and which
-   incoming statements an earlier voiding statement targets (IMM-05);
-3. insert statements, index rows, attachment contents, merged activity
-   definitions, and mark voided targets; all by arrays, a query per table.
+Per tenant, in one transaction, in three round trips and COMMIT (each round
+trip costs the client more CPU than most statements do):
+1. BEGIN and take the tenant's write lock (transaction advisory lock), as one
+   simple query: writers of one tenant commit one after another, so `seq`,
+   `stored` and commit order agree and a reader paging by seq never misses a
+   late commit;
+2. LOOKUP which incoming ids exist already (duplicates: equivalent -> skip,
+   different -> 409 for that batch), which voiding targets exist, which
+   incoming statements an earlier voiding statement targets (IMM-05), and
+   the canonical definitions to merge into;
+3. WRITE statements, index rows, attachment contents, merged activity
+   definitions, and mark voided targets; all by arrays, in one statement.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncpg
 
 from lrs import metrics
 from lrs.errors import Conflict
-from lrs.store.db import Query, execute, fetch
+from lrs.store.db import Query, fetch, fetchrow
 from lrs.xapi import jsonparse
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
@@ -33,7 +36,6 @@ from lrs.xapi.timestamps import iso
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-LOCK_TENANT = Query("statements.lock", "SELECT pg_advisory_xact_lock($1, $2)")
 # After the lock (its own statement: a statement's snapshot is taken when it
 # starts, so one that waited for the lock inside would not see the rows of
 # the writer it waited for), one query reads all this tenant's batches need:
@@ -62,11 +64,11 @@ FROM statements WHERE tenant_id = $1 AND ref_target = ANY($3::uuid[]) AND is_voi
 UNION ALL
 SELECT 'definition', NULL, NULL, convert_to(definition::text, 'UTF8'), NULL, NULL, activity_id
 FROM activities WHERE tenant_id = $1 AND activity_id = ANY($5::text[])""")
-MARK_VOIDED = Query("statements.mark_voided", """
-UPDATE statements SET voided = true
-WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_voiding AND NOT voided""")
-# The statements and their index rows, in one statement (data-modifying CTEs).
-INSERT_STATEMENTS = Query("statements.insert", """
+# Everything a group writes, in one statement (data-modifying CTEs): the
+# statements and their index rows, the voiding of stored targets, attachment
+# contents (stored once per tenant and hash) and the merged canonical
+# activity definitions. Each CTE over empty arrays writes nothing.
+WRITE = Query("statements.insert", """
 WITH statement_rows AS (
   INSERT INTO statements (tenant_id, id, seq, stored, verb_id, registration, ref_target,
                           is_voiding, voided, credential, attachment_sha2, payload)
@@ -82,18 +84,34 @@ agent_rows AS (
   SELECT $1, u.k, u.s, u.d FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(k, s, d)),
 activity_rows AS (
   INSERT INTO statement_activities (tenant_id, activity_id, seq, direct)
-  SELECT $1, u.k, u.s, u.d FROM unnest($16::text[], $17::bigint[], $18::bool[]) AS u(k, s, d))
-SELECT 1""")
-INSERT_ATTACHMENTS = Query("attachments.insert", """
-INSERT INTO attachments (tenant_id, sha2, content_type, content)
-SELECT $1, u.h, u.t, u.c FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(h, t, c)
-ON CONFLICT (tenant_id, sha2) DO NOTHING
-RETURNING octet_length(content)""")
-UPSERT_DEFINITIONS = Query("activities.upsert", """
-INSERT INTO activities (tenant_id, activity_id, definition)
-SELECT $1, u.a, u.d::jsonb FROM unnest($2::text[], $3::text[]) AS u(a, d)
-ON CONFLICT (tenant_id, activity_id)
-DO UPDATE SET definition = EXCLUDED.definition, updated = now()""")
+  SELECT $1, u.k, u.s, u.d FROM unnest($16::text[], $17::bigint[], $18::bool[]) AS u(k, s, d)),
+voided_rows AS (
+  UPDATE statements SET voided = true
+  WHERE tenant_id = $1 AND id = ANY($19::uuid[]) AND NOT is_voiding AND NOT voided
+  RETURNING 1),
+attachment_rows AS (
+  INSERT INTO attachments (tenant_id, sha2, content_type, content)
+  SELECT $1, u.h, u.t, u.c FROM unnest($20::text[], $21::text[], $22::bytea[]) AS u(h, t, c)
+  ON CONFLICT (tenant_id, sha2) DO NOTHING
+  RETURNING octet_length(content) AS bytes),
+definition_rows AS (
+  INSERT INTO activities (tenant_id, activity_id, definition)
+  SELECT $1, u.a, u.d::jsonb FROM unnest($23::text[], $24::text[]) AS u(a, d)
+  ON CONFLICT (tenant_id, activity_id)
+  DO UPDATE SET definition = EXCLUDED.definition, updated = now())
+SELECT (SELECT count(*) FROM voided_rows) AS voided,
+       (SELECT coalesce(sum(bytes), 0) FROM attachment_rows) AS attachment_bytes""")
+
+
+def lock_statement(group: list[WriteBatch]) -> Query:
+    """The group's tenant write locks (transaction advisory locks), to run
+    right after BEGIN in the same round trip: one statement per tenant, in
+    tenant order everywhere, so two writers cannot deadlock. Integers only,
+    so the SQL can be sent as text."""
+    tenants = sorted({batch.tenant_id for batch in group})
+    return Query("statements.lock", "; ".join(
+        f"SELECT pg_advisory_xact_lock({WRITE_LOCK_SPACE:d}, {tenant:d})" for tenant in tenants))
+
 
 @dataclasses.dataclass(slots=True)
 class PendingStatement:
@@ -126,13 +144,12 @@ class WriteBatch:
 
 
 async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
+    """Write `group` in the caller's transaction, which holds the locks of
+    lock_statement(group). One outcome per batch: None or its Conflict."""
     by_tenant: dict[int, list[WriteBatch]] = defaultdict(list)
     for batch in group:
         by_tenant[batch.tenant_id].append(batch)
     outcomes: dict[int, Exception | None] = {}
-    # Locks in one order everywhere: two writers cannot deadlock.
-    for tenant_id in sorted(by_tenant):
-        await execute(conn, LOCK_TENANT, WRITE_LOCK_SPACE, tenant_id)
     for tenant_id in sorted(by_tenant):
         outcomes.update(await _write_tenant(conn, tenant_id, by_tenant[tenant_id]))
     return [outcomes[id(batch)] for batch in group]
@@ -168,13 +185,19 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
 
     seqs = sorted(clock["seqs"])[:len(new)]
     voided = _voided_on_arrival(new, voided_earlier)
-    await _insert(conn, tenant_id, new, clock["stored"], seqs, voided)
-    await _void_existing_targets(conn, tenant_id, new, existing)
-    await _store_attachments(conn, tenant_id, batches, outcomes)
-    await _merge_definitions(conn, tenant_id, [p for b, p in new if b.define], canonical)
+    row = await fetchrow(
+        conn, WRITE, tenant_id, clock["stored"],
+        *_statement_columns(new, clock["stored"], seqs, voided),
+        [p.index.ref_target for _, p in new if p.index.voids and p.index.ref_target in existing],
+        *_attachment_columns(batches, outcomes),
+        *_merged_definitions([p for b, p in new if b.define], canonical))
     tenant = batches[0].tenant
     for batch, _ in new:
         metrics.STATEMENTS_STORED.labels(tenant=tenant, version=batch.version).inc()
+    if row["voided"]:
+        metrics.VOIDS.labels(tenant=tenant).inc(row["voided"])
+    if row["attachment_bytes"]:
+        metrics.ATTACHMENT_BYTES.labels(tenant=tenant).inc(row["attachment_bytes"])
     return outcomes
 
 
@@ -205,9 +228,9 @@ def _voided_on_arrival(new: list[tuple[WriteBatch, PendingStatement]],
     return (voided_earlier | in_this_group) & plain
 
 
-async def _insert(conn: asyncpg.Connection, tenant_id: int,
-                  new: list[tuple[WriteBatch, PendingStatement]],
-                  stored: dt.datetime, seqs: list[int], voided: set[str]) -> None:
+def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]], stored: dt.datetime,
+                       seqs: list[int], voided: set[str]) -> list[list]:
+    """WRITE's $3..$18: the statement rows and their index rows, as arrays."""
     stored_iso = iso(stored)
     columns: list[list] = [[] for _ in range(10)]
     agents: tuple[list, list, list] = ([], [], [])
@@ -227,33 +250,17 @@ async def _insert(conn: asyncpg.Connection, tenant_id: int,
                 target[0].append(index_key(key))
                 target[1].append(seq)
                 target[2].append(direct)
-    await execute(conn, INSERT_STATEMENTS, tenant_id, stored, *columns, *agents, *activities)
+    return [*columns, *agents, *activities]
 
 
-async def _void_existing_targets(conn: asyncpg.Connection, tenant_id: int,
-                                 new: list[tuple[WriteBatch, PendingStatement]],
-                                 existing: dict) -> None:
-    targets = [p.index.ref_target for _, p in new
-               if p.index.voids and p.index.ref_target in existing]
-    if targets:
-        result = await execute(conn, MARK_VOIDED, tenant_id, targets)
-        count = int(result.rsplit(" ", 1)[-1])
-        if count:
-            metrics.VOIDS.labels(tenant=new[0][0].tenant).inc(count)
-
-
-async def _store_attachments(conn: asyncpg.Connection, tenant_id: int,
-                             batches: list[WriteBatch], outcomes: dict) -> None:
+def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]:
+    """WRITE's $20..$22: the attachment contents of the accepted batches."""
     contents: dict[str, tuple[str, bytes]] = {}
     for batch in batches:
         if outcomes[id(batch)] is None:
             for sha2, content_type, content in batch.attachments:
                 contents.setdefault(sha2, (content_type, content))
-    if not contents:
-        return
-    rows = await fetch(conn, INSERT_ATTACHMENTS, tenant_id, list(contents),
-                       [t for t, _ in contents.values()], [c for _, c in contents.values()])
-    metrics.ATTACHMENT_BYTES.labels(tenant=batches[0].tenant).inc(sum(r[0] for r in rows))
+    return [list(contents), [t for t, _ in contents.values()], [c for _, c in contents.values()]]
 
 
 def _definable(definitions: dict[str, dict]) -> list[str]:
@@ -262,18 +269,16 @@ def _definable(definitions: dict[str, dict]) -> list[str]:
     return [a for a in definitions if index_key(a) == a]
 
 
-async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
-                             statements: list[PendingStatement],
-                             canonical: dict[str, bytes]) -> None:
-    """Fold each statement's activity definitions into the canonical ones
-    (`canonical`, read by LOOKUP under the lock), in store order, in the
-    same transaction (xAPI 2.0 LRS 4.1.6.4)."""
+def _merged_definitions(statements: list[PendingStatement],
+                        canonical: dict[str, bytes]) -> list[list]:
+    """WRITE's $23..$24: each statement's activity definitions folded into
+    the canonical ones (`canonical`, read by LOOKUP under the lock), in
+    store order, written in the same transaction (xAPI 2.0 LRS 4.1.6.4);
+    only those that changed."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
         for activity_id in _definable(pending.definitions):
             incoming[activity_id].append(pending.definitions[activity_id])
-    if not incoming:
-        return
     merged = {a: jsonparse.loads(canonical[a]) for a in incoming if a in canonical}
     changed: dict[str, dict] = {}
     for activity_id, definitions in incoming.items():
@@ -282,9 +287,7 @@ async def _merge_definitions(conn: asyncpg.Connection, tenant_id: int,
             current = merge_definition(current, _without_nul(definition))
         if current != merged.get(activity_id):
             changed[activity_id] = current
-    if changed:
-        await execute(conn, UPSERT_DEFINITIONS, tenant_id, list(changed),
-                      [jsonparse.dumps(d).decode() for d in changed.values()])
+    return [list(changed), [jsonparse.dumps(d).decode() for d in changed.values()]]
 
 
 def _without_nul(value: Any) -> Any:
