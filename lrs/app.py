@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> Starlette:
             writer = StatementWriter(db, max_group=settings.group_commit_max,
                                      max_transactions=max(1, settings.pool_max // 2))
             await writer.start()
-            access_cache = AccessCache(settings.database_url)
+            access_cache = AccessCache(settings.database_url, ttl=settings.access_cache_seconds)
             await access_cache.start()
             app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
                                         services={"writer": writer,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import time
 
@@ -13,6 +14,7 @@ import jwt
 import pytest
 
 from lrs import accounts
+from lrs.app import create_app
 from lrs.store import tenants
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -217,3 +219,25 @@ def test_scopes_are_enforced_with_403_naming_the_scope(server, client_for, make_
     assert response.status_code == 403
     assert "statements/write" in response.json()["error"]["message"]
     assert reader.get("/xapi/statements").status_code == 200
+
+
+def test_with_the_access_cache_off_every_request_looks_its_credential_up(settings, tenant):
+    # Behind a pooler in transaction mode LISTEN cannot work: the cache is
+    # switched off and each request asks the database.
+    app = create_app(dataclasses.replace(settings, access_cache_seconds=0))
+
+    async def scenario() -> tuple[float, float]:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://lrs",
+                auth=(tenant.key, tenant.secret), headers=V2) as client:
+            def lookups(text: str) -> float:
+                line = next(x for x in text.splitlines() if x.startswith(
+                    'lrs_db_query_duration_seconds_count{query="credentials.lookup"}'))
+                return float(line.rsplit(" ", 1)[1])
+            before = lookups((await client.get("/metrics")).text)
+            for _ in range(3):
+                assert (await client.get("/xapi/statements")).status_code == 200
+            return before, lookups((await client.get("/metrics")).text)
+
+    before, after = asyncio.run(scenario())
+    assert after - before == 3

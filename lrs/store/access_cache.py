@@ -45,6 +45,8 @@ class AccessCache:
         return self._conn is not None and not self._conn.is_closed()
 
     async def start(self) -> None:
+        if self._ttl <= 0:
+            return  # switched off: every look-up asks the database
         await self._listen()
         self._task = asyncio.create_task(self._keep_listening())
 
