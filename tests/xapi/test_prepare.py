@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lrs.xapi.prepare import prepare_statement, to_utc, utc_now_iso
+from lrs.xapi.prepare import new_statement_id, prepare_statement, to_utc, utc_now_iso
 from lrs.xapi.versions import V1, V2
 
 NOW = "2024-05-01T12:00:00.123Z"
@@ -29,6 +29,14 @@ def prepare(stmt, version=V1):
 def test_assigns_a_uuid4_when_id_absent():
     out = prepare(statement())
     assert uuid.UUID(out["id"]).version == 4
+
+
+def test_assigned_ids_are_canonical_random_uuids():
+    ids = [new_statement_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    for sid in ids:
+        parsed = uuid.UUID(sid)
+        assert (str(parsed), parsed.version, parsed.variant) == (sid, 4, uuid.RFC_4122)
 
 
 def test_keeps_a_client_id():
