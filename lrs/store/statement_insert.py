@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import asyncpg
@@ -192,8 +192,8 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
         *_attachment_columns(batches, outcomes),
         *_merged_definitions([p for b, p in new if b.define], canonical))
     tenant = batches[0].tenant
-    for batch, _ in new:
-        metrics.STATEMENTS_STORED.labels(tenant=tenant, version=batch.version).inc()
+    for version, count in Counter(batch.version for batch, _ in new).items():
+        metrics.STATEMENTS_STORED.labels(tenant=tenant, version=version).inc(count)
     if row["voided"]:
         metrics.VOIDS.labels(tenant=tenant).inc(row["voided"])
     if row["attachment_bytes"]:
