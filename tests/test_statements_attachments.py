@@ -228,3 +228,34 @@ def test_a_substatements_attachment_is_returned_too(client):
     assert response.status_code == 200, response.text
     parts = split_multipart(get_one(client, response.json()[0], attachments="true"))
     assert [p[1] for p in parts[1:]] == [data]
+
+
+def test_one_batch_that_voids_attaches_and_defines_stores_all_of_it(client):
+    # 100 statements whose group commit fills every part of the one WRITE
+    # statement at once: statements and index rows, the void of a stored
+    # statement, an attachment, new canonical activity definitions.
+    [target] = stored(client, statement())
+    registration = new_id()
+    data = b"a large batch's attachment"
+    slug = f"copy-{new_id()}"
+    batch = [statement(context={"registration": registration},
+                       object={"objectType": "Activity", "id": f"http://example.com/{slug}/{i}",
+                               "definition": {"name": {"en-US": f"lesson {i}"}}})
+             for i in range(97)]
+    batch.append(statement(context={"registration": registration}, attachments=[attachment(data)]))
+    batch.append(statement(context={"registration": registration},
+                           verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                           object={"objectType": "StatementRef", "id": target}))
+    batch.append(statement(context={"registration": registration},
+                           object={"objectType": "StatementRef", "id": target}))
+    response = post_multipart(client, batch, [(data, "text/plain")])
+    assert response.status_code == 200, response.text
+    ids = response.json()
+    assert len(ids) == 100
+    assert sorted(listed_ids(client, registration=registration, limit=0)) == sorted(ids)
+    assert get_one(client, target).status_code == 404  # voided
+    assert client.get("/xapi/statements", params={"voidedStatementId": target}).status_code == 200
+    with_attachment = get_one(client, ids[97], attachments="true")
+    assert split_multipart(with_attachment)[1][1] == data
+    canonical = client.get("/xapi/activities", params={"activityId": f"http://example.com/{slug}/5"})
+    assert canonical.json()["definition"]["name"] == {"en-US": "lesson 5"}
