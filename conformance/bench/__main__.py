@@ -54,24 +54,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def _stored(database_url: str) -> int:
+async def _on_database(database_url: str, sql: str) -> object:
     import asyncpg
 
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetchval("SELECT count(*) FROM statements")
+        return await conn.fetchval(sql)
     finally:
         await conn.close()
 
 
-async def _analyze(database_url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
+def _stored(database_url: str) -> int:
+    return asyncio.run(_on_database(database_url, "SELECT count(*) FROM statements"))
 
 
 def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteScenario,
@@ -96,83 +90,95 @@ def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteSce
     return asyncio.run(both())
 
 
+WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
+                "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
+                "| wrk CPU |"),
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+
 def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list[tuple[str, str]],
         database_url: str | None, cpu: Callable[[], dict[str, float]] | None = None) -> None:
-    work = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
           f"agencies in {time.perf_counter() - started:.1f} s", flush=True)
-    lines = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
-              "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
-              "| wrk CPU |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for scenario in WRITES:
-        if scenario.per_request == 1 and "singles" not in args.scenarios:
-            continue
-        if scenario.per_request > 1 and "batches" not in args.scenarios:
-            continue
-        requests_file = work / f"post-{scenario.per_request}.tsv"
-        workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
-        before = asyncio.run(_stored(database_url)) if database_url else None
-        print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...",
-              flush=True)
-        cpu_before = cpu() if cpu else None
-        result = wrk.run(origin, requests_file, connections=scenario.connections,
-                         seconds=args.seconds, seed=args.seed)
-        rate = result.ok * scenario.per_request / result.seconds
-        costs = ""
-        if cpu_before is not None:
-            spent = {k: v - cpu_before[k] for k, v in cpu().items()}
-            n = max(1, result.ok * scenario.per_request)
-            costs = f"{spent['lrs'] / n * 1e6:,.0f} / {spent['postgres'] / n * 1e6:,.0f}"
-        check = ""
-        if database_url:
-            held = asyncio.run(_stored(database_url)) - before
-            acknowledged = result.ok * scenario.per_request
-            check = f"acknowledged {acknowledged:,}, held {held:,}"
-            # wrk stops at the deadline with requests in flight: those may be
-            # stored without their answer being counted, never the reverse.
-            verdict = "ok" if held >= acknowledged else "LOST STATEMENTS"
-            print(f"    durability: {check} ({verdict})", flush=True)
-        raw = ""
-        fraction = ""
-        if database_url and not args.no_raw:
-            best = _raw(database_url, loads, scenario, args.seconds)
-            raw = f"{best.rate:,.0f} ({best.method})"
-            fraction = f"{rate / best.rate:.0%}"
-        wrk_cpu = f"{result.wrk_cpu_seconds / result.seconds:.0%} of a core"
-        lines.append(f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
-                     f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
-                     f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
-                     f"{fraction} | {costs} | {wrk_cpu} |")
-        print("    " + lines[-1], flush=True)
-    if "queries" in args.scenarios and args.preload:
-        _preload(args, origin, xapi_path, loads[0], work)
-    if "queries" in args.scenarios and database_url:
-        # What autovacuum does within a minute or so of a bulk load: without
-        # it, a fresh database has no statistics and the planner misjudges
-        # every filter (verb: p50 450 ms instead of 5 right after a 100,000-
-        # statement preload). Reads are measured in the steady state.
-        print("ANALYZE (as autovacuum would) ...", flush=True)
-        asyncio.run(_analyze(database_url))
-    if "queries" in args.scenarios:
-        lines += ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
-                  f"{args.query_seconds} s per filter, agency {loads[0].name}:"), "",
-                  "| filter | requests/s | p50 ms | p99 ms | not 2xx |", "|---|---:|---:|---:|---:|"]
-        for kind in workload.FILTERS:
-            requests_file = work / f"get-{kind}.tsv"
-            workload.query_requests(requests_file, loads[0], kind, xapi_path, args.seed)
-            result = wrk.run(origin, requests_file, connections=args.query_connections,
-                             seconds=args.query_seconds, seed=args.seed)
-            lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
-                         f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
-                         f"{_statuses(result)}|")
-            print("    " + lines[-1], flush=True)
+    lines = list(WRITE_HEADER)
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-") as tmp:
+        work = Path(tmp)
+        for scenario in WRITES:
+            if ("singles" if scenario.per_request == 1 else "batches") in args.scenarios:
+                lines.append(_write_scenario(args, scenario, origin, xapi_path, loads, work,
+                                             database_url, cpu))
+        if "queries" in args.scenarios:
+            lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}")
     print("\n".join(lines))
+
+
+def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: str,
+                    xapi_path: str, loads: list[workload.AgencyLoad], work: Path,
+                    database_url: str | None, cpu: Callable[[], dict[str, float]] | None) -> str:
+    """One row of the write table."""
+    requests_file = work / f"post-{scenario.per_request}.tsv"
+    workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
+    before = _stored(database_url) if database_url else 0
+    print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...", flush=True)
+    cpu_before = cpu() if cpu else None
+    result = wrk.run(origin, requests_file, connections=scenario.connections,
+                     seconds=args.seconds, seed=args.seed)
+    acknowledged = result.ok * scenario.per_request
+    rate = acknowledged / result.seconds
+    costs = ""
+    if cpu_before is not None:
+        spent = {k: v - cpu_before[k] for k, v in cpu().items()}
+        n = max(1, acknowledged)
+        costs = f"{spent['lrs'] / n * 1e6:,.0f} / {spent['postgres'] / n * 1e6:,.0f}"
+    raw = fraction = ""
+    if database_url:
+        held = _stored(database_url) - before
+        # wrk stops at the deadline with requests in flight: those may be
+        # stored without their answer being counted, never the reverse.
+        verdict = "ok" if held >= acknowledged else "LOST STATEMENTS"
+        print(f"    durability: acknowledged {acknowledged:,}, held {held:,} ({verdict})",
+              flush=True)
+        if not args.no_raw:
+            best = _raw(database_url, loads, scenario, args.seconds)
+            raw, fraction = f"{best.rate:,.0f} ({best.method})", f"{rate / best.rate:.0%}"
+    line = (f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
+            f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
+            f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
+            f"{fraction} | {costs} | {result.wrk_cpu_seconds / result.seconds:.0%} of a core |")
+    print("    " + line, flush=True)
+    return line
+
+
+def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
+                    load: workload.AgencyLoad, work: Path, database_url: str | None) -> list[str]:
+    """The read table: GET /statements per filter on `load`'s agency."""
+    if args.preload:
+        _preload(args, origin, xapi_path, load, work)
+    if database_url:
+        # What autovacuum does within a minute or so of a bulk load: without
+        # statistics the planner misjudges every filter (verb: p50 451 ms
+        # right after a 100,000-statement preload, 11 ms after ANALYZE).
+        # Reads are measured in the steady state.
+        print("ANALYZE (as autovacuum would) ...", flush=True)
+        asyncio.run(_on_database(database_url, "ANALYZE"))
+    lines = ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
+                  f"{args.query_seconds} s per filter, agency {load.name}:"), "",
+             "| filter | requests/s | p50 ms | p99 ms | not 2xx |", "|---|---:|---:|---:|---:|"]
+    for kind in workload.FILTERS:
+        requests_file = work / f"get-{kind}.tsv"
+        workload.query_requests(requests_file, load, kind, xapi_path, args.seed)
+        result = wrk.run(origin, requests_file, connections=args.query_connections,
+                         seconds=args.query_seconds, seed=args.seed)
+        lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
+                     f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
+                     f"{_statuses(result)}|")
+        print("    " + lines[-1], flush=True)
+    return lines
 
 
 def _preload(args: argparse.Namespace, origin: str, xapi_path: str,
