@@ -10,7 +10,7 @@ import dataclasses
 
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, PayloadTooLarge, ValidationError
-from lrs.store.statement_insert import PendingStatement, WriteBatch
+from lrs.store.statement_insert import PendingStatement, WriteBatch, definable
 from lrs.xapi import attachments, multipart, signature
 from lrs.xapi.indexing import activity_definitions, statement_index
 from lrs.xapi.jsonparse import parse_json
@@ -95,7 +95,7 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             statement=prepared,
             assign_timestamp="timestamp" not in stmt,
             index=statement_index(prepared),
-            definitions=activity_definitions(prepared),
+            definitions=definable(activity_definitions(prepared)),
             # A SubStatement's attachments too: attachments=true sends all.
             attachment_sha2=sorted({a["sha2"].lower()
                                     for _, a in attachments.iter_attachments([prepared])}),

@@ -119,8 +119,15 @@ class PendingStatement:
     statement: dict  # prepared: everything but `stored`
     assign_timestamp: bool  # the client sent none: timestamp = stored
     index: StatementIndex
-    definitions: dict[str, dict]
+    definitions: dict[str, dict]  # those that can become canonical (definable)
     attachment_sha2: list[str]
+
+
+def definable(definitions: dict[str, dict]) -> dict[str, dict]:
+    """The activity definitions that can become canonical: an id too long to
+    be a btree key (index_key hashes it) gets no canonical definition, and
+    readers see the statement's own."""
+    return {a: d for a, d in definitions.items() if index_key(a) == a}
 
 
 @dataclasses.dataclass(slots=True)
@@ -160,8 +167,7 @@ async def _write_tenant(conn: asyncpg.Connection, tenant_id: int,
     incoming = [p for b in batches for p in b.statements]
     targets = [p.index.ref_target for p in incoming if p.index.voids]
     ids = [p.id for p in incoming]
-    defined = list({a for b in batches if b.define for p in b.statements
-                    for a in _definable(p.definitions)})
+    defined = list({a for b in batches if b.define for p in b.statements for a in p.definitions})
     rows = await fetch(conn, LOOKUP, tenant_id, ids + targets, ids, len(incoming), defined)
     clock = next(r for r in rows if r["kind"] == "clock")
     existing = {str(r["id"]): r for r in rows if r["kind"] == "existing"}
@@ -263,12 +269,6 @@ def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]
     return [list(contents), [t for t, _ in contents.values()], [c for _, c in contents.values()]]
 
 
-def _definable(definitions: dict[str, dict]) -> list[str]:
-    # An id too long to be a btree key (index_key hashes it) gets no
-    # canonical definition: readers see the statement's own.
-    return [a for a in definitions if index_key(a) == a]
-
-
 def _merged_definitions(statements: list[PendingStatement],
                         canonical: dict[str, bytes]) -> list[list]:
     """WRITE's $23..$24: each statement's activity definitions folded into
@@ -277,8 +277,8 @@ def _merged_definitions(statements: list[PendingStatement],
     only those that changed."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
-        for activity_id in _definable(pending.definitions):
-            incoming[activity_id].append(pending.definitions[activity_id])
+        for activity_id, definition in pending.definitions.items():
+            incoming[activity_id].append(definition)
     merged = {a: jsonparse.loads(canonical[a]) for a in incoming if a in canonical}
     changed: dict[str, dict] = {}
     for activity_id, definitions in incoming.items():
