@@ -17,9 +17,7 @@ import contextlib
 import datetime as dt
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,14 +26,17 @@ from pathlib import Path
 import httpx
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+from conformance.bench.ours import lrs_process
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workload
 
 
 @contextlib.contextmanager
 def serving(data_dir: str, port: int, reader: str | None = None) -> Iterator[str]:
-    """`lrs serve` on loopback, stopped (SIGTERM, by pid) on the way out;
-    with `reader`, using that statement_reader.py's page queries."""
+    """`lrs serve` on loopback, stopped (SIGTERM) on the way out; with
+    `reader`, using that statement_reader.py's page queries."""
     env = dict(os.environ, LRS_LOG_LEVEL="warning")
     serve = ["serve", "--data-dir", data_dir, "--host", "127.0.0.1", "--port", str(port)]
     if reader:
@@ -43,25 +44,9 @@ def serving(data_dir: str, port: int, reader: str | None = None) -> Iterator[str
                    reader, *serve]
     else:
         command = [str(Path(sys.executable).with_name("lrs")), *serve]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/xapi/about", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lrs serve did not start")
-            time.sleep(0.2)
+    with lrs_process(command, env, url, stderr=None):
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _pct(values: list[float], p: float) -> float:

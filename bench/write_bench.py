@@ -20,7 +20,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,9 @@ import httpx
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+from conformance.bench.ours import lrs_process
+
 
 @contextlib.contextmanager
 def serving(data_dir: Path, port: int, group_commit_max: int, workers: int) -> Iterator[tuple[str, tuple[str, str]]]:
@@ -41,33 +43,19 @@ def serving(data_dir: Path, port: int, group_commit_max: int, workers: int) -> I
     env.pop("LRS_DATABASE_URL", None)
     command = [str(Path(sys.executable).with_name("lrs")), "serve", "--data-dir", str(data_dir),
                "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        key = secret = None
-        deadline = time.monotonic() + 60
-        for line in proc.stdout:  # the first start prints the credential
-            if line.strip().startswith("key:"):
-                key = line.split()[-1]
-            if line.strip().startswith("secret:"):
-                secret = line.split()[-1]
-            if key and secret or time.monotonic() > deadline:
-                break
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+        with lrs_process(command, env, url, stdout=subprocess.PIPE, text=True) as proc:
+            key = secret = None
+            for line in proc.stdout:  # the first start printed the credential
+                if line.strip().startswith("key:"):
+                    key = line.split()[-1]
+                if line.strip().startswith("secret:"):
+                    secret = line.split()[-1]
+                if key and secret:
                     break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lrs serve did not start")
-            time.sleep(0.2)
-        yield url, (key, secret)
+            yield url, (key, secret)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -1,7 +1,8 @@
 """Our own LRS for the benchmark: an embedded PostgreSQL in a fresh folder,
 `lrs serve` on a loopback port against it, and one tenant with an all-scopes
 credential per agency. The database URL is handed back too: the raw insert
-baseline and the durability count need it."""
+baseline and the durability count need it. `lrs_process` is the life cycle
+of one `lrs serve` (bench/read_bench.py and bench/write_bench.py use it too)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -71,6 +73,31 @@ def _ready(origin: str) -> bool:
 
 
 @contextlib.contextmanager
+def lrs_process(command: list[str], env: dict[str, str], origin: str, *, seconds: float = 60,
+                **popen: Any) -> Iterator[subprocess.Popen]:
+    """`command` (an `lrs serve`) started and ready: `origin`/ready answers
+    200 within `seconds`, or this fails (at once if the process exits).
+    Stopped on the way out as an operator would: SIGTERM, SIGKILL after 60 s."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=env, **popen)
+    try:
+        deadline = time.monotonic() + seconds
+        while not _ready(origin):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("lrs serve did not become ready")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             lrs_path: Path | None = None) -> Iterator[Served]:
     """`lrs_path`: a checkout of another version of the LRS to run instead
@@ -90,23 +117,10 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             made = json.loads(_lrs("credential", "create", "--tenant", name, "--scope", "all",
                                    "--json", env=env))
             credentials.append((made["key"], made["secret"]))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lrs", "serve", "--port", str(port), "--workers", str(workers),
-             "--no-migrate"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         origin = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not _ready(origin):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("lrs serve did not become ready")
-                time.sleep(0.2)
+        command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
+                   "--workers", str(workers), "--no-migrate"]
+        with lrs_process(command, env, origin) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
             yield Served(origin, database_url, credentials, proc.pid, postmaster)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
     shutil.rmtree(data_dir, ignore_errors=True)
