@@ -104,11 +104,15 @@ def _sql(database_url: str, sql: str, *args) -> None:
     asyncio.run(go())
 
 
-def _lookups(server) -> float:
-    text = httpx.get(f"{server.url}/metrics").text
-    line = next(x for x in text.splitlines()
+def _lookups(metrics_text: str) -> float:
+    """How many credential look-ups a /metrics page counts."""
+    line = next(x for x in metrics_text.splitlines()
                 if x.startswith('lrs_db_query_duration_seconds_count{query="credentials.lookup"}'))
     return float(line.rsplit(" ", 1)[1])
+
+
+def _server_lookups(server) -> float:
+    return _lookups(httpx.get(f"{server.url}/metrics").text)
 
 
 def test_credential_lookups_are_cached_until_access_data_changes(server, database_url, tenant,
@@ -116,10 +120,10 @@ def test_credential_lookups_are_cached_until_access_data_changes(server, databas
     key, secret = make_credential(tenant.name, ["all"])
     basic = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
     assert _get(server, basic).status_code == 200
-    before = _lookups(server)
+    before = _server_lookups(server)
     for _ in range(20):
         assert _get(server, basic).status_code == 200
-    assert _lookups(server) == before, "a known credential is not looked up again"
+    assert _server_lookups(server) == before, "a known credential is not looked up again"
     # A change made outside the LRS (an operator's SQL) is seen at once.
     _sql(database_url, "UPDATE credentials SET scopes = '{statements/read}' WHERE key = $1", key)
     deadline = time.monotonic() + 2
@@ -230,14 +234,10 @@ def test_with_the_access_cache_off_every_request_looks_its_credential_up(setting
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://lrs",
                 auth=(tenant.key, tenant.secret), headers=V2) as client:
-            def lookups(text: str) -> float:
-                line = next(x for x in text.splitlines() if x.startswith(
-                    'lrs_db_query_duration_seconds_count{query="credentials.lookup"}'))
-                return float(line.rsplit(" ", 1)[1])
-            before = lookups((await client.get("/metrics")).text)
+            before = _lookups((await client.get("/metrics")).text)
             for _ in range(3):
                 assert (await client.get("/xapi/statements")).status_code == 200
-            return before, lookups((await client.get("/metrics")).text)
+            return before, _lookups((await client.get("/metrics")).text)
 
     before, after = asyncio.run(scenario())
     assert after - before == 3
