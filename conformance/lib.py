@@ -6,6 +6,7 @@ Nothing in this module knows anything about the LRS implementation."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -297,6 +298,11 @@ def parse_http_date(value: str) -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def basic_authorization(key: str, secret: str) -> str:
+    """An HTTP Basic Authorization header value."""
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
 
 
 class Factory:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
-from conformance.lib import XAPI, assert_status, new_id
+from conformance.lib import XAPI, assert_status, basic_authorization, new_id
 
 
 def _basic(cfg) -> str:
-    return "Basic " + base64.b64encode(f"{cfg.key}:{cfg.secret}".encode()).decode()
+    return basic_authorization(cfg.key, cfg.secret)
 
 
 def _form_post(cfg, path: str, method: str, form: dict, query: dict | None = None):

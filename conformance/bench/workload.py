@@ -7,7 +7,6 @@ through the file (with ids, the second pass would only meet duplicates)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import urllib.parse
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.bench.learning import Agency
+from conformance.lib import basic_authorization
 
 
 @dataclass
@@ -26,10 +26,6 @@ class AgencyLoad:
     statements: list[dict] = field(default_factory=list)
 
 
-def basic(key: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
-
-
 def make_agencies(credentials: list[tuple[str, str]], statements_each: int,
                   seed: int) -> list[AgencyLoad]:
     """Generate `statements_each` statements per agency, without ids."""
@@ -38,7 +34,7 @@ def make_agencies(credentials: list[tuple[str, str]], statements_each: int,
         name = f"agency-{chr(ord('a') + i)}"
         # Sized as a large agency: learners and courses scale with `total`.
         model = Agency(name, i, 2_000_000, seed)
-        load = AgencyLoad(name, basic(key, secret), model)
+        load = AgencyLoad(name, basic_authorization(key, secret), model)
         while len(load.statements) < statements_each:
             for stmt in model.session():
                 stmt.pop("id", None)
