@@ -51,6 +51,8 @@ def index_key(key: str) -> str:
     may contain, and a btree entry cannot exceed about 2.7 kB, which an IRI
     or account name may: such a key is kept as its SHA-256 instead. No agent
     key or IRI starts with "#", so this cannot collide with a plain key."""
+    if len(key) <= MAX_PLAIN_KEY // 4 and "\x00" not in key:
+        return key  # at most 4 bytes a character: short enough, without encoding
     encoded = key.encode("utf-8", "surrogatepass")
     if len(encoded) <= MAX_PLAIN_KEY and b"\x00" not in encoded:
         return key
