@@ -123,3 +123,42 @@ def test_scopes(client_for, tenant, database_url):
     reader = client_for(key, secret)
     assert reader.get("/xapi/activities", params={"activityId": ACTIVITY}).status_code == 200
     assert reader.get("/xapi/agents", params={"agent": '{"mbox": "mailto:a@b.c"}'}).status_code == 200
+
+
+def test_canonical_definition_follows_each_statement_in_turn(client):
+    # Each write either finds the canonical definition holding all it
+    # brings (nothing written), or merges into it: the Activities resource
+    # shows the result after every step.
+    actor = {"mbox": "mailto:a@example.com"}
+    course = "http://adlnet.gov/expapi/activities/course"
+    steps = [
+        ({"name": {"en-GB": "Induction"}, "type": course},
+         {"name": {"en-GB": "Induction"}, "type": course}),
+        ({"name": {"en-GB": "Induction"}},  # held already
+         {"name": {"en-GB": "Induction"}, "type": course}),
+        ({"name": {"fr-FR": "Intégration"}},  # another language joins
+         {"name": {"en-GB": "Induction", "fr-FR": "Intégration"}, "type": course}),
+        ({"name": {"en-GB": "Staff induction"}, "type": "http://example.com/other"},
+         # newer text wins for its language; the type is kept once known
+         {"name": {"en-GB": "Staff induction", "fr-FR": "Intégration"}, "type": course}),
+        ({"extensions": {"http://example.com/ext/hours": 3}},
+         {"name": {"en-GB": "Staff induction", "fr-FR": "Intégration"}, "type": course,
+          "extensions": {"http://example.com/ext/hours": 3}}),
+        ({"extensions": {"http://example.com/ext/hours": 4}},
+         {"name": {"en-GB": "Staff induction", "fr-FR": "Intégration"}, "type": course,
+          "extensions": {"http://example.com/ext/hours": 4}}),
+    ]
+    for sent, expected in steps:
+        _store(client, _statement(actor, {"id": ACTIVITY, "definition": sent}))
+        activity = client.get("/xapi/activities", params={"activityId": ACTIVITY}).json()
+        assert activity["definition"] == expected, sent
+
+
+def test_one_batch_folds_its_definitions_in_order(client):
+    actor = {"mbox": "mailto:a@example.com"}
+    _store(client,
+           _statement(actor, {"id": ACTIVITY, "definition": {"name": {"en-GB": "One"}}}),
+           _statement(actor, {"id": ACTIVITY, "definition": {"name": {"en-GB": "Two"},
+                                                             "description": {"en-GB": "d"}}}))
+    activity = client.get("/xapi/activities", params={"activityId": ACTIVITY}).json()
+    assert activity["definition"] == {"name": {"en-GB": "Two"}, "description": {"en-GB": "d"}}

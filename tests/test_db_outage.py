@@ -80,11 +80,9 @@ def test_a_group_whose_connection_dies_is_answered_503_and_the_writer_goes_on(
                 return writer.queued() == 2
 
             await _until(queued, 10, "b and c to queue behind a")
-            # A connection that dies while its transaction has done nothing
-            # but wait for the lock is replaced once (nothing of it ran);
-            # dying again is a 503. So: a's transaction twice, then the
-            # group of b and c twice.
-            for _ in range(4):
+            # A group's connection that dies while its call waits for the
+            # lock is a 503 for the group's requests: a's, then b and c's.
+            for _ in range(2):
                 await kill_waiter()
             answers = await asyncio.wait_for(asyncio.gather(*sent), 10)
             await lock.rollback()

@@ -98,16 +98,13 @@ class Database:
             await self._pool.release(conn)
 
     @contextlib.asynccontextmanager
-    async def transaction(self, first: Query | None = None) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction on a pooled connection. `first`: SQL without
-        parameters (locks, say) sent with BEGIN as one simple query, which
-        saves a round trip: the write path counts them."""
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on a pooled connection."""
         for attempt in (1, 2):
             conn, began = None, False
             try:
                 async with self.connection() as conn:
-                    with _timed(first) if first else contextlib.nullcontext():
-                        await conn.execute(f"BEGIN; {first.sql}" if first else "BEGIN")
+                    await conn.execute("BEGIN")
                     began = True
                     try:
                         yield conn

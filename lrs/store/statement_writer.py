@@ -25,7 +25,7 @@ import asyncpg
 from lrs import metrics
 from lrs.errors import LRSError, ServiceUnavailable
 from lrs.store.db import RETRY_AFTER, UNAVAILABLE, Database
-from lrs.store.statement_insert import WriteBatch, lock_statement, write_group
+from lrs.store.statement_insert import WriteBatch, write_group
 
 log = logging.getLogger("lrs.writer")
 
@@ -125,7 +125,7 @@ class StatementWriter:
     async def _transaction(self, group: list[WriteBatch]) -> list[Exception | None] | None:
         for attempt in range(3):
             try:
-                async with self._db.transaction(first=lock_statement(group)) as conn:
+                async with self._db.connection() as conn:
                     return await write_group(conn, group)
             except _RETRYABLE:
                 await asyncio.sleep(0.01 * (attempt + 1))

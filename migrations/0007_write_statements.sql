@@ -1,0 +1,151 @@
+-- One group commit of statements as one function call: one round trip and
+-- an implicit transaction, instead of BEGIN + lock, look-up, insert and
+-- COMMIT (four round trips, with the tenant's write lock held across them
+-- while the client worked). lrs/store/statement_insert.py builds every
+-- argument before the call and decides what the function hands back.
+--
+-- Under the tenant's write lock (taken first: each later statement of a
+-- VOLATILE function takes a fresh snapshot, so it sees the rows of the
+-- writer it waited for):
+-- 1. If an incoming id is stored already, or a canonical definition needs
+--    a merge done by the caller, write nothing and hand back the stored
+--    payloads and the current definitions: the caller sorts out duplicates
+--    and conflicts (409) and merges, then calls once more. Per activity,
+--    p_definitions is either the group's own definitions folded together
+--    (p_expected NULL): written if there is no canonical one, nothing to do
+--    if the canonical one holds it all already, else handed back; or the
+--    caller's merge into p_expected, the canonical one it was handed:
+--    written if that is still the canonical one, else handed back again.
+-- 2. Otherwise draw `stored` (strictly increasing per tenant, milliseconds,
+--    even if the clock steps back) and a seq for every statement, and write
+--    the statements, their index rows, voided targets, attachment contents
+--    and merged definitions. The payloads come without `stored` (and
+--    without `timestamp` where the LRS assigns it): both are appended here,
+--    as they are known only under the lock.
+-- Whether merging `incoming` into the canonical definition `held` would
+-- change nothing (lrs/xapi/definitions.py merge_definition), judged on the
+-- safe side: every property of `incoming` is held equal, or is one that is
+-- kept once known, or is a language map or extensions whose every entry is
+-- held equal.
+CREATE FUNCTION lrs_definition_holds(held jsonb, incoming jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+SELECT NOT EXISTS (
+    SELECT 1 FROM jsonb_each(incoming) AS i (key, value)
+    WHERE held -> i.key IS DISTINCT FROM i.value
+      AND NOT (i.key IN ('type', 'interactionType', 'correctResponsesPattern')
+               AND held -> i.key IS NOT NULL AND held -> i.key <> 'null'::jsonb)
+      AND NOT (i.key IN ('name', 'description', 'extensions')
+               AND jsonb_typeof(i.value) = 'object'
+               AND jsonb_typeof(held -> i.key) = 'object'
+               AND NOT EXISTS (SELECT 1 FROM jsonb_each(i.value) AS m (key, value)
+                               WHERE held -> i.key -> m.key IS DISTINCT FROM m.value)))
+$$;
+
+CREATE FUNCTION lrs_write_statements(
+    p_tenant integer,
+    -- per statement: its id and payload, and the rest as JSON objects
+    -- (jsonb_to_recordset below): one value to send instead of an array per
+    -- column, whose every element the client library checks and encodes
+    p_ids uuid[], p_payloads bytea[], p_statements jsonb,
+    -- index rows: {"key", "at": position of the statement, "direct"}
+    p_agents jsonb, p_activities jsonb,
+    -- ids the group's voiding statements target
+    p_void_targets uuid[],
+    -- attachment contents
+    p_sha2_contents text[], p_content_types text[], p_contents bytea[],
+    -- canonical definitions (see 1. above)
+    p_definition_ids text[], p_expected text[], p_definitions text[],
+    OUT stored timestamptz, OUT existing_ids uuid[], OUT existing_payloads bytea[],
+    OUT stale_ids text[], OUT stale_definitions text[],
+    OUT voided integer, OUT attachment_bytes bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    seqs bigint[];
+    voided_earlier uuid[];
+    stored_json bytea;
+BEGIN
+    PERFORM pg_advisory_xact_lock(21332, p_tenant);  -- WRITE_LOCK_SPACE "ST"
+
+    SELECT array_agg(s.id), array_agg(s.payload) INTO existing_ids, existing_payloads
+    FROM statements s WHERE s.tenant_id = p_tenant AND s.id = ANY (p_ids);
+    -- (A scalar subquery per activity: a join was planned as a hash of the
+    -- tenant's every activity, call after call.)
+    SELECT array_agg(e.activity_id), array_agg(e.held::text) INTO stale_ids, stale_definitions
+    FROM (SELECT u.activity_id, u.expected, u.definition,
+                 (SELECT a.definition FROM activities a
+                  WHERE a.tenant_id = p_tenant AND a.activity_id = u.activity_id) AS held
+          FROM unnest(p_definition_ids, p_expected, p_definitions)
+               AS u (activity_id, expected, definition)) AS e
+    WHERE CASE WHEN e.expected IS NULL
+               THEN e.held IS NOT NULL AND NOT lrs_definition_holds(e.held, e.definition::jsonb)
+               ELSE e.held IS DISTINCT FROM e.expected::jsonb END;
+    IF existing_ids IS NOT NULL OR stale_ids IS NOT NULL THEN
+        voided := 0;
+        attachment_bytes := 0;
+        RETURN;
+    END IF;
+
+    -- IMM-05: a statement is voided whichever arrives first, it or the
+    -- voiding statement; a voiding statement is never voided (IMM-06).
+    -- One look-up for the group (a correlated one per statement was planned
+    -- as a hash of every voiding statement of the tenant, call after call).
+    voided_earlier := ARRAY(SELECT v.ref_target FROM statements v
+                            WHERE v.tenant_id = p_tenant AND v.ref_target = ANY (p_ids)
+                              AND v.is_voiding);
+    stored := greatest(date_trunc('milliseconds', clock_timestamp()),
+                       (SELECT s.stored + interval '1 millisecond' FROM statements s
+                        WHERE s.tenant_id = p_tenant ORDER BY s.seq DESC LIMIT 1));
+    seqs := ARRAY(SELECT n FROM (SELECT nextval('statements_seq') AS n
+                                 FROM generate_series(1, cardinality(p_ids))) AS drawn
+                  ORDER BY n);
+    stored_json := convert_to('"' || to_char(stored AT TIME ZONE 'UTC',
+                                             'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'UTF8');
+
+    INSERT INTO statements (tenant_id, id, seq, stored, verb_id, registration, ref_target,
+                            is_voiding, voided, credential, attachment_sha2, payload)
+    SELECT p_tenant, u.id, seqs[u.at], stored, u.verb, u.registration, u.ref_target,
+           u.is_voiding,
+           u.voided OR (NOT u.is_voiding AND u.id = ANY (voided_earlier)),
+           u.credential, CASE WHEN u.sha2 = '' THEN NULL ELSE string_to_array(u.sha2, ' ') END,
+           substring(u.payload FROM 1 FOR octet_length(u.payload) - 1)
+           || CASE WHEN u.assign_timestamp
+                   THEN ',"timestamp":'::bytea || stored_json ELSE ''::bytea END
+           || ',"stored":'::bytea || stored_json || '}'::bytea
+    FROM ROWS FROM (unnest(p_ids), unnest(p_payloads), jsonb_to_recordset(p_statements)
+                    AS (verb text, registration uuid, ref_target uuid, is_voiding boolean,
+                        voided boolean, credential text, sha2 text, assign_timestamp boolean))
+         WITH ORDINALITY AS u (id, payload, verb, registration, ref_target, is_voiding, voided,
+                               credential, sha2, assign_timestamp, at);
+
+    INSERT INTO statement_agents (tenant_id, agent_key, seq, direct)
+    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    FROM jsonb_to_recordset(p_agents) AS u (key text, at integer, direct boolean);
+    INSERT INTO statement_activities (tenant_id, activity_id, seq, direct)
+    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    FROM jsonb_to_recordset(p_activities) AS u (key text, at integer, direct boolean);
+
+    UPDATE statements s SET voided = true
+    WHERE s.tenant_id = p_tenant AND s.id = ANY (p_void_targets)
+      AND NOT s.is_voiding AND NOT s.voided;
+    GET DIAGNOSTICS voided = ROW_COUNT;
+
+    WITH added AS (
+        INSERT INTO attachments (tenant_id, sha2, content_type, content)
+        SELECT p_tenant, u.h, u.t, u.c
+        FROM unnest(p_sha2_contents, p_content_types, p_contents) AS u (h, t, c)
+        ON CONFLICT (tenant_id, sha2) DO NOTHING
+        RETURNING octet_length(content) AS bytes)
+    SELECT coalesce(sum(bytes), 0) INTO attachment_bytes FROM added;
+
+    INSERT INTO activities (tenant_id, activity_id, definition)
+    SELECT p_tenant, u.a, u.d::jsonb
+    FROM unnest(p_definition_ids, p_expected, p_definitions) AS u (a, e, d)
+    WHERE u.e IS NULL AND u.d IS NOT NULL
+    ON CONFLICT (tenant_id, activity_id) DO NOTHING;  -- held already
+    INSERT INTO activities (tenant_id, activity_id, definition)
+    SELECT p_tenant, u.a, u.d::jsonb
+    FROM unnest(p_definition_ids, p_expected, p_definitions) AS u (a, e, d)
+    WHERE u.e IS NOT NULL AND u.d IS NOT NULL
+    ON CONFLICT (tenant_id, activity_id)
+    DO UPDATE SET definition = EXCLUDED.definition, updated = now();
+END $$;
