@@ -31,7 +31,7 @@ RETRY_AFTER = {"Retry-After": "5"}
 
 
 class Query(NamedTuple):
-    name: str  # a bounded metric label, e.g. "statements.insert"
+    name: str  # a bounded metric label, e.g. "statements.write"
     sql: str
 
 
