@@ -58,9 +58,9 @@ def cpu_seconds(served: Served) -> dict[str, float]:
     return used
 
 
-def _lrs(*args: str, env: dict) -> str:
-    done = subprocess.run([sys.executable, "-m", "lrs", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=True)
+def _lrs(*args: str, env: dict, cwd: Path | None = None) -> str:
+    done = subprocess.run([sys.executable, "-m", "lrs", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
 
 
@@ -101,26 +101,30 @@ def lrs_process(command: list[str], env: dict[str, str], origin: str, *, seconds
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             lrs_path: Path | None = None) -> Iterator[Served]:
     """`lrs_path`: a checkout of another version of the LRS to run instead
-    (a baseline), put first on its PYTHONPATH."""
+    (a baseline): its commands run in that folder, which `python -m` puts
+    first on sys.path (PYTHONPATH alone would lose to the working directory
+    when the benchmark runs from this repository's root)."""
     from lrs import embedded
 
     shutil.rmtree(data_dir, ignore_errors=True)
     with embedded.running(data_dir) as database_url:
         env = dict(os.environ, LRS_DATABASE_URL=database_url, LRS_LOG_LEVEL="warning")
+        cwd = None
         if lrs_path is not None:
             env["PYTHONPATH"] = str(lrs_path)
-        _lrs("migrate", env=env)
+            cwd = lrs_path.resolve()
+        _lrs("migrate", env=env, cwd=cwd)
         credentials = []
         for i in range(agencies):
             name = f"agency-{chr(ord('a') + i)}"
-            _lrs("tenant", "create", name, env=env)
+            _lrs("tenant", "create", name, env=env, cwd=cwd)
             made = json.loads(_lrs("credential", "create", "--tenant", name, "--scope", "all",
-                                   "--json", env=env))
+                                   "--json", env=env, cwd=cwd))
             credentials.append((made["key"], made["secret"]))
         origin = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
                    "--workers", str(workers), "--no-migrate"]
-        with lrs_process(command, env, origin) as proc:
+        with lrs_process(command, env, origin, cwd=cwd) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
             yield Served(origin, database_url, credentials, proc.pid, postmaster)
     shutil.rmtree(data_dir, ignore_errors=True)
