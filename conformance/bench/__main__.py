@@ -68,13 +68,17 @@ def _stored(database_url: str) -> int:
     return asyncio.run(_on_database(database_url, "SELECT count(*) FROM statements"))
 
 
+def _last_seq(database_url: str) -> int:
+    return asyncio.run(_on_database(database_url, "SELECT coalesce(max(seq), 0) FROM statements"))
+
+
 def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteScenario,
-         seconds: float) -> raw_insert.RawResult:
+         seconds: float, up_to_seq: int) -> raw_insert.RawResult:
     statements = [s for load in loads for s in load.statements[:4000]]
     rows = raw_insert.rows_for(statements)
 
     async def both() -> raw_insert.RawResult:
-        await raw_insert.prepare_schema(database_url)
+        await raw_insert.prepare_schema(database_url, up_to_seq)
         try:
             results = [await raw_insert.measure(database_url, rows, method=m,
                                                 connections=scenario.connections,
@@ -124,6 +128,7 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
     requests_file = work / f"post-{scenario.per_request}.tsv"
     workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
     before = _stored(database_url) if database_url else 0
+    last_seq = _last_seq(database_url) if database_url else 0
     print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...", flush=True)
     cpu_before = cpu() if cpu else None
     result = wrk.run(origin, requests_file, connections=scenario.connections,
@@ -144,7 +149,7 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
         print(f"    durability: acknowledged {acknowledged:,}, held {held:,} ({verdict})",
               flush=True)
         if not args.no_raw:
-            best = _raw(database_url, loads, scenario, args.seconds)
+            best = _raw(database_url, loads, scenario, args.seconds, last_seq)
             raw, fraction = f"{best.rate:,.0f} ({best.method})", f"{rate / best.rate:.0%}"
     line = (f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
             f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
