@@ -1,15 +1,15 @@
 """One group commit's SQL: what the StatementWriter runs per group.
 
 A group is one tenant's waiting batches. Everything that needs no lock is
-done here first: duplicates and conflicts within the group, the payloads,
-index rows and attachment contents as arrays, and the activity definitions
-merged into the canonical ones as this process last saw them. Then one call
-of lrs_write_statements (migrations/0007_write_statements.sql), one round
-trip and one transaction, takes the tenant's write lock and either writes
-it all or, when an incoming id is already stored (duplicates: equivalent ->
-skip, different -> 409 for that batch) or a canonical definition is not the
-one merged into, writes nothing and hands back what it found; the group is
-then sorted out again and the call repeated. The lock makes writers of one
+done here first: duplicates and conflicts within the group, the payloads
+and index rows, attachment contents, and each activity's definitions folded
+together. Then one call of lrs_write_statements
+(migrations/0007_write_statements.sql), one round trip and one transaction,
+takes the tenant's write lock and either writes it all or, when an incoming
+id is already stored (duplicates: equivalent -> skip, different -> 409 for
+that batch) or a canonical definition needs a merge it cannot judge, writes
+nothing and hands back what it found; the group is then sorted out again,
+the definitions merged into those handed back, and the call repeated. The lock makes writers of one
 tenant commit one after another, so `seq`, `stored` and commit order agree
 and a reader paging by seq never misses a late commit; it is held only for
 the call, not across round trips and client work.
@@ -90,10 +90,10 @@ async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list
     its Conflict."""
     tenant_id = group[0].tenant_id
     assert all(batch.tenant_id == tenant_id for batch in group), "one tenant per group"
-    stored: dict[str, bytes] = {}  # payloads of incoming ids found stored
+    found: dict[str, bytes] = {}  # payloads of incoming ids found stored
     canonical: dict[str, dict | None] = {}  # definitions handed back to merge into
     for _ in range(MAX_CALLS):
-        outcomes, new = _sort_out_group(group, stored)
+        outcomes, new = _sort_out_group(group, found)
         if not new:
             return [outcomes[id(batch)] for batch in group]
         row = await fetchrow(
@@ -107,8 +107,8 @@ async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list
                 batch.consistent_through = row["stored"]
             return [outcomes[id(batch)] for batch in group]
         # Written by others meanwhile: sort out again against what is stored.
-        stored.update(zip((str(i) for i in row["existing_ids"] or ()),
-                          row["existing_payloads"] or (), strict=True))
+        found.update(zip((str(i) for i in row["existing_ids"] or ()),
+                         row["existing_payloads"] or (), strict=True))
         canonical.update(
             (activity_id, None if text is None else jsonparse.loads(text))
             for activity_id, text in zip(row["stale_ids"] or (), row["stale_definitions"] or (),
