@@ -116,8 +116,12 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
+    measured = (args.url if args.url else
+                f"this repository's LRS ({args.lrs_path or 'this checkout'}), "
+                f"--workers {args.workers}")
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
-          f"({platform.machine()}), load average before the run {args.load_before}")
+          f"({platform.machine()}), load average before the run {args.load_before}; "
+          f"measured: {measured}")
     print("\n".join(lines))
 
 
