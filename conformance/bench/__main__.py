@@ -223,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
-    p.add_argument("--workers", type=int, default=2, help="`lrs serve --workers` (ours)")
+    # 1, as `lrs serve`: on 2 cores shared with PostgreSQL one worker did
+    # better than two (docs/benchmarks.md, 2026-11-29).
+    p.add_argument("--workers", type=int, default=1, help="`lrs serve --workers` (ours)")
     p.add_argument("--lrs-path", type=Path,
                    help="run the LRS of this checkout instead (e.g. a git worktree of a baseline)")
     p.add_argument("--agencies", type=int, default=4, help="tenants to create (ours)")
