@@ -22,7 +22,8 @@
 --    and merged definitions. The payloads come without `stored` (and
 --    without `timestamp` where the LRS assigns it): both are appended here,
 --    as they are known only under the lock.
--- Whether merging `incoming` into the canonical definition `held` would
+
+-- lrs_definition_holds: whether merging `incoming` into the canonical definition `held` would
 -- change nothing (lrs/xapi/definitions.py merge_definition), judged on the
 -- safe side: every property of `incoming` is held equal, or is one that is
 -- kept once known, or is a language map or extensions whose every entry is
