@@ -23,20 +23,11 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from conformance.bench import learning, raw_insert
+from conformance.bench import raw_insert, workload
 from lrs import embedded, ingest
 from lrs.auth.principal import Principal
 from lrs.store import migrate
 from lrs.store.statement_insert import write_group
-
-
-def _statements(n: int) -> list[dict]:
-    agency, out = learning.Agency("a", 0, n, 7), []
-    while len(out) < n:
-        out += agency.session()
-    for statement in out:
-        statement.pop("id", None)  # the LRS assigns ids, as in the load benchmark
-    return out[:n]
 
 
 def _backend_cpu(pid: int) -> tuple[float, float]:
@@ -53,7 +44,9 @@ async def measure(url: str, per: int, rounds: int, groups: int) -> dict[str, tup
         await raw_insert.prepare_schema(url)
         principal = Principal(tenant, "cost", "cost-key", frozenset({"statements/write", "define"}),
                               {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
-        statements = _statements(per * (rounds * groups + 3))
+        # The load benchmark's statements, without ids (the LRS assigns them).
+        n = per * (rounds * groups + 3)
+        statements = workload.make_agencies([("cost", "cost")], n, seed=7)[0].statements[:n]
         batches = iter([
             ingest.batch(ingest.receive(orjson.dumps(statements[i:i + per]), "application/json",
                                         "1.0.3", max_statements=per),
