@@ -79,13 +79,16 @@ BEGIN
     SELECT array_agg(s.id), array_agg(s.payload) INTO existing_ids, existing_payloads
     FROM statements s WHERE s.tenant_id = p_tenant AND s.id = ANY (p_ids);
     -- (A scalar subquery per activity: a join was planned as a hash of the
-    -- tenant's every activity, call after call.)
+    -- tenant's every activity, call after call. OFFSET 0 keeps the subquery
+    -- from being flattened, which would repeat the look-up wherever `held`
+    -- is used: twice a row, three times for one handed back.)
     SELECT array_agg(e.activity_id), array_agg(e.held::text) INTO stale_ids, stale_definitions
     FROM (SELECT u.activity_id, u.expected, u.definition,
                  (SELECT a.definition FROM activities a
                   WHERE a.tenant_id = p_tenant AND a.activity_id = u.activity_id) AS held
           FROM unnest(p_definition_ids, p_expected, p_definitions)
-               AS u (activity_id, expected, definition)) AS e
+               AS u (activity_id, expected, definition)
+          OFFSET 0) AS e
     WHERE CASE WHEN e.expected IS NULL
                THEN e.held IS NOT NULL AND NOT lrs_definition_holds(e.held, e.definition::jsonb)
                ELSE e.held IS DISTINCT FROM e.expected::jsonb END;
