@@ -14,7 +14,7 @@ from lrs.store.statement_insert import PendingStatement, WriteBatch, definable
 from lrs.xapi import attachments, multipart, signature
 from lrs.xapi.indexing import activity_definitions, statement_index
 from lrs.xapi.jsonparse import parse_json
-from lrs.xapi.prepare import prepare_statement, utc_now_iso
+from lrs.xapi.prepare import new_statement_ids, prepare_statement, utc_now_iso
 from lrs.xapi.validate import validate_statement, validate_statements
 from lrs.xapi.versions import V2
 
@@ -86,10 +86,11 @@ def _put_statement(payload: object, version: str, statement_id: str) -> dict:
 
 def batch(received: Received, *, version: str, principal: Principal) -> WriteBatch:
     now = utc_now_iso()
+    new_ids = iter(new_statement_ids(sum("id" not in s for s in received.statements)))
     pending = []
     for stmt in received.statements:
         prepared = prepare_statement(stmt, version=version, authority=principal.authority,
-                                     now_iso=now)
+                                     now_iso=now, new_id=None if "id" in stmt else next(new_ids))
         pending.append(PendingStatement(
             id=prepared["id"].lower(),
             statement=prepared,

@@ -43,11 +43,12 @@ DEFAULT_STATEMENT_VERSION = {V1: "1.0.0", V2: "2.0.0"}
 
 
 def prepare_statement(stmt: dict, *, version: str, authority: dict,
-                      now_iso: str) -> dict:
-    """A new dict, ready to store (see the module docstring for each rule)."""
+                      now_iso: str, new_id: str | None = None) -> dict:
+    """A new dict, ready to store (see the module docstring for each rule).
+    `new_id`: the id to give it if it has none (new_statement_ids)."""
     out = dict(stmt)
     if "id" not in out:
-        out["id"] = new_statement_id()
+        out["id"] = new_id or new_statement_id()
     out.pop("stored", None)
     timestamp = out.get("timestamp")
     out["timestamp"] = now_iso if timestamp is None else to_utc(timestamp)
@@ -121,14 +122,23 @@ def to_utc(timestamp: str) -> str:
 
 
 def new_statement_id() -> str:
-    """A random (version 4) UUID in its text form: what str(uuid.uuid4())
-    gives, at a quarter of the cost (1 us instead of 4; a 100-statement
-    batch without ids makes a hundred)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return new_statement_ids(1)[0]
+
+
+def new_statement_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs in their text form: what
+    str(uuid.uuid4()) gives, at a fraction of the cost, with one draw from
+    the kernel for all of them (a 100-statement batch without ids needs a
+    hundred, and under load each getrandom call was several microseconds
+    of the server's time)."""
+    raw = bytearray(os.urandom(16 * count))
+    ids = []
+    for at in range(0, 16 * count, 16):
+        raw[at + 6] = raw[at + 6] & 0x0F | 0x40  # version 4
+        raw[at + 8] = raw[at + 8] & 0x3F | 0x80  # RFC 4122 variant
+        h = raw[at:at + 16].hex()
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 def utc_now_iso(now: datetime | None = None) -> str:

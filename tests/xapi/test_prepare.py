@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lrs.xapi.prepare import new_statement_id, prepare_statement, to_utc, utc_now_iso
+from lrs.xapi.prepare import (new_statement_id, new_statement_ids, prepare_statement, to_utc,
+                              utc_now_iso)
 from lrs.xapi.versions import V1, V2
 
 NOW = "2024-05-01T12:00:00.123Z"
@@ -32,11 +33,22 @@ def test_assigns_a_uuid4_when_id_absent():
 
 
 def test_assigned_ids_are_canonical_random_uuids():
-    ids = [new_statement_id() for _ in range(10_000)]
+    # One at a time and drawn together (ingest.batch draws a batch's at once).
+    ids = [new_statement_id() for _ in range(5_000)] + new_statement_ids(5_000)
     assert len(set(ids)) == len(ids)
     for sid in ids:
         parsed = uuid.UUID(sid)
         assert (str(parsed), parsed.version, parsed.variant) == (sid, 4, uuid.RFC_4122)
+
+
+def test_takes_the_given_new_id_only_when_id_absent():
+    sid = "12345678-1234-4234-8234-123456789012"
+    given = prepare_statement(statement(), version=V1, authority=AUTHORITY, now_iso=NOW,
+                              new_id=new_statement_ids(1)[0])
+    kept = prepare_statement(statement(id=sid), version=V1, authority=AUTHORITY, now_iso=NOW,
+                             new_id=new_statement_ids(1)[0])
+    assert uuid.UUID(given["id"]).version == 4
+    assert kept["id"] == sid
 
 
 def test_keeps_a_client_id():
