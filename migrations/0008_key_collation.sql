@@ -8,7 +8,8 @@
 -- the database's collation (strcoll; libc's C.UTF-8 in the embedded
 -- server, often en_US in others), on IRIs of 40-80 bytes. With "C" it is
 -- one memcmp: copying the same index rows into statement_activities cost
--- PostgreSQL 17% less CPU (docs/benchmarks.md, "Byte-order keys").
+-- PostgreSQL 17% less CPU (docs/benchmarks.md, "Where the function's time goes,
+-- and byte-order keys").
 --
 -- The indexes on these columns are rebuilt: on a large store this takes a
 -- while and locks the tables, as any index build does.
