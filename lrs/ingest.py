@@ -23,6 +23,9 @@ from lrs.xapi.versions import V2
 class Received:
     statements: list[dict]
     parts: dict[str, multipart.Part]  # attachment contents by SHA-2
+    # No string in the statements holds U+0000: JSON can only write it as
+    # the escape \u0000, and the body has none.
+    nul_free: bool = False
 
 
 def _split_body(body: bytes, content_type: str) -> tuple[bytes, list[multipart.Part]]:
@@ -58,7 +61,7 @@ def receive(body: bytes, content_type: str, version: str, *, max_statements: int
         attachments.require_file_urls(statements)
         by_sha2 = {}
     signature.verify_signed_statements(statements, by_sha2)
-    return Received(statements, by_sha2)
+    return Received(statements, by_sha2, nul_free=b"\\u0000" not in first)
 
 
 def _check_part_content_types(parts: list[multipart.Part]) -> None:
@@ -96,7 +99,7 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             statement=prepared,
             assign_timestamp="timestamp" not in stmt,
             index=statement_index(prepared),
-            definitions=definable(activity_definitions(prepared)),
+            definitions=definable(activity_definitions(prepared), nul_free=received.nul_free),
             # A SubStatement's attachments too: attachments=true sends all.
             attachment_sha2=sorted({a["sha2"].lower()
                                     for _, a in attachments.iter_attachments([prepared])}),
