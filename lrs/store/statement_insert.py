@@ -35,6 +35,8 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
+# lrs_write_statements (migration 0007) takes the lock with this value
+# written out, 21332: a new value needs a new migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
 # lrs_write_statements (migrations/0007_write_statements.sql): one group's
