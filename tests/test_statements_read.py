@@ -9,6 +9,7 @@ import email.utils
 import orjson
 import pytest
 
+from lrs.store import statement_reader
 from tests.conftest import add_credential, make_tenant
 from tests.statements_support import (ATTEMPTED, CONSISTENT, EXPERIENCED, activity, agent,
                                       error_of, get_one, listed_ids, listing, new_id, statement,
@@ -164,6 +165,44 @@ def test_filters_combine(client):
     stored(client, statement(context={"registration": reg}))
     stored(client, statement(verb={"id": ATTEMPTED}))
     assert listed_ids(client, verb=ATTEMPTED, registration=reg, agent=agent()) == [hit]
+
+
+def test_an_agent_with_a_verb_or_registration_either_way_round(client, monkeypatch):
+    # The query walks the agent's rows, or the verb's (registration's) when
+    # the agent has DRIVER_COUNT or more and they fewer (statement_reader._direct).
+    busy, other, reg = agent("busy"), agent("other"), new_id()
+    body = []
+    for i in range(12):
+        body.append(statement(actor=busy, context={"registration": reg}))
+        if i % 4 == 0:
+            body += [statement(actor=busy, verb={"id": ATTEMPTED}),
+                     statement(actor=other, verb={"id": ATTEMPTED})]
+    ids = stored(client, body)
+
+    def hits(actor: dict, verb: str) -> list[str]:
+        return [i for i, s in zip(ids, body, strict=True)
+                if s["actor"] == actor and s["verb"]["id"] == verb][::-1]
+
+    def paged(**params: object) -> list[str]:
+        page = listing(client, limit=1, **params)
+        got = [s["id"] for s in page["statements"]]
+        while page["more"]:
+            page = client.get(page["more"]).json()
+            got += [s["id"] for s in page["statements"]]
+        return got
+
+    # busy has 15 statements, other 3, ATTEMPTED 6 and the registration 12.
+    # At 13 busy's are walked by the verb or registration, other's by the
+    # agent; at 2 and 1000 all by the agent.
+    for cap in (13, 2, 1000):
+        monkeypatch.setattr(statement_reader, "DRIVER_COUNT", cap)
+        assert listed_ids(client, agent=busy, verb=ATTEMPTED) == hits(busy, ATTEMPTED)
+        assert paged(agent=busy, verb=ATTEMPTED, ascending="true") == hits(busy, ATTEMPTED)[::-1]
+        assert listed_ids(client, agent=busy, verb=ATTEMPTED,
+                          related_agents="true") == hits(busy, ATTEMPTED)
+        assert paged(agent=other, verb=ATTEMPTED) == hits(other, ATTEMPTED)
+        assert paged(agent=busy, registration=reg) == hits(busy, EXPERIENCED)
+        assert listed_ids(client, agent=other, registration=reg) == []
 
 
 def test_a_statement_referring_to_a_match_is_returned_too(client):

@@ -31,6 +31,9 @@ from lrs.store.db import Query, fetch, fetchrow
 REFERRER_COUNT = 1000
 # How many StatementRef steps the rule follows from a referrer.
 MAX_REF_DEPTH = 16
+# How far the query counts the rows of an agent (or activity), and then of
+# a verb (or registration), to choose which of the two to walk (see _direct).
+DRIVER_COUNT = 1000
 
 SINGLE = Query("statements.get", """
 SELECT payload, attachment_sha2, stored FROM statements
@@ -165,6 +168,35 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
     return source, f"{x}.seq", conditions + _match(alias, rest, p)
 
 
+def _by_statements(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
+    """As `_matching`, but the rows come from the verb or registration index
+    of `statements`, and each is probed in the index tables for the agent
+    and activity. A scalar subquery, so that it stays a per-row primary-key
+    probe (an EXISTS may be planned as a join over all of the agent's rows,
+    which is what this way avoids)."""
+    conditions = [f"{alias}.tenant_id = $1"]
+    if f.verb is not None:
+        conditions.append(f"{alias}.verb_id = {p.add(f.verb)}")
+    if f.registration is not None:
+        conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
+    for table, column, value, related in (
+            ("statement_agents", "agent_key", f.agent, f.related_agents),
+            ("statement_activities", "activity_id", f.activity, f.related_activities)):
+        if value is not None:
+            direct = "" if related else " AND x.direct"
+            conditions.append(
+                f"coalesce((SELECT true FROM {table} x WHERE x.tenant_id = $1 AND "
+                f"x.{column} = {p.add(value)} AND x.seq = {alias}.seq{direct} LIMIT 1), false)")
+    return f"statements {alias}", f"{alias}.seq", conditions
+
+
+def _count(source: str, conditions: list[str], cap: str) -> str:
+    """How many rows `source` has under `conditions`, up to `cap`: read
+    index-only, a bound on how many rows walking that index can cost."""
+    return (f"(SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {' AND '.join(conditions)} "
+            f"LIMIT {cap}) c)")
+
+
 def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
                  limit: int) -> tuple[str, list[object]]:
     """The SQL of one page (limit + 1 rows: the extra one says there is more).
@@ -190,14 +222,19 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     order = "ASC" if f.ascending else "DESC"
     row = "s.seq, s.payload, s.attachment_sha2, s.stored"
     n = p.add(limit + 1)
-    source, seq, conditions = _matching("s", f, p)
-    conditions += ["NOT s.voided", *_seq_bounds(seq, f, after, p, cache)]
-    if f.credential is not None:
-        conditions.append(f"s.credential = {p.add(f.credential)}")
-    where = " AND ".join(conditions)
+
+    def page_of(source: str, seq: str, conditions: list[str], columns: str) -> str:
+        conditions = [*conditions, "NOT s.voided", *_seq_bounds(seq, f, after, p, cache)]
+        if f.credential is not None:
+            if "credential" not in cache:
+                cache["credential"] = p.add(f.credential)
+            conditions.append(f"s.credential = {cache['credential']}")
+        return (f"SELECT {columns} FROM {source} WHERE {' AND '.join(conditions)} "
+                f"ORDER BY {seq} {order} LIMIT {n}")
+
     if not f.matches_content:
-        sql = f"SELECT {row} FROM {source} WHERE {where} ORDER BY {seq} {order} LIMIT {n}"
-        return sql, p.values
+        return page_of(*_matching("s", f, p), row), p.values
+    direct = _direct(f, p, page_of)
 
     beyond, edge, none = (("<", "max", "9223372036854775807") if f.ascending
                           else (">", "min", "0"))
@@ -215,10 +252,8 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     cap = p.add(REFERRER_COUNT)
     t_source, _, t_conditions = _matching("t", f, p)
     driver_source, driver_conditions = _driver("t", f, p)
-    by_stretch_first = (
-        f"(SELECT count(*) FROM (SELECT 1 FROM statements r WHERE {' AND '.join(stretch)} "
-        f"LIMIT {cap}) c) <= (SELECT count(*) FROM (SELECT 1 FROM {driver_source} "
-        f"WHERE {' AND '.join(driver_conditions)} LIMIT {cap}) c)")
+    by_stretch_first = (f"{_count('statements r', stretch, cap)} <= "
+                        f"{_count(driver_source, driver_conditions, cap)}")
     # A scalar subquery is run per referrer, in index order (an EXISTS
     # would be planned as a join over all of them).
     # The rule applies recursively (1.0.3 Communication 2.1.3: "a is a match
@@ -257,14 +292,44 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     fetch_row = f"SELECT {row} FROM statements s WHERE s.tenant_id = $1 AND s.seq = u.seq LIMIT 1"
     # LIMIT keeps each branch a subquery under its one-time filter, so that
     # the branch not taken is not even started (nor its parallel workers).
-    sql = (f"WITH d AS MATERIALIZED (SELECT s.seq FROM {source} WHERE {where} "
-           f"ORDER BY {seq} {order} LIMIT {n}), "
+    sql = (f"WITH d AS MATERIALIZED ({direct}), "
            f"way AS MATERIALIZED (SELECT {by_stretch_first} AS stretch) "
            f"SELECT {row} FROM (SELECT seq FROM d "
            f"UNION SELECT seq FROM ({by_stretch}) a WHERE (SELECT stretch FROM way) "
            f"UNION SELECT seq FROM ({by_target}) b WHERE NOT (SELECT stretch FROM way)"
            f") u CROSS JOIN LATERAL ({fetch_row}) s ORDER BY s.seq {order} LIMIT {n}")
     return sql, p.values
+
+
+def _direct(f: StatementFilter, p: _Params, page_of) -> str:
+    """The query of `d`: the statements of the page that match directly.
+
+    An agent (or activity) filter with a verb or registration has two ways:
+    walk the agent's rows and check the verb on each (`_matching`), or walk
+    the verb's and probe the agent (`_by_statements`). Which is cheaper
+    depends on the values, and plans are generic (made once for average
+    values), so the query chooses, by a one-time filter, counting rows
+    index-only up to DRIVER_COUNT: the agent's rows unless there are that
+    many of them and fewer of the verb's. Measured over 346,000 statements,
+    a learner with 58,604 of them asking for the 887 'failed': 55 ms walking
+    the learner's rows, 9 ms for the plan made for those values."""
+    by_rows = page_of(*_matching("s", f, p), "s.seq")
+    if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
+        return by_rows
+    by_statements = page_of(*_by_statements("s", f, p), "s.seq")
+    cap = p.add(DRIVER_COUNT)
+    rows_source, rows_conditions = _driver("k", f, p)
+    column, value, cast = (("registration", f.registration, "::uuid") if f.registration is not None
+                           else ("verb_id", f.verb, ""))
+    statements_count = _count("statements k", [
+        "k.tenant_id = $1", f"k.{column} = {p.add(value)}{cast}"], cap)
+    # The verb is counted only for an agent that reached the cap: a subquery
+    # in a CASE branch not taken is not run.
+    by_rows_first = (f"CASE WHEN {_count(rows_source, rows_conditions, cap)} < {cap} THEN true "
+                     f"ELSE {statements_count} >= {cap} END")
+    return (f"WITH choice AS MATERIALIZED (SELECT {by_rows_first} AS by_rows) "
+            f"SELECT seq FROM ({by_rows}) a WHERE (SELECT by_rows FROM choice) "
+            f"UNION ALL SELECT seq FROM ({by_statements}) b WHERE NOT (SELECT by_rows FROM choice)")
 
 
 async def page(conn: asyncpg.Connection, tenant_id: int, f: StatementFilter, *,
