@@ -21,7 +21,10 @@ Readings chosen:
   Anonymous Group keeps objectType and each member's objectType/IFI. A Verb
   keeps only `id` in both versions (1.0.3 Data 2.4.3 SHOULD* NOT include
   display; 2.0 dropped that line as implied by the ids rule itself). An
-  Activity keeps `objectType` (when present) and `id`. The rule is applied
+  Activity keeps only `id`: its `objectType` may be left out (1.0.3 Data
+  2.4.4, "If not specified, objectType is assumed to be Activity"), so it is
+  not needed to identify it, and ADL's suites (XAPI-00171, both versions)
+  want the SubStatement's Activity as one key. The rule is applied
   everywhere these objects occur: actor, object, context (instructor, team,
   contextActivities, contextAgents, contextGroups), authority, and the same
   places in a SubStatement.
@@ -149,7 +152,7 @@ def ids_actor(actor: Mapping) -> dict:
 
 
 def ids_activity(activity: Mapping) -> dict:
-    return {k: activity[k] for k in ("objectType", "id") if k in activity}
+    return {"id": activity["id"]} if "id" in activity else {}
 
 
 def ids_verb(verb: Mapping) -> dict:

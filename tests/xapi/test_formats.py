@@ -60,7 +60,7 @@ def test_ids(version):
     out = fmt(statement(), "ids", version=version)
     assert out["actor"] == {"objectType": "Agent", "mbox": "mailto:ann@example.com"}
     assert out["verb"] == {"id": "http://adlnet.gov/expapi/verbs/answered"}
-    assert out["object"] == {"objectType": "Activity", "id": "http://example.com/q1"}
+    assert out["object"] == {"id": "http://example.com/q1"}  # objectType Activity is implied
     assert out["context"]["instructor"] == {"mbox": "mailto:ian@example.com"}
     # Anonymous Group: each member's identifier.
     assert out["context"]["team"] == {"objectType": "Group", "member": [
@@ -102,6 +102,16 @@ def test_ids_agent_object_and_substatement():
     assert sub["context"]["contextGroups"] == [
         {"objectType": "contextGroup", "relevantTypes": ["http://x.org/t"],
          "group": {"objectType": "Group", "member": [{"mbox": "mailto:m@example.com"}]}}]
+
+
+def test_ids_keeps_only_the_id_of_an_activity_in_a_substatement():
+    # ADL XAPI-00171 counts the keys of a SubStatement's Activity: one.
+    stmt = statement()
+    stmt["object"] = {"objectType": "SubStatement", "actor": {"mbox": "mailto:s@example.com"},
+                      "verb": {"id": "http://example.com/v"},
+                      "object": {"objectType": "Activity", "id": "http://example.com/a",
+                                 "definition": {"name": {"en-US": "A"}}}}
+    assert fmt(stmt, "ids")["object"]["object"] == {"id": "http://example.com/a"}
 
 
 def test_statement_ref_unchanged_by_ids():
