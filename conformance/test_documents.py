@@ -200,8 +200,16 @@ def test_doc_08_state_07_aprof_03_agprof_03_put_without_precondition_on_existing
     assert _get(lrs, doc, "noprec").json() == {"v": 1}, "DOC-08: a 409 changes nothing"
 
 
-def test_doc_09_put_without_precondition_when_absent(lrs, doc):
+def test_doc_09_put_without_precondition_when_absent(lrs, doc, version):
     r = lrs.put(doc.path, params=doc.one("fresh"), json_body={"v": 1})
+    if doc.kind != "state" and version == "1.0.3":
+        # 1.0.3 Communication 3.1: "A Client making a PUT request to either the
+        # Agent Profile Resource or Activity Profile Resource MUST include the
+        # If-Match header or the If-None-Match header" (a client MUST, enforced
+        # as ADL's suite does, XAPI-00273): 400, and nothing stored.
+        assert_status(r, 400)
+        assert_status(_get(lrs, doc, "fresh"), 404)
+        return
     assert_status(r, 204)
 
 

@@ -135,6 +135,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
     Setting("group_commit_max", _positive_int, "5000", "Most statements one group-commit transaction writes (1: every request in its own transaction).", "int"),
+    Setting("unconditional_profile_put", _bool, "false", "Accept a 1.0.x PUT that creates an Agent or Activity Profile document without If-Match or If-None-Match (TinCanPython and TinCan.NET send these). Default: 400, as xAPI 1.0.3 Communication 3.1 requires one of the headers and ADL's conformance suite checks.", "bool"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
     Setting("cors_origins", _origins, "", "Browser origins allowed for every tenant, comma-separated (`*`: any). Tenants add their own.", "list"),
     Setting("log_level", _log_level, "info", "Log level: debug, info, warning, error.", "str"),
@@ -165,6 +166,7 @@ class Settings:
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
     group_commit_max: int = 5000
+    unconditional_profile_put: bool = False
     page_limit: int = 500
     cors_origins: tuple[str, ...] = ()
     log_level: str = "info"

@@ -13,6 +13,9 @@ The library's own defects, worked around here (they are not the LRS's):
 - Query booleans go out as Python's "True"/"False", which the LRS refuses
   (xAPI's are "true"/"false"); pass the strings.
 - It has no call for the Activities or Agents resources.
+- `save_activity_profile` / `save_agent_profile` without an ETag send a PUT
+  with neither If-Match nor If-None-Match, which 1.0.3 forbids a client
+  (400 by default; the profile tests run where the operator allows it).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from tincan.documents import (
     StateDocument,
 )
 from tincan.http_request import HTTPRequest
+
+from tests.conftest import LiveServer
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"
@@ -244,8 +249,30 @@ def test_save_state_drops_the_registration(server, tenant):
     assert scoped.response.status == 404
 
 
-def test_activity_profile_with_etag_concurrency(server, tenant):
+@pytest.fixture(scope="module")
+def unconditional_put_server(settings):
+    """TinCanPython saves a new profile document with a PUT that carries
+    neither If-Match nor If-None-Match (it has no way to send the latter).
+    xAPI 1.0.3 makes one of them a client MUST and the LRS answers 400 by
+    default; LRS_UNCONDITIONAL_PROFILE_PUT accepts it (lrs.xapi.documents)."""
+    server = LiveServer(settings.replace(unconditional_profile_put=True))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_new_profile_saved_without_headers_is_refused_by_default(server, tenant):
     lrs = remote(server, tenant)
+    doc = ActivityProfileDocument(id="settings", activity=course(), content='{"theme": "dark"}',
+                                  content_type="application/json")
+    refused = lrs.save_activity_profile(doc)
+    assert not refused.success and refused.response.status == 400
+    assert "If-None-Match" in refused.data
+    assert lrs.retrieve_activity_profile(doc.activity, "settings").response.status == 404
+
+
+def test_activity_profile_with_etag_concurrency(unconditional_put_server, tenant):
+    lrs = remote(unconditional_put_server, tenant)
     activity = course()
     first = ActivityProfileDocument(id="settings", activity=activity,
                                     content='{"theme": "dark"}', content_type="application/json")
@@ -274,8 +301,8 @@ def test_activity_profile_with_etag_concurrency(server, tenant):
     assert lrs.retrieve_activity_profile(activity, "settings").response.status == 404
 
 
-def test_agent_profile_with_etag_concurrency(server, tenant):
-    lrs = remote(server, tenant)
+def test_agent_profile_with_etag_concurrency(unconditional_put_server, tenant):
+    lrs = remote(unconditional_put_server, tenant)
     # Platforms identify learners by their own account more than by email.
     actor = Agent(name="Ana", account=AgentAccount(home_page="https://lms.agency.example",
                                                    name=f"ana-{uuid.uuid4().hex[:8]}"))

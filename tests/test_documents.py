@@ -15,10 +15,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import add_credential, make_tenant
+from tests.conftest import LiveServer, add_credential, make_tenant
 
 AGENT = json.dumps({"objectType": "Agent", "mbox": "mailto:learner@example.com"})
 ACTIVITY = "http://example.com/activities/course-1"
+# A 1.0.x PUT that creates a profile document must say so (lrs.xapi.documents).
+CREATE = {"If-None-Match": "*"}
 
 KINDS = {
     "state": ("/xapi/activities/state", "stateId", {"activityId": ACTIVITY, "agent": AGENT}),
@@ -44,7 +46,7 @@ class Doc:
         return self._send("POST", doc_id, body, content, content_type, headers)
 
     def create(self, doc_id: str, body) -> httpx.Response:
-        response = self.put(doc_id, body, headers={"If-None-Match": "*"})
+        response = self.put(doc_id, body, headers=CREATE)
         assert response.status_code == 204, response.text
         return response
 
@@ -95,7 +97,8 @@ def test_put_get_delete(doc):
 
 def test_binary_document_round_trips(doc):
     data = bytes(range(256)) * 4 + b"\x00\xff"
-    assert doc.put("bin", content=data, content_type="application/octet-stream").status_code == 204
+    assert doc.put("bin", content=data, content_type="application/octet-stream",
+                   headers=CREATE).status_code == 204
     got = doc.get("bin")
     assert got.content == data
     assert got.headers["content-type"] == "application/octet-stream"
@@ -103,7 +106,7 @@ def test_binary_document_round_trips(doc):
 
 def test_content_type_is_returned_as_stored(doc):
     # No charset is added to a text type stored without one.
-    doc.put("txt", content=b"plain words", content_type="text/plain")
+    doc.put("txt", content=b"plain words", content_type="text/plain", headers=CREATE)
     got = doc.get("txt")
     assert got.headers["content-type"] == "text/plain"
     assert got.content == b"plain words"
@@ -113,7 +116,7 @@ def test_content_type_is_returned_as_stored(doc):
 
 
 def test_missing_content_type_is_stored_as_octet_stream(doc):
-    assert doc.put("raw", content=b"\x01\x02").status_code == 204
+    assert doc.put("raw", content=b"\x01\x02", headers=CREATE).status_code == 204
     assert doc.get("raw").headers["content-type"] == "application/octet-stream"
 
 
@@ -164,9 +167,11 @@ def test_a_document_id_that_is_not_utf8_is_400_and_stores_nothing(doc):
 
 def test_document_over_the_limit_is_413(doc, server):
     limit = server.settings.max_document_bytes
-    _error(doc.put("big", content=b"x" * (limit + 1), content_type="text/plain"), 413)
+    _error(doc.put("big", content=b"x" * (limit + 1), content_type="text/plain",
+                   headers=CREATE), 413)
     _error(doc.get("big"), 404)
-    assert doc.put("big", content=b"x" * limit, content_type="text/plain").status_code == 204
+    assert doc.put("big", content=b"x" * limit, content_type="text/plain",
+                   headers=CREATE).status_code == 204
 
 
 # --- preconditions -------------------------------------------------------------------
@@ -229,10 +234,35 @@ def test_put_without_precondition_over_existing(doc, version):
     assert doc.get("np").json() == {"v": 1}
 
 
-def test_put_without_precondition_creates(doc):
-    # Not the ADL 1.0.3 suite's 400 (XAPI-00273/-00287): see lrs.xapi.documents.
-    assert doc.put("new", {"v": 1}).status_code == 204
+def test_put_without_precondition_creates_in_2_0_and_for_state(doc, version):
+    # 1.0.3 Communication 3.1 makes one of the headers a client MUST for the
+    # profile resources (ADL 1.0.3 suite XAPI-00273, -00287: 400).
+    response = doc.put("new", {"v": 1})
+    if version == "1.0.3" and doc.kind != "state":
+        error = _error(response, 400)
+        assert error["field"] == "If-None-Match" and "If-Match" in error["message"]
+        _error(doc.get("new"), 404)
+        return
+    assert response.status_code == 204
     assert doc.get("new").json() == {"v": 1}
+
+
+@pytest.mark.parametrize("kind", ["activity_profile", "agent_profile"])
+def test_unconditional_profile_put_can_be_allowed(kind, settings, tenant):
+    # LRS_UNCONDITIONAL_PROFILE_PUT, for clients that cannot send the headers
+    # (TinCanPython, TinCan.NET): a 1.0.3 PUT creates; over an existing
+    # document it is still 409.
+    lenient = LiveServer(settings.replace(unconditional_profile_put=True))
+    lenient.start()
+    try:
+        with httpx.Client(base_url=lenient.url, auth=(tenant.key, tenant.secret),
+                          headers={"X-Experience-API-Version": "1.0.3"}) as client:
+            doc = Doc(client, kind)
+            assert doc.put("legacy", {"v": 1}).status_code == 204
+            assert doc.get("legacy").json() == {"v": 1}
+            _error(doc.put("legacy", {"v": 2}), 409)
+    finally:
+        lenient.stop()
 
 
 def test_post_of_invalid_json_creates_nothing(doc):
@@ -319,7 +349,7 @@ def test_post_creates_non_json_document_as_given(doc):
 
 
 def test_post_json_onto_non_json_is_400(doc):
-    doc.put("t", content=b"plain text", content_type="text/plain")
+    doc.put("t", content=b"plain text", content_type="text/plain", headers=CREATE)
     error = _error(doc.post("t", {"a": 1}), 400)
     assert "stored document" in error["message"]
     assert doc.get("t").content == b"plain text"
@@ -335,7 +365,7 @@ def test_post_non_object_onto_json_is_400(doc):
 
 
 def test_post_onto_json_array_is_400(doc):
-    doc.put("arr", [1, 2])
+    doc.put("arr", [1, 2], headers=CREATE)
     _error(doc.post("arr", {"a": 1}), 400)
     assert doc.get("arr").json() == [1, 2]
 

@@ -94,8 +94,12 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
     else:
         body = await xreq.body(runtime.settings.max_document_bytes)  # 413 past it
         sent = rules.new_document(xreq.headers.get("content-type"), body)
-        plan = rules.plan_put if xreq.method == "PUT" else rules.plan_post
-        change = functools.partial(plan, sent=sent, pre=pre, **context)
+        if xreq.method == "PUT":
+            change = functools.partial(
+                rules.plan_put, sent=sent, pre=pre, **context,
+                unconditional_create=runtime.settings.unconditional_profile_put)
+        else:
+            change = functools.partial(rules.plan_post, sent=sent, pre=pre, **context)
     stored = await store.modify(runtime.db, principal.tenant_id, target, change)
     metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method=xreq.method).inc()
     # RFC 9110 8.8.3: the ETag of what the write left, so a client can chain

@@ -20,11 +20,17 @@ Readings where the text leaves room:
   Resource will permit PUT, POST and DELETE requests without concurrency
   headers"; 2.0 LRS 4.1.4 lists State among the controlled resources and
   names no exemption (REQUIREMENTS DOC-08, STATE-07, N-04).
-- A PUT with neither header that creates an Activity or Agent Profile
-  document is stored (204). 1.0.3 3.1 makes the header a client MUST and
-  names an LRS answer only for an existing document; the ADL 1.0.3 suite
-  (XAPI-00273, -00287) expects 400 here, but ADL's own TinCanPython creates
-  profiles with an unconditional PUT (tests/test_clients_python.py).
+- A 1.0.x PUT with neither header that would create an Activity or Agent
+  Profile document is 400. 1.0.3 3.1: "A Client making a PUT request to
+  either the Agent Profile Resource or Activity Profile Resource MUST include
+  the If-Match header or the If-None-Match header", and 3.2: 400 is "an
+  invalid or missing argument". The text names an LRS answer only for an
+  existing document (409, above); ADL reads the client MUST as one the LRS
+  enforces (conformance suite issue #158; XAPI-00273 and the Activity
+  Profile test expect 400; ADL's LRS answers 400). Rustici's TinCanPython
+  and TinCan.NET create profiles with an unconditional PUT and cannot send
+  either header, so `LRS_UNCONDITIONAL_PROFILE_PUT` lets an operator accept
+  it (204). 2.0's LRS text has no such client rule here: 2.0 stores it.
 - `since` beside a document id: 2.0 LRS 4.1.6.2 says "Not Allowed", so 400.
   1.0.3 defines `since` only for the id-list GET but lets an LRS recognize
   parameters beyond the text (Communication 3.2 note); there it is checked
@@ -223,9 +229,11 @@ def _tags(header: str | None) -> tuple[Tag, ...] | None:
 
 
 def check_preconditions(pre: Preconditions, current: Document | None, *, method: str,
-                        kind: str, version: str) -> None:
+                        kind: str, version: str, unconditional_create: bool = False) -> None:
     """412 when a precondition fails; 409 when a PUT would overwrite a
-    document the client did not say it knows (see the module docstring)."""
+    document the client did not say it knows; 400 when a 1.0.x PUT would
+    create a profile document without either header, unless
+    `unconditional_create` (see the module docstring)."""
     etag = current.etag if current is not None else None
     if pre.if_match is not None and not _if_match_holds(pre.if_match, etag):
         raise PreconditionFailed(
@@ -240,6 +248,12 @@ def check_preconditions(pre: Preconditions, current: Document | None, *, method:
             "the document already exists and the PUT sent neither If-Match nor "
             "If-None-Match: GET the document to check its current state, then PUT again "
             "with If-Match set to its ETag")
+    if (method == "PUT" and not pre.given and current is None and kind != STATE
+            and version == V1 and not unconditional_create):
+        raise BadRequest(
+            "a PUT to this profile resource must send If-None-Match: * to create the "
+            "document, or If-Match with its ETag to replace it (xAPI 1.0.3 Communication 3.1)",
+            field="If-None-Match")
 
 
 def _if_match_holds(tags: tuple[Tag, ...], etag: str | None) -> bool:
@@ -259,8 +273,9 @@ def _if_none_match_holds(tags: tuple[Tag, ...], etag: str | None) -> bool:
 # --- what each write makes of the current document -------------------------------------
 
 def plan_put(current: Document | None, *, sent: Document, pre: Preconditions,
-             kind: str, version: str) -> Document:
-    check_preconditions(pre, current, method="PUT", kind=kind, version=version)
+             kind: str, version: str, unconditional_create: bool = False) -> Document:
+    check_preconditions(pre, current, method="PUT", kind=kind, version=version,
+                        unconditional_create=unconditional_create)
     return sent
 
 
