@@ -82,10 +82,18 @@ def test_put_without_preconditions_over_an_existing_document(kind, version, conf
             _check(Preconditions(), current, "PUT", kind, version)
     else:
         _check(Preconditions(), current, "PUT", kind, version)
-    # Never for a new document, nor for POST and DELETE.
-    _check(Preconditions(), None, "PUT", kind, version)
+    # Never for POST and DELETE.
     _check(Preconditions(), current, "POST", kind, version)
     _check(Preconditions(), current, "DELETE", kind, version)
+    # A new document: a 1.0.x profile PUT must send one of the headers (1.0.3
+    # Communication 3.1, a client MUST) unless the operator allows it.
+    if kind != STATE and version == V1:
+        with pytest.raises(BadRequest, match="If-None-Match"):
+            _check(Preconditions(), None, "PUT", kind, version)
+        d.check_preconditions(Preconditions(), None, method="PUT", kind=kind, version=version,
+                              unconditional_create=True)
+    else:
+        _check(Preconditions(), None, "PUT", kind, version)
 
 
 # --- merge --------------------------------------------------------------------------
