@@ -312,7 +312,7 @@ def _direct(f: StatementFilter, p: _Params, page_of) -> str:
     index-only up to DRIVER_COUNT: the agent's rows unless there are that
     many of them and fewer of the verb's. Measured over 346,000 statements,
     a learner with 58,604 of them asking for the 887 'failed': 55 ms walking
-    the learner's rows, 9 ms for the plan made for those values."""
+    the learner's rows; 8 ms at most now (docs/benchmarks.md)."""
     by_rows = page_of(*_matching("s", f, p), "s.seq")
     if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
         return by_rows
