@@ -31,6 +31,17 @@ export const learner = (name = "ana") => ({
 
 export const courseId = (slug = "induction") => `https://courses.example/${slug}/${uuid().slice(0, 8)}`;
 
+// A course with a definition, for the Activities resource scenarios.
+export const describedCourse = () => ({
+  objectType: "Activity",
+  id: courseId(),
+  definition: {
+    name: { "en-US": "Induction", "fr-FR": "Accueil" },
+    description: { "en-US": "The first day" },
+    type: "http://adlnet.gov/expapi/activities/course",
+  },
+});
+
 export const COMPLETED = "http://adlnet.gov/expapi/verbs/completed";
 export const ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted";
 

@@ -4,7 +4,9 @@
 
 import { createHash } from "node:crypto";
 import XAPI from "@xapi/xapi";
-import { ATTEMPTED, COMPLETED, courseId, env, learner, main, uuid } from "./common.mjs";
+import {
+  ATTEMPTED, COMPLETED, courseId, describedCourse, env, learner, main, uuid,
+} from "./common.mjs";
 
 const connect = (key = env.key, secret = env.secret, adapter = undefined) =>
   new XAPI({ endpoint: env.endpoint, auth: XAPI.toBasicAuth(key, secret), version: env.version, adapter });
@@ -227,15 +229,7 @@ const scenarios = {
 
   async resources() {
     const actor = learner("ana");
-    const object = {
-      objectType: "Activity",
-      id: courseId(),
-      definition: {
-        name: { "en-US": "Induction", "fr-FR": "Accueil" },
-        description: { "en-US": "The first day" },
-        type: "http://adlnet.gov/expapi/activities/course",
-      },
-    };
+    const object = describedCourse();
     await xapi.sendStatement({ statement: { actor, verb: XAPI.Verbs.COMPLETED, object } });
     const unknownId = courseId("never-used");
     return {
