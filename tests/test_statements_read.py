@@ -167,21 +167,26 @@ def test_filters_combine(client):
     assert listed_ids(client, verb=ATTEMPTED, registration=reg, agent=agent()) == [hit]
 
 
-def test_an_agent_with_a_verb_or_registration_either_way_round(client, monkeypatch):
-    # The query walks the agent's rows, or the verb's (registration's) when
-    # the agent has DRIVER_COUNT or more and they fewer (statement_reader._direct).
-    busy, other, reg = agent("busy"), agent("other"), new_id()
+def test_an_agent_with_a_second_filter_either_way_round(client, monkeypatch):
+    # The query walks the agent's rows, or the second filter's (activity,
+    # verb, registration) when the agent has DRIVER_COUNT or more and it
+    # fewer (statement_reader._direct).
+    busy, other, reg, rare = agent("busy"), agent("other"), new_id(), activity("rare")
     body = []
     for i in range(12):
         body.append(statement(actor=busy, context={"registration": reg}))
         if i % 4 == 0:
             body += [statement(actor=busy, verb={"id": ATTEMPTED}),
                      statement(actor=other, verb={"id": ATTEMPTED})]
+        if i % 6 == 0:
+            body += [statement(actor=busy, object=rare), statement(actor=other, object=rare),
+                     statement(actor=other, context={"contextActivities": {"parent": rare}})]
     ids = stored(client, body)
 
-    def hits(actor: dict, verb: str) -> list[str]:
-        return [i for i, s in zip(ids, body, strict=True)
-                if s["actor"] == actor and s["verb"]["id"] == verb][::-1]
+    def hits(actor: dict, **match: object) -> list[str]:
+        return [i for i, s in zip(ids, body, strict=True) if s["actor"] == actor and all(
+            s["verb"]["id"] == v if k == "verb" else s["object"] == v for k, v in match.items())
+        ][::-1]
 
     def paged(**params: object) -> list[str]:
         page = listing(client, limit=1, **params)
@@ -191,18 +196,27 @@ def test_an_agent_with_a_verb_or_registration_either_way_round(client, monkeypat
             got += [s["id"] for s in page["statements"]]
         return got
 
-    # busy has 15 statements, other 3, ATTEMPTED 6 and the registration 12.
-    # At 13 busy's are walked by the verb or registration, other's by the
-    # agent; at 2 and 1000 all by the agent.
+    # busy has 17 statements, other 7, ATTEMPTED 6, the registration 12 and
+    # `rare` 4 as the object (6 with the parents). At 13 busy's are walked by
+    # the second filter, other's by the agent; at 2 and 1000 all by the agent.
     for cap in (13, 2, 1000):
         monkeypatch.setattr(statement_reader, "DRIVER_COUNT", cap)
-        assert listed_ids(client, agent=busy, verb=ATTEMPTED) == hits(busy, ATTEMPTED)
-        assert paged(agent=busy, verb=ATTEMPTED, ascending="true") == hits(busy, ATTEMPTED)[::-1]
+        assert listed_ids(client, agent=busy, verb=ATTEMPTED) == hits(busy, verb=ATTEMPTED)
+        assert paged(agent=busy, verb=ATTEMPTED, ascending="true") \
+            == hits(busy, verb=ATTEMPTED)[::-1]
         assert listed_ids(client, agent=busy, verb=ATTEMPTED,
-                          related_agents="true") == hits(busy, ATTEMPTED)
-        assert paged(agent=other, verb=ATTEMPTED) == hits(other, ATTEMPTED)
-        assert paged(agent=busy, registration=reg) == hits(busy, EXPERIENCED)
+                          related_agents="true") == hits(busy, verb=ATTEMPTED)
+        assert paged(agent=other, verb=ATTEMPTED) == hits(other, verb=ATTEMPTED)
+        assert paged(agent=busy, registration=reg) \
+            == hits(busy, verb=EXPERIENCED, object=activity())
         assert listed_ids(client, agent=other, registration=reg) == []
+        assert paged(agent=busy, activity=rare["id"]) == hits(busy, object=rare)
+        assert listed_ids(client, agent=busy, activity=rare["id"],
+                          related_activities="true") == hits(busy, object=rare)
+        assert listed_ids(client, agent=other, activity=rare["id"]) == hits(other, object=rare)
+        related = [i for i, s in zip(ids, body, strict=True) if s["actor"] == other and (
+            s["object"] == rare or "context" in s and "contextActivities" in s["context"])][::-1]
+        assert paged(agent=other, activity=rare["id"], related_activities="true") == related
 
 
 def test_a_statement_referring_to_a_match_is_returned_too(client):

@@ -32,7 +32,8 @@ REFERRER_COUNT = 1000
 # How many StatementRef steps the rule follows from a referrer.
 MAX_REF_DEPTH = 16
 # How far the query counts the rows of an agent (or activity), and then of
-# a verb (or registration), to choose which of the two to walk (see _direct).
+# its other filter (activity, verb, registration), to choose which of the two
+# to walk (see _direct).
 DRIVER_COUNT = 1000
 
 SINGLE = Query("statements.get", """
@@ -170,24 +171,49 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
 
 def _by_statements(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
     """As `_matching`, but the rows come from the verb or registration index
-    of `statements`, and each is probed in the index tables for the agent
-    and activity. A scalar subquery, so that it stays a per-row primary-key
-    probe (an EXISTS may be planned as a join over all of the agent's rows,
-    which is what this way avoids)."""
+    of `statements`, each probed in the index tables for the agent and
+    activity."""
     conditions = [f"{alias}.tenant_id = $1"]
     if f.verb is not None:
         conditions.append(f"{alias}.verb_id = {p.add(f.verb)}")
     if f.registration is not None:
         conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
-    for table, column, value, related in (
-            ("statement_agents", "agent_key", f.agent, f.related_agents),
-            ("statement_activities", "activity_id", f.activity, f.related_activities)):
-        if value is not None:
-            direct = "" if related else " AND x.direct"
-            conditions.append(
-                f"coalesce((SELECT true FROM {table} x WHERE x.tenant_id = $1 AND "
-                f"x.{column} = {p.add(value)} AND x.seq = {alias}.seq{direct} LIMIT 1), false)")
+    if f.agent is not None:
+        conditions.append(_row_probe("statement_agents", "agent_key", f.agent, f.related_agents,
+                                     f"{alias}.seq", p))
+    if f.activity is not None:
+        conditions.append(_row_probe("statement_activities", "activity_id", f.activity,
+                                     f.related_activities, f"{alias}.seq", p))
     return f"statements {alias}", f"{alias}.seq", conditions
+
+
+def _row_probe(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
+    """As `_probe`, but a scalar subquery, so that it stays a per-row
+    primary-key probe: an EXISTS may be planned as a join over all of the
+    value's rows, which is what walking another index avoids."""
+    direct = "" if related else " AND x.direct"
+    return (f"coalesce((SELECT true FROM {table} x WHERE x.tenant_id = $1 AND "
+            f"x.{column} = {p.add(value)} AND x.seq = {seq}{direct} LIMIT 1), false)")
+
+
+def _other_way(f: StatementFilter,
+               p: _Params) -> tuple[tuple[str, str, list[str]], tuple[str, list[str]]] | None:
+    """The second way to walk an agent's (or activity's) filter, and what to
+    count of its rows (see _direct): the activity's rows when there is an
+    agent and an activity, else the verb's or registration's; None when the
+    filter has no second index."""
+    if f.agent is not None and f.activity is not None:
+        by_activity = dataclasses.replace(f, agent=None)
+        source, seq, conditions = _matching("s", by_activity, p)
+        conditions.append(_row_probe("statement_agents", "agent_key", f.agent, f.related_agents,
+                                     seq, p))
+        return (source, seq, conditions), _driver("k", by_activity, p)
+    if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
+        return None
+    column, value, cast = (("registration", f.registration, "::uuid") if f.registration is not None
+                           else ("verb_id", f.verb, ""))
+    counted = ["k.tenant_id = $1", f"k.{column} = {p.add(value)}{cast}"]
+    return _by_statements("s", f, p), ("statements k", counted)
 
 
 def _count(source: str, conditions: list[str], cap: str) -> str:
@@ -304,32 +330,30 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
 def _direct(f: StatementFilter, p: _Params, page_of) -> str:
     """The query of `d`: the statements of the page that match directly.
 
-    An agent (or activity) filter with a verb or registration has two ways:
-    walk the agent's rows and check the verb on each (`_matching`), or walk
-    the verb's and probe the agent (`_by_statements`). Which is cheaper
-    depends on the values, and plans are generic (made once for average
-    values), so the query chooses, by a one-time filter, counting rows
-    index-only up to DRIVER_COUNT: the agent's rows unless there are that
-    many of them and fewer of the verb's. Measured over 346,000 statements,
-    a learner with 58,604 of them asking for the 887 'failed': 55 ms walking
-    the learner's rows; 8 ms at most now (docs/benchmarks.md)."""
+    An agent (or activity) filter with a second one (an activity, a verb, a
+    registration) has two ways: walk the agent's rows and check the other
+    filter on each (`_matching`), or walk the other filter's rows and probe
+    the agent on each (`_other_way`). Which is cheaper depends on the values,
+    and plans are generic (made once for average values), so the query
+    chooses, by a one-time filter, counting rows index-only up to
+    DRIVER_COUNT: the agent's rows unless there are that many of them and
+    fewer of the other's. Measured over 346,000 statements, a learner with
+    58,604 of them asking for the 887 'failed': 55 ms walking the learner's
+    rows; 8 ms at most now (docs/benchmarks.md)."""
     by_rows = page_of(*_matching("s", f, p), "s.seq")
-    if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
+    other = _other_way(f, p)
+    if other is None:
         return by_rows
-    by_statements = page_of(*_by_statements("s", f, p), "s.seq")
+    (source, seq, conditions), (counted, counted_conditions) = other
+    by_other = page_of(source, seq, conditions, "s.seq")
     cap = p.add(DRIVER_COUNT)
-    rows_source, rows_conditions = _driver("k", f, p)
-    column, value, cast = (("registration", f.registration, "::uuid") if f.registration is not None
-                           else ("verb_id", f.verb, ""))
-    statements_count = _count("statements k", [
-        "k.tenant_id = $1", f"k.{column} = {p.add(value)}{cast}"], cap)
-    # The verb is counted only for an agent that reached the cap: a subquery
-    # in a CASE branch not taken is not run.
-    by_rows_first = (f"CASE WHEN {_count(rows_source, rows_conditions, cap)} < {cap} THEN true "
-                     f"ELSE {statements_count} >= {cap} END")
+    # The other filter is counted only when the agent's rows reached the cap:
+    # a subquery in a CASE branch not taken is not run.
+    by_rows_first = (f"CASE WHEN {_count(*_driver('k', f, p), cap)} < {cap} THEN true "
+                     f"ELSE {_count(counted, counted_conditions, cap)} >= {cap} END")
     return (f"WITH choice AS MATERIALIZED (SELECT {by_rows_first} AS by_rows) "
             f"SELECT seq FROM ({by_rows}) a WHERE (SELECT by_rows FROM choice) "
-            f"UNION ALL SELECT seq FROM ({by_statements}) b WHERE NOT (SELECT by_rows FROM choice)")
+            f"UNION ALL SELECT seq FROM ({by_other}) b WHERE NOT (SELECT by_rows FROM choice)")
 
 
 async def page(conn: asyncpg.Connection, tenant_id: int, f: StatementFilter, *,
