@@ -84,20 +84,22 @@ class _Params:
         return f"${len(self.values)}"
 
 
-def _match(alias: str, f: StatementFilter, p: _Params) -> list[str]:
+def _match(alias: str, f: StatementFilter, p: _Params, probe=None) -> list[str]:
     """Conditions for statement `alias` to match the content filters (the
-    referrers' side of the StatementRef rule: `alias` is the target)."""
+    referrers' side of the StatementRef rule: `alias` is the target); the
+    index tables are checked with `probe` (default `_probe`)."""
+    probe = probe or _probe
     conditions = []
     if f.verb is not None:
         conditions.append(f"{alias}.verb_id = {p.add(f.verb)}")
     if f.registration is not None:
         conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
     if f.agent is not None:
-        conditions.append(_probe("statement_agents", "agent_key", f.agent, f.related_agents,
-                                 f"{alias}.seq", p))
+        conditions.append(probe("statement_agents", "agent_key", f.agent, f.related_agents,
+                                f"{alias}.seq", p))
     if f.activity is not None:
-        conditions.append(_probe("statement_activities", "activity_id", f.activity,
-                                 f.related_activities, f"{alias}.seq", p))
+        conditions.append(probe("statement_activities", "activity_id", f.activity,
+                                f.related_activities, f"{alias}.seq", p))
     return conditions
 
 
@@ -172,19 +174,9 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
 def _by_statements(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
     """As `_matching`, but the rows come from the verb or registration index
     of `statements`, each probed in the index tables for the agent and
-    activity."""
-    conditions = [f"{alias}.tenant_id = $1"]
-    if f.verb is not None:
-        conditions.append(f"{alias}.verb_id = {p.add(f.verb)}")
-    if f.registration is not None:
-        conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
-    if f.agent is not None:
-        conditions.append(_row_probe("statement_agents", "agent_key", f.agent, f.related_agents,
-                                     f"{alias}.seq", p))
-    if f.activity is not None:
-        conditions.append(_row_probe("statement_activities", "activity_id", f.activity,
-                                     f.related_activities, f"{alias}.seq", p))
-    return f"statements {alias}", f"{alias}.seq", conditions
+    activity (`_row_probe`)."""
+    return (f"statements {alias}", f"{alias}.seq",
+            [f"{alias}.tenant_id = $1", *_match(alias, f, p, probe=_row_probe)])
 
 
 def _row_probe(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
