@@ -76,6 +76,9 @@ FILTERS = {
                                      "related_activities": "true"},
     "related_agents": lambda s: {"agent": json.dumps(_agent(s)), "related_agents": "true"},
     "agent_verb": lambda s: {"agent": json.dumps(_agent(s)), "verb": s["verb"]["id"]},
+    # A learner's statements in a course (the course groups each lesson).
+    "agent_course": lambda s: {"agent": json.dumps(_agent(s)), "related_activities": "true",
+                               "activity": s["context"]["contextActivities"]["grouping"][0]["id"]},
     "since": lambda s: {"since": "2000-01-01T00:00:00Z"},
     "no_filter": lambda s: {},
 }
