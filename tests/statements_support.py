@@ -80,3 +80,16 @@ def listed_ids(client: httpx.Client, **params: object) -> list[str]:
 def error_of(response: httpx.Response) -> dict:
     assert response.headers["content-type"] == "application/json", response.text
     return response.json()["error"]
+
+
+def follow(client, first: dict) -> list[str]:
+    """Every id of the list that starts with page `first`, following `more`."""
+    ids, page = [s["id"] for s in first["statements"]], first
+    while page["more"]:
+        assert page["more"].startswith("/xapi/statements?more=")  # relative IRL
+        response = client.get(page["more"])
+        assert response.status_code == 200, response.text
+        assert CONSISTENT in response.headers
+        page = response.json()
+        ids += [s["id"] for s in page["statements"]]
+    return ids

@@ -9,21 +9,8 @@ import orjson
 import pytest
 
 from tests.conftest import add_credential, make_tenant
-from tests.statements_support import (ATTEMPTED, CONSISTENT, error_of, listing, new_id, statement,
-                                      stored)
-
-
-def follow(client, first: dict) -> list[str]:
-    """Every id of the list that starts with page `first`, following `more`."""
-    ids, page = [s["id"] for s in first["statements"]], first
-    while page["more"]:
-        assert page["more"].startswith("/xapi/statements?more=")  # relative IRL
-        response = client.get(page["more"])
-        assert response.status_code == 200, response.text
-        assert CONSISTENT in response.headers
-        page = response.json()
-        ids += [s["id"] for s in page["statements"]]
-    return ids
+from tests.statements_support import (ATTEMPTED, CONSISTENT, error_of, follow, listing, new_id,
+                                      statement, stored)
 
 
 @pytest.mark.parametrize("ascending", ["false", "true"])

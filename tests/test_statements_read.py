@@ -12,8 +12,8 @@ import pytest
 from lrs.store import statement_reader
 from tests.conftest import add_credential, make_tenant
 from tests.statements_support import (ATTEMPTED, CONSISTENT, EXPERIENCED, activity, agent,
-                                      error_of, get_one, listed_ids, listing, new_id, statement,
-                                      stored, voiding)
+                                      error_of, follow, get_one, listed_ids, listing, new_id,
+                                      statement, stored, voiding)
 
 
 def test_get_one_statement_as_stored(client):
@@ -189,12 +189,7 @@ def test_an_agent_with_a_second_filter_either_way_round(client, monkeypatch):
         ][::-1]
 
     def paged(**params: object) -> list[str]:
-        page = listing(client, limit=1, **params)
-        got = [s["id"] for s in page["statements"]]
-        while page["more"]:
-            page = client.get(page["more"]).json()
-            got += [s["id"] for s in page["statements"]]
-        return got
+        return follow(client, listing(client, limit=1, **params))
 
     # busy has 17 statements, other 7, ATTEMPTED 6, the registration 12 and
     # `rare` 4 as the object (6 with the parents). At 13 busy's are walked by
