@@ -134,6 +134,18 @@ def server(settings: config.Settings) -> Iterator[LiveServer]:
     live.stop()
 
 
+@pytest.fixture(scope="session")
+def unconditional_put_server(settings: config.Settings) -> Iterator[LiveServer]:
+    """A second server with LRS_UNCONDITIONAL_PROFILE_PUT set: it accepts a
+    1.0.x PUT that creates a profile document with neither If-Match nor
+    If-None-Match, which clients such as TinCanPython send (lrs.xapi.documents;
+    by default the LRS answers 400)."""
+    live = LiveServer(settings.replace(unconditional_profile_put=True))
+    live.start()
+    yield live
+    live.stop()
+
+
 class Tenant:
     def __init__(self, name: str, key: str, secret: str) -> None:
         self.name, self.key, self.secret = name, key, secret

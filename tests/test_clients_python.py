@@ -45,8 +45,6 @@ from tincan.documents import (
 )
 from tincan.http_request import HTTPRequest
 
-from tests.conftest import LiveServer
-
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -247,18 +245,6 @@ def test_save_state_drops_the_registration(server, tenant):
     assert lrs.retrieve_state(activity, actor, "progress").response.status == 200
     scoped = lrs.retrieve_state(activity, actor, "progress", registration=registration)
     assert scoped.response.status == 404
-
-
-@pytest.fixture(scope="module")
-def unconditional_put_server(settings):
-    """TinCanPython saves a new profile document with a PUT that carries
-    neither If-Match nor If-None-Match (it has no way to send the latter).
-    xAPI 1.0.3 makes one of them a client MUST and the LRS answers 400 by
-    default; LRS_UNCONDITIONAL_PROFILE_PUT accepts it (lrs.xapi.documents)."""
-    server = LiveServer(settings.replace(unconditional_profile_put=True))
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_new_profile_saved_without_headers_is_refused_by_default(server, tenant):

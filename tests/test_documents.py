@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, add_credential, make_tenant
+from tests.conftest import add_credential, make_tenant
 
 AGENT = json.dumps({"objectType": "Agent", "mbox": "mailto:learner@example.com"})
 ACTIVITY = "http://example.com/activities/course-1"
@@ -248,21 +248,16 @@ def test_put_without_precondition_creates_in_2_0_and_for_state(doc, version):
 
 
 @pytest.mark.parametrize("kind", ["activity_profile", "agent_profile"])
-def test_unconditional_profile_put_can_be_allowed(kind, settings, tenant):
+def test_unconditional_profile_put_can_be_allowed(kind, unconditional_put_server, tenant):
     # LRS_UNCONDITIONAL_PROFILE_PUT, for clients that cannot send the headers
     # (TinCanPython, TinCan.NET): a 1.0.3 PUT creates; over an existing
     # document it is still 409.
-    lenient = LiveServer(settings.replace(unconditional_profile_put=True))
-    lenient.start()
-    try:
-        with httpx.Client(base_url=lenient.url, auth=(tenant.key, tenant.secret),
-                          headers={"X-Experience-API-Version": "1.0.3"}) as client:
-            doc = Doc(client, kind)
-            assert doc.put("legacy", {"v": 1}).status_code == 204
-            assert doc.get("legacy").json() == {"v": 1}
-            _error(doc.put("legacy", {"v": 2}), 409)
-    finally:
-        lenient.stop()
+    with httpx.Client(base_url=unconditional_put_server.url, auth=(tenant.key, tenant.secret),
+                      headers={"X-Experience-API-Version": "1.0.3"}) as client:
+        doc = Doc(client, kind)
+        assert doc.put("legacy", {"v": 1}).status_code == 204
+        assert doc.get("legacy").json() == {"v": 1}
+        _error(doc.put("legacy", {"v": 2}), 409)
 
 
 def test_post_of_invalid_json_creates_nothing(doc):
