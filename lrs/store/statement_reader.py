@@ -284,10 +284,13 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
              f"WHERE c.ref_target IS NOT NULL AND chain.depth < {MAX_REF_DEPTH}) "
              f"SELECT id FROM chain")
     # Each statement down the chain is found by its id, then checked
-    # against the filters (LIMIT 1 keeps it a per-id probe: without
-    # statistics, on a young tenant, the planner otherwise scanned every
-    # statement of the filter's activity for each referrer, 24 ms a page).
-    matches = " AND ".join(["t.tenant_id = $1", "t.id = ch.id", *_match("t", f, p)])
+    # against the filters, the index tables by per-row probes (LIMIT 1 and
+    # _row_probe keep it so: without statistics, on a young tenant, the
+    # planner otherwise scanned every statement of the filter's activity, or
+    # joined all of a learner's 23,000 rows, for each referrer: 24 ms and
+    # 1 s a page).
+    matches = " AND ".join(["t.tenant_id = $1", "t.id = ch.id",
+                            *_match("t", f, p, probe=_row_probe)])
     target = (f"SELECT true FROM ({chain} OFFSET 0) ch CROSS JOIN LATERAL "
               f"(SELECT 1 FROM statements t WHERE {matches} LIMIT 1) m LIMIT 1")
     by_stretch = (f"SELECT r.seq FROM statements r WHERE {' AND '.join(referrer)} "
