@@ -88,12 +88,16 @@ def database_url(postgres_url: str) -> str:
     return url
 
 
-@pytest.fixture
-def empty_database(postgres_url: str) -> str:
+def new_empty_database(postgres_url: str) -> str:
     """A database of its own, with nothing in it (not even migrations)."""
     name = f"lrs_empty_{uuid.uuid4().hex[:8]}"
     run(_create_database(postgres_url, name))
     return _with_database(postgres_url, name)
+
+
+@pytest.fixture
+def empty_database(postgres_url: str) -> str:
+    return new_empty_database(postgres_url)
 
 
 @pytest.fixture(scope="session")

@@ -169,10 +169,10 @@ def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
     if args.preload:
         _preload(args, origin, xapi_path, load, work)
     if database_url:
-        # What autovacuum does within a minute or so of a bulk load: without
-        # statistics the planner misjudges every filter (verb: p50 451 ms
-        # right after a 100,000-statement preload, 11 ms after ANALYZE).
-        # Reads are measured in the steady state.
+        # What autovacuum does within a minute or so of a bulk load. Reads
+        # are measured in the steady state, with statistics (without them
+        # planners misjudge; ours walks its indexes regardless since
+        # 2026-11-29, docs/benchmarks.md, but another LRS's may not).
         print("ANALYZE (as autovacuum would) ...", flush=True)
         asyncio.run(_on_database(database_url, "ANALYZE"))
     lines = ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
