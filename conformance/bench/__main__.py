@@ -121,7 +121,7 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list
                 f"--workers {args.workers}")
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}; "
-          f"measured: {measured}")
+          f"measured: {measured}; X-Experience-API-Version {args.xapi_version}")
     print("\n".join(lines))
 
 
@@ -136,7 +136,7 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
     print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...", flush=True)
     cpu_before = cpu() if cpu else None
     result = wrk.run(origin, requests_file, connections=scenario.connections,
-                     seconds=args.seconds, seed=args.seed)
+                     seconds=args.seconds, seed=args.seed, xapi_version=args.xapi_version)
     acknowledged = result.ok * scenario.per_request
     rate = acknowledged / result.seconds
     costs = ""
@@ -182,7 +182,8 @@ def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
         requests_file = work / f"get-{kind}.tsv"
         workload.query_requests(requests_file, load, kind, xapi_path, args.seed)
         result = wrk.run(origin, requests_file, connections=args.query_connections,
-                         seconds=args.query_seconds, seed=args.seed)
+                         seconds=args.query_seconds, seed=args.seed,
+                         xapi_version=args.xapi_version)
         lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
                      f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
                      f"{_statuses(result)}|")
@@ -200,7 +201,8 @@ def _preload(args: argparse.Namespace, origin: str, xapi_path: str,
     print(f"preloading {args.preload:,} statements into {load.name} ...", flush=True)
     stored, started = 0, time.monotonic()
     while stored < args.preload and time.monotonic() - started < 1800:
-        result = wrk.run(origin, requests_file, connections=16, seconds=10, seed=args.seed + stored)
+        result = wrk.run(origin, requests_file, connections=16, seconds=10,
+                         seed=args.seed + stored, xapi_version=args.xapi_version)
         stored += result.ok * 100
     elapsed = time.monotonic() - started
     print(f"    {stored:,} stored in {elapsed:,.0f} s ({stored / elapsed:,.0f}/s)", flush=True)
@@ -221,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--auth", action="append", default=[], metavar="KEY:SECRET",
                    help="Basic credentials of one agency (repeat: one per agency)")
     p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
+    p.add_argument("--xapi-version", default="2.0.0",
+                   help="X-Experience-API-Version of every request (1.0.3 for an LRS without 2.0)")
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
     # 1, as `lrs serve`: on 2 cores shared with PostgreSQL one worker did

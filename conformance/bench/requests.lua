@@ -1,10 +1,11 @@
 -- wrk script: replay prepared xAPI requests and report per-status counts.
 --
---   wrk -t2 -c64 -d20s -s requests.lua http://127.0.0.1:8080 -- requests.tsv 7
+--   wrk -t2 -c64 -d20s -s requests.lua http://127.0.0.1:8080 -- requests.tsv 7 2.0.0
 --
 -- requests.tsv holds one request per line: METHOD, path with query, the
 -- Authorization header and the body (may be empty), separated by tabs.
 -- Every thread starts at its own seeded offset and cycles through the file.
+-- The last argument is the X-Experience-API-Version to send (default 2.0.0).
 -- done() prints one line "WRK_JSON {...}" for the benchmark driver.
 
 local items = {}
@@ -35,7 +36,7 @@ function init(args)
     local f = split(line)
     local headers = {
       ["Authorization"] = f[3],
-      ["X-Experience-API-Version"] = "2.0.0",
+      ["X-Experience-API-Version"] = args[3] or "2.0.0",
     }
     if f[4] ~= "" then
       headers["Content-Type"] = "application/json"

@@ -43,10 +43,11 @@ def require_wrk() -> str:
 
 
 def run(origin: str, requests_file: Path, *, connections: int, seconds: float,
-        threads: int = 2, seed: int = 1, timeout_s: int = 10) -> WrkResult:
+        threads: int = 2, seed: int = 1, timeout_s: int = 10,
+        xapi_version: str = "2.0.0") -> WrkResult:
     command = [require_wrk(), f"-t{min(threads, connections)}", f"-c{connections}",
                f"-d{round(seconds)}s", f"--timeout={timeout_s}s", "-s", str(SCRIPT), origin,
-               "--", str(requests_file), str(seed)]
+               "--", str(requests_file), str(seed), xapi_version]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60,
                           check=False)
