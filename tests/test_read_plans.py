@@ -5,10 +5,10 @@ Right after a bulk load, before autovacuum's first ANALYZE, the planner
 guesses that any value is rare, and left to itself reads every match of a
 common verb and sorts them (a bitmap scan: 49,000 index entries a page here,
 against 1,200). The pool's connections turn bitmap scans off
-(lrs.store.db.SERVER_SETTINGS).
-Observed from PostgreSQL's own counters, through the LRS's pool and reader,
-with autovacuum off for the tables so that no statistics appear meanwhile.
-Fewer statements than these did not mislead the planner."""
+(lrs.store.db.SERVER_SETTINGS). Observed from PostgreSQL's own counters,
+through the LRS's pool and reader, with autovacuum off for the tables so
+that no statistics appear meanwhile. Fewer statements than these did not
+mislead the planner."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from lrs.xapi.agents import agent_key
 from tests.conftest import new_empty_database, run
 
 COMMON = "http://example.com/verbs/common-here"
+CITED = "http://example.com/verbs/cited"
 BUSY = {"objectType": "Agent", "mbox": "mailto:busy@example.com"}
 OTHER = {"objectType": "Agent", "mbox": "mailto:other@example.com"}
 STATEMENTS = 30_000
@@ -61,7 +62,7 @@ async def _load(url: str) -> int:
             first = first or batch.statements[0].id
             assert await write_group(conn, [batch]) == [None]
         refs = _batch(tenant_id, [
-            {"actor": OTHER, "verb": {"id": "http://example.com/verbs/cited"},
+            {"actor": OTHER, "verb": {"id": CITED},
              "object": {"objectType": "StatementRef", "id": first}}] * REFERRERS)
         assert await write_group(conn, [refs]) == [None]
         assert await conn.fetchval(
@@ -72,9 +73,10 @@ async def _load(url: str) -> int:
 
 
 async def _read(url: str, tenant_id: int, f: statement_reader.StatementFilter,
-                pages: int) -> tuple[list[int], int]:
-    """The seqs of `pages` first pages of 50 (the plan is made generic after
-    five), and the index entries PostgreSQL read for them."""
+                pages: int) -> tuple[list[str], int]:
+    """The verbs of the first page of 50, newest first, read `pages` times
+    (from the sixth, with the generic plan), and the index entries
+    PostgreSQL read for them all."""
     db = await Database.connect(url, min_size=1, max_size=1)
     try:
         async with db.connection() as conn:
@@ -86,9 +88,11 @@ async def _read(url: str, tenant_id: int, f: statement_reader.StatementFilter,
                 assert more
             await conn.execute("SELECT pg_stat_force_next_flush()")
             await conn.execute("SELECT pg_stat_clear_snapshot()")
-            return [r.seq for r in rows], await conn.fetchval(INDEX_ENTRIES_READ) - before
+            read = await conn.fetchval(INDEX_ENTRIES_READ) - before
     finally:
         await db.close()
+    assert [r.seq for r in rows] == sorted((r.seq for r in rows), reverse=True)
+    return [orjson.loads(r.payload)["verb"]["id"] for r in rows], read
 
 
 @pytest.fixture(scope="module")
@@ -100,25 +104,25 @@ def loaded(postgres_url: str) -> tuple[str, int]:
 def test_a_verbs_pages_walk_its_index_without_statistics(loaded):
     url, tenant_id = loaded
     pages = 8
-    # A verb all 30,000 statements have: each page reads its 51 entries, and
-    # counts up to 1,000 to choose how to find the StatementRefs
-    # (statement_reader.REFERRER_COUNT). Measured: 1,182 a page; 49,306
-    # with bitmap scans.
+    # A verb all 30,000 statements of BUSY have: each page walks 51 of their
+    # entries, and counts up to 1,000 to choose how to find the
+    # StatementRefs (statement_reader.REFERRER_COUNT). Measured: 1,182 a
+    # page; 49,306 with bitmap scans. The 20 StatementRefs to one of them
+    # match too (STGET-30), and are the newest.
     by_verb = statement_reader.StatementFilter(verb=COMMON)
-    seqs, read = run(_read(url, tenant_id, by_verb, pages))
-    assert len(seqs) == 50 and seqs == sorted(seqs, reverse=True)
+    verbs, read = run(_read(url, tenant_id, by_verb, pages))
+    assert verbs == [CITED] * REFERRERS + [COMMON] * (50 - REFERRERS)
     assert read < pages * 1500, read
 
 
 def test_an_agent_and_verbs_pages_walk_their_indexes_without_statistics(loaded):
     url, tenant_id = loaded
     pages = 8
-    # BUSY and COMMON: the page is BUSY's 51 newest; three counts stop at
-    # 1,000 (statement_reader._direct and the StatementRefs' choice), and
-    # the 20 StatementRefs stored after the page are checked against the
-    # filter by their target. Measured: 4,528 a page; 22,703 with bitmap
-    # scans.
+    # BUSY and COMMON: BUSY's 51 newest, three counts that stop at 1,000
+    # (statement_reader._direct and the StatementRefs' choice), and the 20
+    # StatementRefs stored after them, each checked against the filter by
+    # its target. Measured: 4,528 a page; 22,703 with bitmap scans.
     busy_common = statement_reader.StatementFilter(agent=agent_key(BUSY), verb=COMMON)
-    seqs, read = run(_read(url, tenant_id, busy_common, pages))
-    assert len(seqs) == 50
+    verbs, read = run(_read(url, tenant_id, busy_common, pages))
+    assert verbs == [CITED] * REFERRERS + [COMMON] * (50 - REFERRERS)
     assert read < pages * 10_000, read
