@@ -153,22 +153,32 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
 
     With an agent (or activity) filter the rows come from that index table's
     primary key (tenant_id, agent_key, seq), which yields them in seq order,
-    each joined to its statement; the other filters are checked on the way.
+    each statement found by one probe and the other filters checked on it.
     Otherwise from an index of `statements` (tenant_id, verb_id |
     registration | credential, seq) or the store order, as planned."""
     if f.agent is None and f.activity is None:
         return f"statements {alias}", f"{alias}.seq", [f"{alias}.tenant_id = $1",
                                                        *_match(alias, f, p)]
     table, column, value, related = _index_table(f)
-    rest = (dataclasses.replace(f, agent=None) if f.agent is not None
-            else dataclasses.replace(f, activity=None))
     x = f"{alias}x"
-    source = (f"{table} {x} JOIN statements {alias} "
-              f"ON {alias}.tenant_id = $1 AND {alias}.seq = {x}.seq")
     conditions = [f"{x}.tenant_id = $1", f"{x}.{column} = {p.add(value)}"]
     if not related:
         conditions.append(f"{x}.direct")
-    return source, f"{x}.seq", conditions + _match(alias, rest, p)
+    if f.agent is not None and f.activity is not None:
+        # On the agent's row, before its statement is read: the planner
+        # may merge the two index tables' rows by seq, index-only.
+        conditions.append(_probe("statement_activities", "activity_id", f.activity,
+                                 f.related_activities, f"{x}.seq", p))
+    # The statement by a probe of seq, LIMIT 1 keeping it one. As a plain
+    # join, without statistics, the planner could instead scan a verb's
+    # index from its newest entry for every row walked: 45 ms for an agent +
+    # verb page 5,000 rows deep, 245 ms 20,000 deep (1 ms as a probe).
+    on_statement = dataclasses.replace(f, agent=None, activity=None)
+    probe = " AND ".join([f"{alias}.tenant_id = $1", f"{alias}.seq = {x}.seq",
+                          *_match(alias, on_statement, p)])
+    source = (f"{table} {x} CROSS JOIN LATERAL "
+              f"(SELECT * FROM statements {alias} WHERE {probe} LIMIT 1) {alias}")
+    return source, f"{x}.seq", conditions
 
 
 def _by_statements(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
