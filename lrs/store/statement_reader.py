@@ -105,9 +105,14 @@ def _match(alias: str, f: StatementFilter, p: _Params, probe=None) -> list[str]:
 
 def _probe(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
     """`seq` has a row for `value` in an index table: one primary-key probe."""
+    return f"EXISTS (SELECT 1 FROM {_index_row(table, column, value, related, seq, p)})"
+
+
+def _index_row(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
+    """FROM and WHERE of `seq`'s row for `value` in an index table."""
     direct = "" if related else " AND x.direct"
-    return (f"EXISTS (SELECT 1 FROM {table} x WHERE x.tenant_id = $1 "
-            f"AND x.{column} = {p.add(value)} AND x.seq = {seq}{direct})")
+    return (f"{table} x WHERE x.tenant_id = $1 AND x.{column} = {p.add(value)} "
+            f"AND x.seq = {seq}{direct}")
 
 
 def _seq_bounds(seq: str, f: StatementFilter, after: int | None, p: _Params,
@@ -159,11 +164,8 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
     if f.agent is None and f.activity is None:
         return f"statements {alias}", f"{alias}.seq", [f"{alias}.tenant_id = $1",
                                                        *_match(alias, f, p)]
-    table, column, value, related = _index_table(f)
     x = f"{alias}x"
-    conditions = [f"{x}.tenant_id = $1", f"{x}.{column} = {p.add(value)}"]
-    if not related:
-        conditions.append(f"{x}.direct")
+    rows, conditions = _driver(x, f, p)
     if f.agent is not None and f.activity is not None:
         # On the agent's row, before its statement is read: the planner
         # may merge the two index tables' rows by seq, index-only.
@@ -176,7 +178,7 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
     on_statement = dataclasses.replace(f, agent=None, activity=None)
     probe = " AND ".join([f"{alias}.tenant_id = $1", f"{alias}.seq = {x}.seq",
                           *_match(alias, on_statement, p)])
-    source = (f"{table} {x} CROSS JOIN LATERAL "
+    source = (f"{rows} CROSS JOIN LATERAL "
               f"(SELECT * FROM statements {alias} WHERE {probe} LIMIT 1) {alias}")
     return source, f"{x}.seq", conditions
 
@@ -193,9 +195,8 @@ def _row_probe(table: str, column: str, value: str, related: bool, seq: str, p: 
     """As `_probe`, but a scalar subquery, so that it stays a per-row
     primary-key probe: an EXISTS may be planned as a join over all of the
     value's rows, which is what walking another index avoids."""
-    direct = "" if related else " AND x.direct"
-    return (f"coalesce((SELECT true FROM {table} x WHERE x.tenant_id = $1 AND "
-            f"x.{column} = {p.add(value)} AND x.seq = {seq}{direct} LIMIT 1), false)")
+    return (f"coalesce((SELECT true FROM {_index_row(table, column, value, related, seq, p)} "
+            f"LIMIT 1), false)")
 
 
 def _other_way(f: StatementFilter,
