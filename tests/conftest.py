@@ -130,12 +130,17 @@ class LiveServer:
         self._thread.join(timeout=20)
 
 
-@pytest.fixture(scope="session")
-def server(settings: config.Settings) -> Iterator[LiveServer]:
+def serving(settings: config.Settings) -> Iterator[LiveServer]:
+    """A LiveServer with `settings`, started, for a fixture to yield from."""
     live = LiveServer(settings)
     live.start()
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def server(settings: config.Settings) -> Iterator[LiveServer]:
+    yield from serving(settings)
 
 
 @pytest.fixture(scope="session")
@@ -144,10 +149,7 @@ def unconditional_put_server(settings: config.Settings) -> Iterator[LiveServer]:
     1.0.x PUT that creates a profile document with neither If-Match nor
     If-None-Match, which clients such as TinCanPython send (lrs.xapi.documents;
     by default the LRS answers 400)."""
-    live = LiveServer(settings.replace(unconditional_profile_put=True))
-    live.start()
-    yield live
-    live.stop()
+    yield from serving(settings.replace(unconditional_profile_put=True))
 
 
 class Tenant:

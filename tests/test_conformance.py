@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lrs import config
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, serving
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,10 @@ def shipped_limits_server(settings: config.Settings) -> Iterator[LiveServer]:
     1,000-statement batches and 8 MB attachments, and checks the 413 just past
     the limits, so it gets the limits the LRS ships with."""
     shipped = config.load({}, database_url=settings.database_url)
-    live = LiveServer(settings.replace(
+    yield from serving(settings.replace(
         max_body_bytes=shipped.max_body_bytes,
         max_statements_per_request=shipped.max_statements_per_request,
         max_document_bytes=shipped.max_document_bytes))
-    live.start()
-    yield live
-    live.stop()
 
 
 # About 75 s alone, but a busy 2-core machine can double it: the default 120 s
