@@ -95,6 +95,13 @@ def xapijs(request, run):
     return lambda scenario, **kw: run("xapijs.mjs", scenario, version=request.param, **kw)
 
 
+def assert_paged_25_by_10(out: dict) -> None:
+    """A client's `paging` scenario: 25 statements read at limit 10 by
+    following `more`, each exactly once."""
+    assert [len(page) for page in out["pages"]] == [10, 10, 5]
+    everything = [sid for page in out["pages"] for sid in page]
+    assert len(set(everything)) == 25 and set(everything) == set(out["ids"])
+
 def test_xapijs_statements_round_trip(xapijs):
     out = xapijs("statements")
     got = out["got"]
@@ -131,9 +138,7 @@ def test_xapijs_queries_filter_by_agent_verb_and_activity(xapijs):
 
 def test_xapijs_follows_more_across_pages(xapijs):
     out = xapijs("paging")
-    assert [len(page) for page in out["pages"]] == [10, 10, 5]
-    everything = [sid for page in out["pages"] for sid in page]
-    assert len(set(everything)) == 25 and set(everything) == set(out["ids"])
+    assert_paged_25_by_10(out)
     assert len(out["registrations"]) == 1
 
 
@@ -268,9 +273,7 @@ def test_tincanjs_queries_filter_by_agent_verb_and_activity(tincanjs):
 
 def test_tincanjs_follows_more_across_pages(tincanjs):
     out = tincanjs("paging")
-    assert [len(page) for page in out["pages"]] == [10, 10, 5]
-    everything = [sid for page in out["pages"] for sid in page]
-    assert len(set(everything)) == 25 and set(everything) == set(out["ids"])
+    assert_paged_25_by_10(out)
 
 
 def test_tincanjs_voiding_hides_the_statement(tincanjs):

@@ -41,7 +41,8 @@ import hashlib
 
 import pytest
 
-from tests.test_clients_js import ATTEMPTED, COMPLETED, VOIDED, node, run  # noqa: F401
+from tests.test_clients_js import (  # noqa: F401 (node, run: fixtures)
+    ATTEMPTED, COMPLETED, VOIDED, assert_paged_25_by_10, node, run)
 
 SHIPPED = "1.0.1"  # the X-Experience-API-Version xAPIWrapper 1.11.0 sends
 
@@ -81,9 +82,7 @@ def test_xapiwrapper_statements_round_trip_and_queries(xapiwrapper):
 
 def test_xapiwrapper_follows_more_across_pages(xapiwrapper):
     out = xapiwrapper("paging")
-    assert [len(page) for page in out["pages"]] == [10, 10, 5]
-    everything = [sid for page in out["pages"] for sid in page]
-    assert len(set(everything)) == 25 and set(everything) == set(out["ids"])
+    assert_paged_25_by_10(out)
 
 
 def test_xapiwrapper_voiding_hides_the_statement(xapiwrapper):
