@@ -54,7 +54,8 @@ def create_app(settings: Settings) -> Starlette:
             raise RuntimeError("create_app needs settings.database_url (lrs serve sets it)")
         db = await Database.connect(settings.database_url, min_size=settings.pool_min,
                                     max_size=settings.pool_max, timeout=settings.db_timeout,
-                                    command_timeout=settings.db_command_timeout)
+                                    command_timeout=settings.db_command_timeout,
+                                    statement_cache=settings.db_statement_cache)
         try:
             async with db.connection() as conn:
                 key = await accounts.signing_key(conn, settings)

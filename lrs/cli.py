@@ -37,7 +37,7 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 def _run(settings: Settings, job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     async def main(url: str) -> Any:
-        conn = await asyncpg.connect(url)
+        conn = await asyncpg.connect(url, statement_cache_size=settings.db_statement_cache)
         try:
             return await job(conn)
         finally:
@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             return await accounts.bootstrap(conn)
 
         async def connect_and_prepare() -> dict | None:
-            conn = await asyncpg.connect(url)
+            conn = await asyncpg.connect(url, statement_cache_size=settings.db_statement_cache)
             try:
                 return await prepare(conn)
             finally:

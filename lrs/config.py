@@ -125,6 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     # answering without closing the connection (a partition, a failover).
     Setting("db_timeout", _positive_float, "5", "Seconds to connect to PostgreSQL or to wait for a pooled connection; past it the request is answered 503.", "float"),
     Setting("db_command_timeout", _positive_float, "30", "Seconds one SQL command may run; past it the request is answered 503 (a database that stopped answering without closing the connection).", "float"),
+    Setting("db_statement_cache", _non_negative_int, "100", "Statements each database connection keeps prepared (asyncpg's cache). 0: none, for a pooler in transaction mode that cannot carry prepared statements (PgBouncer before 1.21, or without max_prepared_statements); every query is then planned anew.", "int"),
     Setting("access_cache_seconds", _non_negative_int, "300", "Seconds a process may reuse a credential look-up; every change to credentials, tenants or issuers empties the cache at once (LISTEN/NOTIFY on a connection of its own). 0: no cache (needed behind a pooler in transaction mode, where LISTEN does not work).", "int"),
     Setting("jwt_secret", _optional_text, "", "Key that signs the tokens and `more` cursors the LRS issues (HS256). Default: a random key generated once and kept in the database, so every node shares it.", "str"),
     Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
@@ -156,6 +157,7 @@ class Settings:
     pool_max: int = 10
     db_timeout: float = 5.0
     db_command_timeout: float = 30.0
+    db_statement_cache: int = 100
     access_cache_seconds: int = 300
     jwt_secret: str | None = None
     jwt_audience: str = "lrs"

@@ -7,6 +7,7 @@ are translated here by SQLSTATE class, not by message text."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
@@ -15,6 +16,8 @@ import asyncpg
 
 from lrs import metrics
 from lrs.errors import ServiceUnavailable
+
+log = logging.getLogger("lrs.db")
 
 # Errors that mean "the database cannot be reached now", not "this request
 # is wrong": answered 503 (lrs.http.errors), so clients and load balancers
@@ -38,6 +41,10 @@ RETRY_AFTER = {"Retry-After": "5"}
 # walking the verb's index; docs/benchmarks.md). With statistics the pages
 # cost the same either way, and lrs_write_statements measured no different.
 SERVER_SETTINGS = {"application_name": "lrs", "enable_bitmapscan": "off"}
+# What a pooler accepts: PgBouncer refuses startup parameters it does not
+# know (08P01, "unsupported startup parameter") unless told to ignore them,
+# and knows application_name.
+POOLER_SERVER_SETTINGS = {"application_name": "lrs"}
 
 
 class Query(NamedTuple):
@@ -61,18 +68,29 @@ class Database:
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
-                      timeout: float = 5, command_timeout: float = 30) -> Database:
+                      timeout: float = 5, command_timeout: float = 30,
+                      statement_cache: int = 100) -> Database:
         """`timeout` bounds connecting and waiting for a pooled connection,
         `command_timeout` each SQL command (LRS_DB_TIMEOUT and
-        LRS_DB_COMMAND_TIMEOUT): no request waits on the database for ever."""
-        pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size,
-            timeout=timeout, command_timeout=command_timeout,
-            # Statements are prepared per connection by asyncpg; keep them.
-            max_inactive_connection_lifetime=300,
-            server_settings=SERVER_SETTINGS,
-            reset=_no_session_state,
-        )
+        LRS_DB_COMMAND_TIMEOUT): no request waits on the database for ever.
+        `statement_cache` (LRS_DB_STATEMENT_CACHE): 0 behind a pooler that
+        cannot carry prepared statements."""
+        options = dict(min_size=min_size, max_size=max_size,
+                       timeout=timeout, command_timeout=command_timeout,
+                       statement_cache_size=statement_cache,
+                       # Statements are prepared per connection by asyncpg; keep them.
+                       max_inactive_connection_lifetime=300,
+                       reset=_no_session_state)
+        try:
+            pool = await asyncpg.create_pool(dsn, server_settings=SERVER_SETTINGS, **options)
+        except asyncpg.ProtocolViolationError as exc:
+            # A pooler in front that refuses the setting: serve without it
+            # rather than not at all, and say how to get it back.
+            log.warning("the database refused a connection setting (%s); connecting without "
+                        "enable_bitmapscan=off: set it for the LRS's role instead "
+                        "(ALTER ROLE ... SET enable_bitmapscan = off; docs/operations.md)", exc)
+            pool = await asyncpg.create_pool(dsn, server_settings=POOLER_SERVER_SETTINGS,
+                                             **options)
         metrics.DB_POOL_SIZE.inc(pool.get_size())
         return cls(pool, timeout)
 

@@ -1,0 +1,81 @@
+"""LRS_DB_STATEMENT_CACHE, against real PostgreSQL: behind a pooler in
+transaction mode that cannot carry prepared statements (PgBouncer before
+1.21, docs/operations.md "Behind PgBouncer"), no statement may stay prepared
+on a connection, since the next transaction may run on another server
+connection. The LRS must still serve every path: writes, reads with each
+kind of filter and paging, documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+
+from lrs.app import create_app
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+VERB = "http://adlnet.gov/expapi/verbs/completed"
+COURSE = "http://example.org/course"
+
+
+def _statement(learner: int) -> dict:
+    return {"id": str(uuid.uuid4()), "actor": {"mbox": f"mailto:learner{learner}@example.org"},
+            "verb": {"id": VERB}, "object": {"id": COURSE}}
+
+
+@pytest.mark.parametrize("cache", [100, 0])
+def test_a_statement_cache_of_zero_serves_everything_and_leaves_nothing_prepared(
+        settings, tenant, cache):
+    # One connection, so the one looked at is the one that served.
+    app = create_app(settings.replace(db_statement_cache=cache, pool_min=1, pool_max=1))
+    statements = [_statement(i % 3) for i in range(30)]
+    agent = json.dumps({"mbox": "mailto:learner1@example.org"})
+
+    async def scenario() -> tuple[list[dict], list[str], list[str]]:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://lrs",
+                auth=(tenant.key, tenant.secret), headers=V2, timeout=30) as client:
+            stored = await client.post("/xapi/statements", json=statements)
+            assert stored.status_code == 200, stored.text
+            pages = []
+            # More than five runs of each read: a prepared statement's plan
+            # turns generic after five, a path the cache-less reads never take.
+            for _ in range(6):
+                for params in ({"verb": VERB, "limit": 4}, {"agent": agent},
+                               {"activity": COURSE, "related_activities": "true"},
+                               {"agent": agent, "verb": VERB}):
+                    page = await client.get("/xapi/statements", params=params)
+                    assert page.status_code == 200, page.text
+                    pages.append(page.json())
+            followed = await client.get(pages[0]["more"])
+            assert followed.status_code == 200, followed.text
+            pages.append(followed.json())
+            state = {"activityId": COURSE, "stateId": "bookmark", "agent": agent}
+            put = await client.put("/xapi/activities/state", params=state, json={"page": 3})
+            assert put.status_code == 204, put.text
+            got = await client.get("/xapi/activities/state", params=state)
+            assert got.json() == {"page": 3}
+            async with app.state.runtime.db.connection() as conn:
+                prepared = [r["statement"] for r in
+                            await conn.fetch("SELECT statement FROM pg_prepared_statements")]
+        return pages, prepared, [s["id"] for s in statements]
+
+    pages, prepared, ids = asyncio.run(scenario())
+    newest_first = ids[::-1]
+    learner1 = ids[1::3][::-1]
+    verb_page, agent_page, course_page, agent_verb_page = pages[:4]
+    assert [s["id"] for s in verb_page["statements"]] == newest_first[:4]
+    assert [s["id"] for s in agent_page["statements"]] == learner1
+    assert [s["id"] for s in course_page["statements"]] == newest_first
+    assert [s["id"] for s in agent_verb_page["statements"]] == learner1
+    # The sixth run of each read answers as the first did.
+    assert pages[-5:-1] == pages[:4]
+    assert [s["id"] for s in pages[-1]["statements"]] == newest_first[4:8]
+    if cache:
+        # The default keeps them: the LRS's own queries among them.
+        assert any("statements" in sql for sql in prepared), prepared
+    else:
+        assert prepared == []
