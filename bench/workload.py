@@ -85,6 +85,12 @@ def busiest_agent(t: dict, rng: random.Random) -> Params:
     return {"agent": _agent({"account": {"homePage": home, "name": f"u{rng.randrange(4)}"}})}
 
 
+def busiest_agent_verb(t: dict, rng: random.Random) -> Params:
+    # A busy learner and a verb: common for them too (answered), or common
+    # in the agency but rare for them (failed).
+    return {**busiest_agent(t, rng), **verb(t, rng)}
+
+
 def course_direct(t: dict, rng: random.Random) -> Params:
     # A course as the object (launched, terminated, passed, failed): about a
     # fifth of the course's index rows are direct, the rest parent/grouping.
@@ -112,6 +118,7 @@ KINDS: dict[str, Callable[[dict, random.Random], Params]] = {
     "agent (busiest)": busiest_agent,
     "activity (course)": course_direct,
     "agent+verb": agent_verb,
+    "agent (busiest)+verb": busiest_agent_verb,
     "verb+since": verb_since,
     "(none)": none,
     "related_activities asc": ascending_activity,

@@ -33,8 +33,11 @@ REFERRER_COUNT = 1000
 MAX_REF_DEPTH = 16
 # How far the query counts the rows of an agent (or activity), and then of
 # its other filter (activity, verb, registration), to choose which of the two
-# to walk (see _direct).
+# to walk (see _direct): the agent's rows when there are fewer than
+# DRIVER_COUNT; else the other's when it has fewer than half as many, the
+# other's counted up to DRIVER_COMPARE (index-only, ~0.15 us a row warm).
 DRIVER_COUNT = 1000
+DRIVER_COMPARE = 5_000
 
 SINGLE = Query("statements.get", """
 SELECT payload, attachment_sha2, stored FROM statements
@@ -341,22 +344,32 @@ def _direct(f: StatementFilter, p: _Params, page_of) -> str:
     filter on each (`_matching`), or walk the other filter's rows and probe
     the agent on each (`_other_way`). Which is cheaper depends on the values,
     and plans are generic (made once for average values), so the query
-    chooses, by a one-time filter, counting rows index-only up to
-    DRIVER_COUNT: the agent's rows unless there are that many of them and
-    fewer of the other's. Measured over 346,000 statements, a learner with
-    58,604 of them asking for the 887 'failed': 55 ms walking the learner's
-    rows; 8 ms at most now (docs/benchmarks.md)."""
+    chooses, by a one-time filter, counting rows index-only: the agent's
+    rows when there are fewer than DRIVER_COUNT; else the other's when they
+    are fewer than half the agent's, counted up to DRIVER_COMPARE (and the
+    agent's up to twice the other's). A page needs ~50 matches, as dense in
+    either walk as the two share rows, so the walk of fewer rows reads
+    fewer; a row of the other way costs about twice as much (a heap fetch
+    for `voided`, then a probe of the agent). Measured over 1,000,000
+    statements: the busiest learner (168,546 of them) asking for the 2,676
+    'failed', 27 ms a page walking the learner's rows, 5 ms walking the
+    verb's; the counting costs the pages that keep their walk 0.3-1 ms
+    (docs/benchmarks.md)."""
     by_rows = page_of(*_matching("s", f, p), "s.seq")
     other = _other_way(f, p)
     if other is None:
         return by_rows
     (source, seq, conditions), (counted, counted_conditions) = other
     by_other = page_of(source, seq, conditions, "s.seq")
-    cap = p.add(DRIVER_COUNT)
-    # The other filter is counted only when the agent's rows reached the cap:
-    # a subquery in a CASE branch not taken is not run.
-    by_rows_first = (f"CASE WHEN {_count(*_driver('k', f, p), cap)} < {cap} THEN true "
-                     f"ELSE {_count(counted, counted_conditions, cap)} >= {cap} END")
+    cap, wide = p.add(DRIVER_COUNT), p.add(DRIVER_COMPARE)
+    driver = _driver("k", f, p)
+    # Each count runs only when its CASE branch is taken: the other filter's
+    # only when the agent has DRIVER_COUNT rows, the agent's again only when
+    # the other's stopped short of DRIVER_COMPARE.
+    by_rows_first = (f"CASE WHEN {_count(*driver, cap)} < {cap} THEN true "
+                     f"ELSE (SELECT CASE WHEN o.n >= {wide} THEN true "
+                     f"ELSE {_count(*driver, '2 * o.n + 1')} <= 2 * o.n END "
+                     f"FROM (SELECT {_count(counted, counted_conditions, wide)} AS n) o) END")
     return (f"WITH choice AS MATERIALIZED (SELECT {by_rows_first} AS by_rows) "
             f"SELECT seq FROM ({by_rows}) a WHERE (SELECT by_rows FROM choice) "
             f"UNION ALL SELECT seq FROM ({by_other}) b WHERE NOT (SELECT by_rows FROM choice)")
