@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key-b", default=os.environ.get("LRS_KEY_B"), help="tenant B key, optional (env LRS_KEY_B)")
     p.add_argument("--secret-b", default=os.environ.get("LRS_SECRET_B"),
                    help="tenant B secret, optional (env LRS_SECRET_B)")
+    for option, env, what in (
+            ("--key-readonly", "LRS_KEY_READONLY",
+             "key of a tenant-A credential that may only read statements, optional"),
+            ("--secret-readonly", "LRS_SECRET_READONLY", "its secret"),
+            ("--key-limited", "LRS_KEY_LIMITED", "key of a rate-limited credential, optional"),
+            ("--secret-limited", "LRS_SECRET_LIMITED", "its secret")):
+        p.add_argument(option, dest=env, default=os.environ.get(env), help=f"{what} (env {env})")
     p.add_argument("--versions", default=os.environ.get("LRS_VERSIONS"),
                    help="comma-separated versions to test (default 1.0.3,2.0.0)")
     p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
@@ -65,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--key and --secret (or LRS_KEY / LRS_SECRET) are required")
     if bool(args.key_b) != bool(args.secret_b):
         p.error("--key-b and --secret-b go together")
+    for kind in ("READONLY", "LIMITED"):
+        if bool(getattr(args, f"LRS_KEY_{kind}")) != bool(getattr(args, f"LRS_SECRET_{kind}")):
+            p.error(f"--key-{kind.lower()} and --secret-{kind.lower()} go together")
 
     os.environ["LRS_URL"] = args.url
     os.environ["LRS_KEY"] = args.key
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                         ("LRS_CONF_MAX_BATCH", args.max_batch), ("LRS_CONF_MAX_BODY", args.max_body),
                         ("LRS_CONF_MALFORMED", args.malformed),
                         ("LRS_CONF_OUTAGE_LATENCY", args.outage_latency),
+                        *((env, getattr(args, env)) for env in (
+                            "LRS_KEY_READONLY", "LRS_SECRET_READONLY",
+                            "LRS_KEY_LIMITED", "LRS_SECRET_LIMITED")),
                         *((env, getattr(args, env)) for _, env, _ in _FAULT_COMMANDS)):
         if value:
             os.environ[name] = value

@@ -3,6 +3,8 @@
 Configuration comes from the environment (see README.md):
   LRS_URL, LRS_KEY, LRS_SECRET            the LRS and tenant A's credentials (required)
   LRS_KEY_B, LRS_SECRET_B                 a second, isolated tenant (optional)
+  LRS_KEY_READONLY, LRS_SECRET_READONLY   a credential that may only read statements (optional)
+  LRS_KEY_LIMITED, LRS_SECRET_LIMITED     a rate-limited credential (optional)
   LRS_VERSIONS                            versions to exercise (default "1.0.3,2.0.0")
   LRS_CONSISTENCY_WAIT                    seconds to wait for writes to become readable
   LRS_CONF_SCALE                          scale of the high-throughput tests (default 1.0)
@@ -104,6 +106,34 @@ def lrs_b(cfg: Config, version: str):
     if not cfg.key_b:
         pytest.skip("LRS_KEY_B/LRS_SECRET_B not set: tenant-isolation tests need a second tenant")
     client = XAPI(cfg, version, key=cfg.key_b, secret=cfg.secret_b or "")
+    yield client
+    client.close()
+
+
+def _optional_client(cfg: Config, version: str, key: str | None, secret: str | None,
+                     needs: str):
+    if not key:
+        pytest.skip(needs)
+    return XAPI(cfg, version, key=key, secret=secret or "")
+
+
+@pytest.fixture
+def lrs_readonly(cfg: Config, version: str):
+    """A credential that may read statements and do nothing else. Skips
+    when LRS_KEY_READONLY is unset."""
+    client = _optional_client(cfg, version, cfg.key_readonly, cfg.secret_readonly,
+                              "LRS_KEY_READONLY/LRS_SECRET_READONLY not set: the 403 tests "
+                              "need a credential that may only read statements")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def lrs_limited(cfg: Config, version: str):
+    """A rate-limited credential. Skips when LRS_KEY_LIMITED is unset."""
+    client = _optional_client(cfg, version, cfg.key_limited, cfg.secret_limited,
+                              "LRS_KEY_LIMITED/LRS_SECRET_LIMITED not set: the 429 test "
+                              "needs a credential with a request rate limit")
     yield client
     client.close()
 

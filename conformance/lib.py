@@ -51,6 +51,12 @@ class Config:
     key_b: str | None
     secret_b: str | None
     versions: tuple[str, ...]
+    # Optional credentials of tenant A: one that may read statements and do
+    # nothing else (ERR-05), one whose requests are rate-limited (ERR-07).
+    key_readonly: str | None = None
+    secret_readonly: str | None = None
+    key_limited: str | None = None
+    secret_limited: str | None = None
 
     @property
     def origin(self) -> str:
@@ -73,6 +79,10 @@ def config_from_env() -> Config | None:
         key_b=os.environ.get("LRS_KEY_B") or None,
         secret_b=os.environ.get("LRS_SECRET_B") or None,
         versions=versions,
+        key_readonly=os.environ.get("LRS_KEY_READONLY") or None,
+        secret_readonly=os.environ.get("LRS_SECRET_READONLY") or None,
+        key_limited=os.environ.get("LRS_KEY_LIMITED") or None,
+        secret_limited=os.environ.get("LRS_SECRET_LIMITED") or None,
     )
 
 

@@ -9,10 +9,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from lrs import config
-from tests.conftest import LiveServer, serving
+from lrs.store import tenants
+from tests.conftest import LiveServer, run, serving
+
+
+async def _set_rate_limit(database_url: str, tenant: str, *, per_second: float,
+                          burst: int) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await tenants.set_rate_limit(conn, tenant, per_second, burst)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +41,19 @@ def shipped_limits_server(settings: config.Settings) -> Iterator[LiveServer]:
 # About 75 s alone, but a busy 2-core machine can double it: the default 120 s
 # would cut a passing run short. The subprocess has the same bound.
 @pytest.mark.timeout(600)
-def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant, new_tenant):
+def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant, new_tenant,
+                                                   make_credential, database_url):
     server = shipped_limits_server
     other = new_tenant()
+    readonly = make_credential(tenant.name, ["statements/read"])
+    limited = new_tenant()
+    run(_set_rate_limit(database_url, limited.name, per_second=5, burst=5))
     env = {**os.environ,
            "LRS_URL": f"{server.url}/xapi/",
            "LRS_KEY": tenant.key, "LRS_SECRET": tenant.secret,
            "LRS_KEY_B": other.key, "LRS_SECRET_B": other.secret,
+           "LRS_KEY_READONLY": readonly[0], "LRS_SECRET_READONLY": readonly[1],
+           "LRS_KEY_LIMITED": limited.key, "LRS_SECRET_LIMITED": limited.secret,
            "LRS_CONF_MAX_BATCH": str(server.settings.max_statements_per_request),
            "LRS_CONF_MAX_BODY": str(server.settings.max_body_bytes)}
     root = Path(__file__).resolve().parents[1]
@@ -48,5 +65,5 @@ def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant
         cwd=root, env=env, capture_output=True, text=True, timeout=600)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    # Both tenants and both versions are given, so nothing may be skipped.
+    # Every credential and both versions are given, so nothing may be skipped.
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
