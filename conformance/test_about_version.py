@@ -210,3 +210,20 @@ def test_ver_01_unsupported_method_still_versioned(lrs):
     r = lrs.delete("statements", params={"statementId": new_id()})
     assert r.status_code in (400, 404, 405), r.status_code
     assert r.headers.get(VERSION_HEADER), "VER-01: every response carries the version header"
+
+
+@pytest.mark.versions("1.0.3")
+def test_ver_12_a_newer_statement_is_not_converted_down(cfg, f, version):
+    # Stored through 2.0.0 with a 2.0-only property, read through 1.0.3: it
+    # comes back as it was accepted, not rewritten into the older format.
+    s = f.statement()
+    s["version"] = "2.0.0"
+    s["context"] = {"contextAgents": [{"objectType": "contextAgent", "agent": f.agent("peer"),
+                                       "relevantTypes": [f.activity_id("peer-type")]}]}
+    with XAPI(cfg, "2.0.0") as newer, XAPI(cfg, version) as older:
+        newer.store(s)
+        got = older.wait_for_statement(s["id"])
+        assert_status(got, 200)
+        body = got.json()
+    assert body["version"] == "2.0.0", body
+    assert body["context"]["contextAgents"] == s["context"]["contextAgents"], body

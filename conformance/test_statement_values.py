@@ -1,6 +1,6 @@
 """Values an LRS keeps as sent: objects without objectType, timestamp precision,
-IRIs, number precision, and the authority it sets (SO-01, DT-03, DT-05, SV-10,
-AUTH-12..14)."""
+IRIs, number precision, and the authority it sets (SO-01, SO-10, DT-03, DT-05,
+SV-10, AUTH-12..14)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ def test_so_01_an_object_without_object_type_is_an_activity(lrs, f):
     assert got["id"] == s["object"]["id"]
     assert got.get("objectType", "Activity") == "Activity", got
     assert lrs.query_ids({"activity": s["object"]["id"]}) == [s["id"]], "found by the activity filter"
+
+
+def test_so_10_one_activity_id_is_one_activity(lrs, f):
+    # Two statements about one id, with definitions in different languages:
+    # one activity, found by one filter, with one Activity object.
+    first, second = f.statement(), f.statement()
+    activity = first["object"]["id"]
+    first["object"]["definition"] = {"name": {"en-US": "Fire safety"}}
+    second["object"] = {"objectType": "Activity", "id": activity,
+                        "definition": {"name": {"fr-FR": "Sécurité incendie"}}}
+    lrs.store([first, second])
+    found = lrs.wait_for_count({"activity": activity}, 2)
+    assert sorted(found) == sorted([first["id"], second["id"]])
+    r = lrs.get("activities", params={"activityId": activity})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert isinstance(body, dict) and body.get("id") == activity, body
 
 
 def test_dt_03_timestamps_keep_milliseconds(lrs, f):
