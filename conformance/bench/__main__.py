@@ -73,22 +73,33 @@ def _last_seq(database_url: str) -> int:
 
 
 def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteScenario,
-         seconds: float, up_to_seq: int) -> raw_insert.RawResult:
+         seconds: float, up_to_seq: int,
+         cpu: Callable[[], dict[str, float]] | None) -> raw_insert.RawResult:
     statements = [s for load in loads for s in load.statements[:4000]]
     rows = raw_insert.rows_for(statements)
+
+    async def measured(method: str) -> raw_insert.RawResult:
+        before, client_before = cpu() if cpu else None, time.process_time()
+        result = await raw_insert.measure(database_url, rows, method=method,
+                                          connections=scenario.connections,
+                                          per_txn=scenario.per_request, seconds=seconds / 2)
+        n = max(1, result.statements)
+        result.client_us = (time.process_time() - client_before) / n * 1e6
+        if before is not None:
+            result.postgres_us = (cpu()["postgres"] - before["postgres"]) / n * 1e6
+        return result
 
     async def both() -> raw_insert.RawResult:
         await raw_insert.prepare_schema(database_url, up_to_seq)
         try:
-            results = [await raw_insert.measure(database_url, rows, method=m,
-                                                connections=scenario.connections,
-                                                per_txn=scenario.per_request, seconds=seconds / 2)
-                       for m in raw_insert.METHODS]
+            results = [await measured(m) for m in raw_insert.METHODS]
         finally:
             await raw_insert.drop_schema(database_url)
         for r in results:
+            costs = (f", CPU us/statement: client {r.client_us:,.0f} / PostgreSQL "
+                     f"{r.postgres_us:,.0f}" if r.postgres_us is not None else "")
             print(f"    raw {r.method}: {r.rate:,.0f} statements/s, p50 {r.p50_ms:.1f} ms, "
-                  f"p99 {r.p99_ms:.1f} ms", flush=True)
+                  f"p99 {r.p99_ms:.1f} ms{costs}", flush=True)
         return max(results, key=lambda r: r.rate)
 
     return asyncio.run(both())
@@ -96,6 +107,7 @@ def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteSce
 
 WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
                 "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
+                "(raw: client / PostgreSQL) "
                 "| wrk CPU |"),
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
@@ -153,8 +165,10 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
         print(f"    durability: acknowledged {acknowledged:,}, held {held:,} ({verdict})",
               flush=True)
         if not args.no_raw:
-            best = _raw(database_url, loads, scenario, args.seconds, last_seq)
+            best = _raw(database_url, loads, scenario, args.seconds, last_seq, cpu)
             raw, fraction = f"{best.rate:,.0f} ({best.method})", f"{rate / best.rate:.0%}"
+            if best.postgres_us is not None:
+                costs += f" (raw: {best.client_us:,.0f} / {best.postgres_us:,.0f})"
     line = (f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
             f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
             f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "

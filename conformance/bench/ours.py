@@ -48,7 +48,10 @@ def cpu_seconds(served: Served) -> dict[str, float]:
         fields = rest.split()
         pid = int(entry.name)
         children.setdefault(int(fields[1]), []).append(pid)
-        stats[pid] = (name.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / tick)
+        # utime + stime, and cutime + cstime: what children that exited and
+        # were reaped used (a backend of a closed connection is gone from
+        # /proc, and its time is its parent's from then on).
+        stats[pid] = (name.split("(", 1)[1], sum(int(x) for x in fields[11:15]) / tick)
     for kind, root in (("lrs", served.pid), ("postgres", served.postgres_pid)):
         todo = [root]
         while todo:  # the process and its children (workers, backends)

@@ -64,6 +64,10 @@ class RawResult:
     seconds: float
     p50_ms: float
     p99_ms: float
+    # CPU a statement, when the caller measured it: PostgreSQL's, and this
+    # process's (the raw client: asyncpg and building the chunks).
+    postgres_us: float | None = None
+    client_us: float | None = None
 
     @property
     def rate(self) -> float:
