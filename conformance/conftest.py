@@ -13,6 +13,7 @@ Configuration comes from the environment (see README.md):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -100,42 +101,39 @@ def lrs(cfg: Config, version: str):
     client.close()
 
 
-@pytest.fixture
-def lrs_b(cfg: Config, version: str):
-    """Tenant B (isolated). Skips when LRS_KEY_B is unset."""
-    if not cfg.key_b:
-        pytest.skip("LRS_KEY_B/LRS_SECRET_B not set: tenant-isolation tests need a second tenant")
-    client = XAPI(cfg, version, key=cfg.key_b, secret=cfg.secret_b or "")
+def _optional_client(cfg: Config, version: str, key: str | None, secret: str | None,
+                     needs: str) -> Iterator[XAPI]:
+    """A client with an optional credential; skips, saying what for, when it is unset."""
+    if not key:
+        pytest.skip(needs)
+    client = XAPI(cfg, version, key=key, secret=secret or "")
     yield client
     client.close()
 
 
-def _optional_client(cfg: Config, version: str, key: str | None, secret: str | None,
-                     needs: str):
-    if not key:
-        pytest.skip(needs)
-    return XAPI(cfg, version, key=key, secret=secret or "")
+@pytest.fixture
+def lrs_b(cfg: Config, version: str):
+    """Tenant B (isolated). Skips when LRS_KEY_B is unset."""
+    yield from _optional_client(cfg, version, cfg.key_b, cfg.secret_b,
+                                "LRS_KEY_B/LRS_SECRET_B not set: tenant-isolation tests need a "
+                                "second tenant")
 
 
 @pytest.fixture
 def lrs_readonly(cfg: Config, version: str):
     """A credential that may read statements and do nothing else. Skips
     when LRS_KEY_READONLY is unset."""
-    client = _optional_client(cfg, version, cfg.key_readonly, cfg.secret_readonly,
-                              "LRS_KEY_READONLY/LRS_SECRET_READONLY not set: the 403 tests "
-                              "need a credential that may only read statements")
-    yield client
-    client.close()
+    yield from _optional_client(cfg, version, cfg.key_readonly, cfg.secret_readonly,
+                                "LRS_KEY_READONLY/LRS_SECRET_READONLY not set: the 403 tests "
+                                "need a credential that may only read statements")
 
 
 @pytest.fixture
 def lrs_limited(cfg: Config, version: str):
     """A rate-limited credential. Skips when LRS_KEY_LIMITED is unset."""
-    client = _optional_client(cfg, version, cfg.key_limited, cfg.secret_limited,
-                              "LRS_KEY_LIMITED/LRS_SECRET_LIMITED not set: the 429 test "
-                              "needs a credential with a request rate limit")
-    yield client
-    client.close()
+    yield from _optional_client(cfg, version, cfg.key_limited, cfg.secret_limited,
+                                "LRS_KEY_LIMITED/LRS_SECRET_LIMITED not set: the 429 test "
+                                "needs a credential with a request rate limit")
 
 
 @pytest.fixture
