@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import httpx
 import pytest
 
 from lrs.app import create_app
+from tests.statements_support import EXPERIENCED, activity, agent, new_id, statement
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
-VERB = "http://adlnet.gov/expapi/verbs/completed"
-COURSE = "http://example.org/course"
-
-
-def _statement(learner: int) -> dict:
-    return {"id": str(uuid.uuid4()), "actor": {"mbox": f"mailto:learner{learner}@example.org"},
-            "verb": {"id": VERB}, "object": {"id": COURSE}}
+COURSE = activity()["id"]
 
 
 @pytest.mark.parametrize("cache", [100, 0])
@@ -31,8 +25,8 @@ def test_a_statement_cache_of_zero_serves_everything_and_leaves_nothing_prepared
         settings, tenant, cache):
     # One connection, so the one looked at is the one that served.
     app = create_app(settings.replace(db_statement_cache=cache, pool_min=1, pool_max=1))
-    statements = [_statement(i % 3) for i in range(30)]
-    agent = json.dumps({"mbox": "mailto:learner1@example.org"})
+    statements = [statement(id=new_id(), actor=agent(f"learner{i % 3}")) for i in range(30)]
+    learner = json.dumps(agent("learner1"))
 
     async def scenario() -> tuple[list[dict], list[str], list[str]]:
         async with app.router.lifespan_context(app), httpx.AsyncClient(
@@ -44,16 +38,16 @@ def test_a_statement_cache_of_zero_serves_everything_and_leaves_nothing_prepared
             # More than five runs of each read: a prepared statement's plan
             # turns generic after five, a path the cache-less reads never take.
             for _ in range(6):
-                for params in ({"verb": VERB, "limit": 4}, {"agent": agent},
+                for params in ({"verb": EXPERIENCED, "limit": 4}, {"agent": learner},
                                {"activity": COURSE, "related_activities": "true"},
-                               {"agent": agent, "verb": VERB}):
+                               {"agent": learner, "verb": EXPERIENCED}):
                     page = await client.get("/xapi/statements", params=params)
                     assert page.status_code == 200, page.text
                     pages.append(page.json())
             followed = await client.get(pages[0]["more"])
             assert followed.status_code == 200, followed.text
             pages.append(followed.json())
-            state = {"activityId": COURSE, "stateId": "bookmark", "agent": agent}
+            state = {"activityId": COURSE, "stateId": "bookmark", "agent": learner}
             put = await client.put("/xapi/activities/state", params=state, json={"page": 3})
             assert put.status_code == 204, put.text
             got = await client.get("/xapi/activities/state", params=state)
