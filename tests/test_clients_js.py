@@ -102,6 +102,16 @@ def assert_paged_25_by_10(out: dict) -> None:
     everything = [sid for page in out["pages"] for sid in page]
     assert len(set(everything)) == 25 and set(everything) == set(out["ids"])
 
+
+def assert_person_of_ana(out: dict) -> None:
+    """A client's `resources` scenario: the Agents resource's Person for the
+    actor "Ana" who sent a statement."""
+    person = out["person"]
+    assert person["objectType"] == "Person"
+    assert person["mbox"] == [out["actor"]["mbox"]]
+    assert person["name"] == ["Ana"]
+
+
 def test_xapijs_statements_round_trip(xapijs):
     out = xapijs("statements")
     got = out["got"]
@@ -204,10 +214,7 @@ def test_xapijs_activities_and_agents_resources(xapijs):
     assert out["activity"]["id"] == out["object"]["id"]
     assert out["activity"]["definition"] == out["object"]["definition"]
     assert out["unknown"]["id"] == out["unknownId"]
-    person = out["person"]
-    assert person["objectType"] == "Person"
-    assert person["mbox"] == [out["actor"]["mbox"]]
-    assert person["name"] == ["Ana"]
+    assert_person_of_ana(out)
 
 
 def test_xapijs_attachments_round_trip(xapijs):

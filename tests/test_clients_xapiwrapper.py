@@ -42,7 +42,7 @@ import hashlib
 import pytest
 
 from tests.test_clients_js import (  # noqa: F401 (node, run: fixtures)
-    ATTEMPTED, COMPLETED, VOIDED, assert_paged_25_by_10, node, run)
+    ATTEMPTED, COMPLETED, VOIDED, assert_paged_25_by_10, assert_person_of_ana, node, run)
 
 SHIPPED = "1.0.1"  # the X-Experience-API-Version xAPIWrapper 1.11.0 sends
 
@@ -177,10 +177,7 @@ def test_xapiwrapper_activities_and_agents_resources(xapiwrapper):
     out = xapiwrapper("resources")
     assert out["activity"] == out["object"]
     assert out["unknown"] == {"objectType": "Activity", "id": out["unknownId"]}
-    person = out["person"]
-    assert person["objectType"] == "Person"
-    assert person["mbox"] == [out["actor"]["mbox"]]
-    assert person["name"] == ["Ana"]
+    assert_person_of_ana(out)
 
 
 def test_xapiwrapper_attachments_round_trip(xapiwrapper):
