@@ -14,12 +14,13 @@ import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
-from lrs import __version__, accounts, config, embedded
+from lrs import __version__, accounts, backup, config, embedded
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
@@ -36,15 +37,20 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 
 def _run(settings: Settings, job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    async def main(url: str) -> Any:
+    with database_url(settings) as url:
+        return _run_on(url, settings, job)
+
+
+def _run_on(url: str, settings: Settings,
+            job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
         conn = await asyncpg.connect(url, statement_cache_size=settings.db_statement_cache)
         try:
             return await job(conn)
         finally:
             await conn.close()
 
-    with database_url(settings) as url:
-        return asyncio.run(main(url))
+    return asyncio.run(main())
 
 
 def _print(args: argparse.Namespace, obj: Any, text: str) -> None:
@@ -129,6 +135,30 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- backup ----------------------------------------------------------------
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    with database_url(settings) as url:
+        backup.dump(url, path)
+    print(f"backed up to {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    with database_url(settings) as url:
+        if _run_on(url, settings, migrate.any_applied):
+            raise backup.BackupError(
+                "the database already holds an LRS: restore into a new, empty database "
+                "(or a new --data-dir), then point the LRS at it")
+        backup.restore(url, path)
+        _run_on(url, settings, migrate.gather_statistics)
+    print(f"restored {path}; the LRS can serve it (migrations newer than the backup are "
+          "applied when it starts)")
+    return 0
+
+
 # -- tenant ----------------------------------------------------------------
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -208,6 +238,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not apply pending migrations (refuse to start if any)")
 
     command(commands, "migrate", "Apply pending database migrations.", cmd_migrate)
+
+    dump = command(commands, "backup", "Write a backup of the whole database (every tenant) "
+                   "to FILE while the LRS keeps serving.", cmd_backup)
+    dump.add_argument("file", help="the backup file to write (pg_dump custom format)")
+    load = command(commands, "restore", "Restore a backup into a database that holds no LRS "
+                   "yet (a new --data-dir, or a new LRS_DATABASE_URL).", cmd_restore)
+    load.add_argument("file", help="a file written by `lrs backup`")
 
     tenant = commands.add_parser("tenant", help="Create and list tenants (agencies).",
                                  description="Create and list tenants (agencies).")

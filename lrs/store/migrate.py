@@ -96,6 +96,19 @@ async def apply(conn: asyncpg.Connection, migrations: list[Migration] | None = N
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
+async def any_applied(conn: asyncpg.Connection) -> bool:
+    """Whether the database holds an LRS already (any migration applied)."""
+    if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        return False
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT FROM schema_migrations)"))
+
+
+async def gather_statistics(conn: asyncpg.Connection) -> None:
+    """ANALYZE the whole database: after a bulk load (a restore) PostgreSQL
+    has no statistics until autovacuum comes round, and plans reads blind."""
+    await conn.execute("ANALYZE")
+
+
 async def pending(conn: asyncpg.Connection) -> list[Migration]:
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     done = {r["version"] for r in await conn.fetch(_APPLIED)} if exists else set()

@@ -1,0 +1,87 @@
+"""Backups of the LRS database with PostgreSQL's own tools.
+
+`lrs backup FILE` runs pg_dump in its custom format: online (the LRS keeps
+serving), one consistent snapshot of every tenant's statements, documents,
+credentials and the migrations applied, compressed. `lrs restore FILE` runs
+pg_restore into a database that holds no LRS yet, in one transaction: it
+lands whole or not at all.
+
+The tools come from the embedded PostgreSQL's own folder when it is
+installed (they are as new as any server the LRS supports, and pg_dump must
+be at least the server's version), otherwise from PATH. The database
+password goes to them in the environment (PGPASSWORD), never on their
+command line, where `ps` would show it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from lrs import embedded
+from lrs.errors import LRSError
+
+
+class BackupError(LRSError):
+    code = "backup_error"
+
+
+def dump(database_url: str, path: Path) -> None:
+    """Write a backup of the database to `path`. Written under a temporary
+    name and renamed when complete: `path` is never a partial backup. Only
+    its owner may read it: it holds every tenant's data."""
+    partial = path.with_name(f".{path.name}.partial")
+    dsn, env = _libpq(database_url)
+    try:
+        # Made first, so pg_dump writes into a file no one else can read.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        _run(["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def restore(database_url: str, path: Path) -> None:
+    """Restore a backup made by `dump` into the database, which must hold no
+    LRS yet (the caller checks). Owners and grants are the target's."""
+    if not path.is_file():
+        raise BackupError(f"no backup file at {path}")
+    dsn, env = _libpq(database_url)
+    _run(["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner",
+          "--no-privileges", f"--dbname={dsn}", str(path)], env)
+
+
+def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its password, and an environment carrying it."""
+    parts = urlsplit(database_url)
+    env = dict(os.environ)
+    if parts.password is None:
+        return database_url, env
+    env["PGPASSWORD"] = parts.password
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=netloc)), env
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    tool = _tool(command[0])
+    try:
+        done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True)
+    except OSError as exc:
+        raise BackupError(f"could not run {tool}: {exc}") from None
+    if done.returncode != 0:
+        detail = " ".join(line.strip() for line in done.stderr.splitlines()) or done.returncode
+        raise BackupError(f"{command[0]} failed: {detail}")
+
+
+def _tool(name: str) -> str:
+    bundled = embedded.tools_dir()
+    if bundled is not None and (bundled / name).is_file():
+        return str(bundled / name)
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} not found: install PostgreSQL's client tools (as new as "
+                          "the server) or the embedded PostgreSQL (pip install 'lrs[embedded]')")
+    return found

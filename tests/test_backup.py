@@ -1,0 +1,80 @@
+"""`lrs backup` and `lrs restore`, as an operator runs them: every tenant's
+statements, documents and credentials come back in a new database, served
+by a new LRS, and the LRS goes on storing after them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import httpx
+
+from tests.conftest import new_empty_database, serving
+from tests.test_cli import lrs
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+STATEMENT = {"actor": {"mbox": "mailto:ana@agency-a.example"},
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+             "object": {"id": "http://agency-a.example/course/1"}}
+STATE = {"activityId": "http://agency-a.example/course/1", "stateId": "bookmark",
+         "agent": json.dumps({"mbox": "mailto:ana@agency-a.example"})}
+
+
+def test_backup_restores_statements_documents_and_credentials(tmp_path, postgres_url, settings):
+    source = {"LRS_DATABASE_URL": new_empty_database(postgres_url)}
+    lrs("migrate", env=source)
+    lrs("tenant", "create", "agency-a", env=source)
+    cred = json.loads(lrs("credential", "create", "--tenant", "agency-a", "--scope", "all",
+                          "--json", env=source).stdout)
+    auth = (cred["key"], cred["secret"])
+    with contextlib.contextmanager(serving)(settings.replace(
+            database_url=source["LRS_DATABASE_URL"])) as server:
+        posted = httpx.post(f"{server.url}/xapi/statements", json=STATEMENT, auth=auth,
+                            headers=V2)
+        assert posted.status_code == 200, posted.text
+        statement_id = posted.json()[0]
+        stored = httpx.get(f"{server.url}/xapi/statements", auth=auth, headers=V2,
+                           params={"statementId": statement_id}).json()
+        put = httpx.put(f"{server.url}/xapi/activities/state", params=STATE, auth=auth,
+                        headers={**V2, "Content-Type": "application/json"},
+                        content=b'{"page": 7}')
+        assert put.status_code == 204, put.text
+
+    backup = tmp_path / "lrs.dump"
+    assert "backed up to" in lrs("backup", str(backup), env=source).stdout
+    assert backup.stat().st_mode & 0o077 == 0, "only its owner may read a backup"
+
+    target = {"LRS_DATABASE_URL": new_empty_database(postgres_url)}
+    assert "restored" in lrs("restore", str(backup), env=target).stdout
+    with contextlib.contextmanager(serving)(settings.replace(
+            database_url=target["LRS_DATABASE_URL"])) as server:
+        read = httpx.get(f"{server.url}/xapi/statements", auth=auth, headers=V2,
+                         params={"statementId": statement_id})
+        assert read.status_code == 200 and read.json() == stored
+        state = httpx.get(f"{server.url}/xapi/activities/state", params=STATE, auth=auth,
+                          headers=V2)
+        assert state.status_code == 200 and state.json() == {"page": 7}
+        later = httpx.post(f"{server.url}/xapi/statements", json=STATEMENT, auth=auth,
+                           headers=V2)
+        assert later.status_code == 200, later.text
+        listed = httpx.get(f"{server.url}/xapi/statements", auth=auth, headers=V2).json()
+        assert [s["id"] for s in listed["statements"]] == [later.json()[0], statement_id]
+
+    again = lrs("restore", str(backup), env=target, check=False)
+    assert again.returncode == 1 and "already holds an LRS" in again.stderr
+
+
+def test_failed_backup_leaves_no_file_and_names_the_cause(tmp_path):
+    backup = tmp_path / "lrs.dump"
+    failed = lrs("backup", str(backup), check=False,
+                 env={"LRS_DATABASE_URL": "postgresql://lrs:hunter2@127.0.0.1:1/lrs"})
+    assert failed.returncode == 1
+    assert "pg_dump failed" in failed.stderr and "Connection refused" in failed.stderr
+    assert "hunter2" not in failed.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
+    missing = lrs("restore", str(tmp_path / "nothing.dump"), check=False,
+                  env={"LRS_DATABASE_URL": empty_database})
+    assert missing.returncode == 1 and "no backup file" in missing.stderr
