@@ -32,6 +32,8 @@ def dump(database_url: str, path: Path) -> None:
     """Write a backup of the database to `path`. Written under a temporary
     name and renamed when complete: `path` is never a partial backup. Only
     its owner may read it: it holds every tenant's data."""
+    if not path.parent.is_dir() or path.is_dir():
+        raise BackupError(f"cannot write a backup to {path}: give a file in an existing folder")
     partial = path.with_name(f".{path.name}.partial")
     dsn, env = _libpq(database_url)
     try:

@@ -74,6 +74,13 @@ def test_failed_backup_leaves_no_file_and_names_the_cause(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_backup_to_a_missing_folder_is_refused(tmp_path, empty_database):
+    refused = lrs("backup", str(tmp_path / "no-such-folder" / "lrs.dump"), check=False,
+                  env={"LRS_DATABASE_URL": empty_database})
+    assert refused.returncode == 1 and "existing folder" in refused.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
     missing = lrs("restore", str(tmp_path / "nothing.dump"), check=False,
                   env={"LRS_DATABASE_URL": empty_database})
