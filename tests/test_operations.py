@@ -37,6 +37,9 @@ def test_log_is_json_lines_without_secrets(database_url, tenant, tmp_path):
             posted = httpx.post(f"{url}/xapi/statements", json=[statement, statement | {}],
                                 auth=auth, headers={**V2, "X-Request-ID": "trace-me-42"})
             assert posted.status_code == 200
+            # Written in blocks, but an operator tailing the log sees it promptly.
+            live.wait_until(lambda: "trace-me-42" in log_path.read_text(), 2,
+                            "the request's access line while the server runs")
             token = httpx.post(f"{url}/oauth/token", auth=auth,
                                data={"grant_type": "client_credentials"}).json()["access_token"]
             httpx.get(f"{url}/xapi/statements", headers={**V2, "Authorization": f"Bearer {token}"},
