@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                       agencies=args.agencies, lrs_path=args.lrs_path) as served:
         run(args, served.origin, "/xapi/", served.credentials, served.database_url,
             cpu=lambda: ours.cpu_seconds(served))
+        print(f"the LRS's log ({os.environ.get('LRS_LOG_LEVEL', 'info')}): "
+              f"{ours.log_summary(served.log)}")
     return 0
 
 

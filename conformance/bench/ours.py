@@ -28,6 +28,24 @@ class Served:
     credentials: list[tuple[str, str]]
     pid: int  # `lrs serve`
     postgres_pid: int  # its postmaster
+    log: Path  # its stdout and stderr
+
+
+def log_summary(path: Path) -> str:
+    """How many lines the server logged, and how many were warnings or
+    errors (each one is a JSON object with a "level")."""
+    levels: dict[str, int] = {}
+    lines = 0
+    with open(path, "rb") as log:
+        for line in log:
+            lines += 1
+            try:
+                level = json.loads(line).get("level", "other")
+            except ValueError:
+                level = "other"
+            levels[level] = levels.get(level, 0) + 1
+    return (f"{lines:,} lines, {levels.get('warning', 0)} warnings, "
+            f"{levels.get('error', 0) + levels.get('critical', 0)} errors")
 
 
 def cpu_seconds(served: Served) -> dict[str, float]:
@@ -111,7 +129,9 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
 
     shutil.rmtree(data_dir, ignore_errors=True)
     with embedded.running(data_dir) as database_url:
-        env = dict(os.environ, LRS_DATABASE_URL=database_url, LRS_LOG_LEVEL="warning")
+        # The LRS as deployed: its default log level (one access line a
+        # request) unless LRS_LOG_LEVEL says otherwise, written to a file.
+        env = dict(os.environ, LRS_DATABASE_URL=database_url)
         cwd = None
         if lrs_path is not None:
             env["PYTHONPATH"] = str(lrs_path)
@@ -127,7 +147,9 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
         origin = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
                    "--workers", str(workers), "--no-migrate"]
-        with lrs_process(command, env, origin, cwd=cwd) as proc:
+        log = data_dir / "lrs.log"
+        with open(log, "wb") as log_file, lrs_process(
+                command, env, origin, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            yield Served(origin, database_url, credentials, proc.pid, postmaster)
+            yield Served(origin, database_url, credentials, proc.pid, postmaster, log)
     shutil.rmtree(data_dir, ignore_errors=True)
