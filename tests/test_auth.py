@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import json
 import time
@@ -16,6 +17,7 @@ import pytest
 from lrs import accounts
 from lrs.app import create_app
 from lrs.store import tenants
+from tests.conftest import serving
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
@@ -241,3 +243,24 @@ def test_with_the_access_cache_off_every_request_looks_its_credential_up(setting
 
     before, after = asyncio.run(scenario())
     assert after - before == 3
+
+
+def test_a_token_verified_before_is_still_refused_once_expired_or_altered(settings, database_url,
+                                                                           tenant):
+    """The server remembers tokens it verified (lrs.auth.tokens.VerifiedTokens):
+    a remembered token must still expire on time, and a copy with one
+    character changed is a different token, verified afresh."""
+    key = _signing_key(database_url)
+    with contextlib.contextmanager(serving)(settings.replace(jwt_leeway=0)) as server:
+        expires = int(time.time()) + 2
+        token = _token(settings, key, tenant=tenant.name, exp=expires)
+        assert _get(server, f"Bearer {token}").status_code == 200
+        assert _get(server, f"Bearer {token}").status_code == 200  # as remembered
+        header, payload, signature = token.split(".")
+        altered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+        refused = _get(server, f"Bearer {altered}")
+        assert refused.status_code == 401 and "signature" in refused.json()["error"]["message"]
+        while time.time() <= expires + 0.2:
+            time.sleep(0.1)
+        expired = _get(server, f"Bearer {token}")
+        assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]

@@ -69,21 +69,33 @@ async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
                       authority_for(runtime.settings.base_url, key))
 
 
+# The LRS's own tokens this process has verified (lrs.auth.tokens).
+_VERIFIED = tokens.VerifiedTokens()
+
+
 async def _bearer(runtime: Runtime, token: str) -> Principal:
+    settings = runtime.settings
+    own = (runtime.signing_key, settings.jwt_issuer, settings.jwt_audience)
     try:
+        claims = _VERIFIED.get(token, own, leeway=settings.jwt_leeway)
+        if claims is not None:
+            return await _own_token(runtime, claims)
         unverified = tokens.peek(token)
-        if unverified.get("iss") == runtime.settings.jwt_issuer:
-            return await _own_token(runtime, token)
+        if unverified.get("iss") == settings.jwt_issuer:
+            claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
+                                   audience=settings.jwt_audience, leeway=settings.jwt_leeway)
+            _VERIFIED.put(token, own, claims)
+            return await _own_token(runtime, claims)
         return await _external_token(runtime, token, unverified)
     except tokens.TokenRefused as exc:
         metrics.AUTH_FAILURES.labels(reason=exc.reason).inc()
         raise
 
 
-async def _own_token(runtime: Runtime, token: str) -> Principal:
+async def _own_token(runtime: Runtime, claims: dict) -> Principal:
+    """The principal of a verified token of the LRS's own: its credential,
+    if it was traded for one, must still be active."""
     settings = runtime.settings
-    claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
-                           audience=settings.jwt_audience, leeway=settings.jwt_leeway)
     credential = str(claims["cred"]) if "cred" in claims else None
     tenant = str(claims["tenant"])
     found = await _looked_up(runtime, ("token", tenant, credential),
