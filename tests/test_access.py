@@ -120,6 +120,40 @@ def test_agency_idp_token_with_pem_key(server, settings, admin, tenant, algorith
                      headers={"Authorization": f"Bearer {forged}", **V2}).status_code == 401
 
 
+def test_a_remembered_idp_token_follows_its_issuers_configuration(server, settings, admin,
+                                                                  tenant):
+    """The server remembers tokens it verified (lrs.auth.tokens.VerifiedTokens).
+    An IdP's token must still stop working the moment the agency stops
+    trusting that issuer, and must not outlive a change of the issuer's key."""
+    first, second = _new_key("ES256"), _new_key("ES256")
+    issuer = f"https://sso.{tenant.name}.example"
+    issuers = f"/admin/tenants/{tenant.name}/issuers"
+
+    def trust(private) -> None:
+        created = admin.post(issuers, json={"issuer": issuer, "algorithms": ["ES256"],
+                                            "public_key": _pem(private)})
+        assert created.status_code == 201, created.text
+
+    def call(token: str) -> httpx.Response:
+        return httpx.get(f"{server.url}/xapi/statements",
+                         headers={"Authorization": f"Bearer {token}", **V2})
+
+    trust(first)
+    token = _idp_token(first, "ES256", settings, issuer=issuer, tenant=tenant.name)
+    assert call(token).status_code == 200
+    assert call(token).status_code == 200  # as remembered
+
+    assert admin.delete(issuers, params={"issuer": issuer}).status_code == 204
+    untrusted = call(token)
+    assert untrusted.status_code == 401 and "not trusted" in untrusted.json()["error"]["message"]
+
+    trust(second)  # the same issuer, another key
+    stale = call(token)
+    assert stale.status_code == 401 and "signature" in stale.json()["error"]["message"]
+    fresh = _idp_token(second, "ES256", settings, issuer=issuer, tenant=tenant.name)
+    assert call(fresh).status_code == 200
+
+
 def test_idp_token_with_hs256_using_the_public_key_is_refused(server, settings, admin, tenant):
     """The classic confusion: HS256 signed with the (public) PEM as secret."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -264,3 +264,21 @@ def test_a_token_verified_before_is_still_refused_once_expired_or_altered(settin
             time.sleep(0.1)
         expired = _get(server, f"Bearer {token}")
         assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+
+
+def test_a_remembered_verdict_lasts_no_longer_than_its_key_may_be_trusted():
+    """An IdP's token is taken as verified for at most `until` (the life of
+    its key set in lrs.jwks); after that it is verified afresh, and it is
+    refused as expired at its `exp` (with the leeway) whichever comes first."""
+    from lrs.auth.tokens import TokenRefused, VerifiedTokens
+
+    verified = VerifiedTokens()
+    context = ("idp", "https://sso.example", "agency-a")
+    verified.put("t1", context, {"exp": 1_000}, until=500)
+    assert verified.get("t1", leeway=0, now=499) == (context, {"exp": 1_000})
+    assert verified.get("t1", leeway=0, now=501) is None  # key set may have changed
+    verified.put("t2", context, {"exp": 1_000})
+    assert verified.get("t2", leeway=30, now=1_029) is not None
+    with pytest.raises(TokenRefused, match="expired"):
+        verified.get("t2", leeway=30, now=1_030)
+    assert verified.get("t2", leeway=30, now=1_030) is None  # forgotten once refused

@@ -93,36 +93,45 @@ def verify(token: str, key: object, *, issuer: str, audience: str, leeway: int,
 
 
 class VerifiedTokens:
-    """The LRS's own tokens already verified, by their exact text.
+    """Tokens already verified, by their exact text, with what they were
+    verified against (`context`: the key, issuer and audience of the LRS's
+    own, or the trusted issuer of an agency's identity provider).
 
     A client sends the same token with every request until it expires, and
     reading and verifying it (the unverified peek at its issuer, then the
-    signature and every claim: 27 + 42 us in a loop here) made a
-    single-statement POST with a Bearer token cost the LRS 607-718 us of CPU
-    against 447-463 with this (docs/benchmarks.md). A token seen before with
-    the same key, issuer and audience is the same verdict, except for what
-    time changes: its expiry, checked again on every hit as PyJWT checks it.
-    Whether its credential was revoked is the caller's to check each time,
-    as before. Bounded: cleared when full."""
+    signature and every claim: 27 + 42 us in a loop here for the LRS's own
+    HS256, 27 + 95 for an IdP's RS256 or ES256) made a single-statement POST
+    with a Bearer token cost the LRS 607-718 us of CPU against 447-463 with
+    this (docs/benchmarks.md). The same text verified against the same
+    context is the same verdict, except for what time changes: the expiry,
+    checked again on every hit as PyJWT checks it, and, with `until`, how
+    long the key it was verified with may be trusted (an IdP's published key
+    set is refetched every 5 minutes, lrs.jwks). The caller compares the
+    context with the current one, and checks revocation each time as before.
+    Bounded: cleared when full."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
-        self._verified: dict[str, tuple[tuple, dict]] = {}
+        self._verified: dict[str, tuple[tuple, dict, float | None]] = {}
 
-    def get(self, token: str, context: tuple, *, leeway: int,
-            now: float | None = None) -> dict | None:
-        """The claims of a token verified before in `context` (key, issuer,
-        audience), None if it was not; TokenRefused once it has expired."""
+    def get(self, token: str, *, leeway: int, now: float | None = None
+            ) -> tuple[tuple, dict] | None:
+        """(context, claims) of a token verified before, or None; TokenRefused
+        once it has expired."""
         found = self._verified.get(token)
-        if found is None or found[0] != context:
+        if found is None:
             return None
-        claims = found[1]
-        if claims["exp"] <= (time.time() if now is None else now) - leeway:
+        context, claims, until = found
+        now = time.time() if now is None else now
+        if until is not None and now > until:
+            del self._verified[token]
+            return None  # verified afresh, with the key as it is now
+        if claims["exp"] <= now - leeway:
             del self._verified[token]
             raise TokenRefused("token expired", "expired")
-        return claims
+        return context, claims
 
-    def put(self, token: str, context: tuple, claims: dict) -> None:
+    def put(self, token: str, context: tuple, claims: dict, *, until: float | None = None) -> None:
         if len(self._verified) >= self._limit:
             self._verified.clear()
-        self._verified[token] = (context, claims)
+        self._verified[token] = (context, claims, until)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -14,6 +15,7 @@ from lrs.auth.principal import SCOPES, Principal, authority_for, expand
 from lrs.errors import Unauthorized
 from lrs.runtime import Runtime
 from lrs.store import issuers, tenants
+from lrs.store.issuers import TrustedIssuer
 from lrs.store.tenants import TenantAccess
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="lrs", Bearer realm="lrs"'}
@@ -69,24 +71,38 @@ async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
                       authority_for(runtime.settings.base_url, key))
 
 
-# The LRS's own tokens this process has verified (lrs.auth.tokens).
+# Tokens this process has verified (lrs.auth.tokens.VerifiedTokens).
 _VERIFIED = tokens.VerifiedTokens()
+# How long an IdP's token is taken as verified: as long as lrs.jwks keeps
+# the IdP's key set, so a key it withdraws stops working no later than now.
+IDP_REMEMBER_SECONDS = 300
 
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
     settings = runtime.settings
-    own = (runtime.signing_key, settings.jwt_issuer, settings.jwt_audience)
+    own = ("own", runtime.signing_key, settings.jwt_issuer, settings.jwt_audience)
     try:
-        claims = _VERIFIED.get(token, own, leeway=settings.jwt_leeway)
-        if claims is not None:
-            return await _own_token(runtime, claims)
+        remembered = _VERIFIED.get(token, leeway=settings.jwt_leeway)
+        if remembered is not None:
+            context, claims = remembered
+            if context == own:
+                return await _own_token(runtime, claims)
+            if context[0] == "idp":
+                trusted, access = await _trusted_issuer(runtime, claims)
+                if context == _idp_context(runtime, trusted, access):
+                    return _idp_principal(runtime, trusted, access, claims)
+            # Verified against something else (another key or setting): again.
         unverified = tokens.peek(token)
         if unverified.get("iss") == settings.jwt_issuer:
             claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
                                    audience=settings.jwt_audience, leeway=settings.jwt_leeway)
             _VERIFIED.put(token, own, claims)
             return await _own_token(runtime, claims)
-        return await _external_token(runtime, token, unverified)
+        trusted, access = await _trusted_issuer(runtime, unverified)
+        claims = await _verify_idp_token(runtime, token, trusted, access)
+        _VERIFIED.put(token, _idp_context(runtime, trusted, access), claims,
+                      until=time.time() + IDP_REMEMBER_SECONDS)
+        return _idp_principal(runtime, trusted, access, claims)
     except tokens.TokenRefused as exc:
         metrics.AUTH_FAILURES.labels(reason=exc.reason).inc()
         raise
@@ -110,33 +126,51 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
                       authority_for(settings.base_url, subject))
 
 
-async def _external_token(runtime: Runtime, token: str, unverified: dict) -> Principal:
-    issuer_name = unverified.get("iss")
+async def _trusted_issuer(runtime: Runtime, claims: dict) -> tuple[TrustedIssuer, TenantAccess]:
+    """The agency's identity provider a token's `iss` names, as configured
+    now (the tenant claim picks among agencies sharing one IdP)."""
+    issuer_name = claims.get("iss")
     if not isinstance(issuer_name, str):
         raise tokens.TokenRefused("token has no issuer", "issuer")
     candidates = await _looked_up(runtime, ("issuer", issuer_name),
                                   lambda conn: issuers.for_issuer(conn, issuer_name))
     if len(candidates) > 1:
         # One IdP serving several agencies: its tenant claim picks one.
-        candidates = [(i, a) for i, a in candidates if unverified.get(i.tenant_claim) == a.tenant]
+        candidates = [(i, a) for i, a in candidates if claims.get(i.tenant_claim) == a.tenant]
     if len(candidates) != 1:
         raise tokens.TokenRefused("token issuer is not trusted", "issuer")
-    trusted, access = candidates[0]
+    return candidates[0]
+
+
+def _idp_context(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess) -> tuple:
+    """What an IdP's token was verified against: its issuer's whole
+    configuration (keys, algorithms, audience, claim names) and agency."""
+    return ("idp", trusted, access.tenant, runtime.settings.jwt_audience)
+
+
+async def _verify_idp_token(runtime: Runtime, token: str, trusted: TrustedIssuer,
+                            access: TenantAccess) -> dict:
     key = (load_pem_public_key(trusted.public_key.encode()) if trusted.public_key
            else await jwks.signing_key(trusted.jwks_url, token))
     settings = runtime.settings
     claims = tokens.verify(
-        token, key, issuer=issuer_name, audience=trusted.audience or settings.jwt_audience,
+        token, key, issuer=trusted.issuer, audience=trusted.audience or settings.jwt_audience,
         leeway=settings.jwt_leeway,
         algorithms=[a for a in trusted.algorithms if a in tokens.EXTERNAL_ALGORITHMS],
         required=["exp", "iss", "aud", trusted.subject_claim])
     if trusted.tenant_claim in claims and claims[trusted.tenant_claim] != access.tenant:
         raise tokens.TokenRefused("token is for another tenant", "tenant")
+    return claims
+
+
+def _idp_principal(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess,
+                   claims: dict) -> Principal:
     granted = claims.get(trusted.scope_claim, "")
     requested = granted.split() if isinstance(granted, str) else list(granted or ())
     subject = str(claims[trusted.subject_claim])
     # The IdP's subject, on the IdP's home page when its issuer is a URL.
-    home = issuer_name if issuer_name.startswith(("https://", "http://")) else settings.base_url
+    is_url = trusted.issuer.startswith(("https://", "http://"))
+    home = trusted.issuer if is_url else runtime.settings.base_url
     return _principal(access, subject, expand([s for s in requested if s in SCOPES]),
                       authority_for(home, subject))
 
