@@ -1,4 +1,4 @@
-"""python -m conformance --url URL --key K --secret S [--key-b K2 --secret-b S2] [pytest args...]
+"""python -m conformance --url URL (--key K --secret S | --token T) [--key-b K2 ...] [pytest args]
 
 Sets the LRS_* environment variables and runs pytest on this package.
 `--junit PATH` adds a JUnit XML report; `--requirements` prints which checklist
@@ -36,6 +36,13 @@ def main(argv: list[str] | None = None) -> int:
             ("--key-limited", "LRS_KEY_LIMITED", "key of a rate-limited credential, optional"),
             ("--secret-limited", "LRS_SECRET_LIMITED", "its secret")):
         p.add_argument(option, dest=env, default=os.environ.get(env), help=f"{what} (env {env})")
+    for option, env, what in (
+            ("--token", "LRS_TOKEN", "tenant A's Bearer token, sent instead of key and secret"),
+            ("--token-b", "LRS_TOKEN_B", "tenant B's Bearer token, optional"),
+            ("--token-readonly", "LRS_TOKEN_READONLY",
+             "a Bearer token that may only read statements, optional"),
+            ("--token-limited", "LRS_TOKEN_LIMITED", "a rate-limited Bearer token, optional")):
+        p.add_argument(option, dest=env, default=os.environ.get(env), help=f"{what} (env {env})")
     p.add_argument("--versions", default=os.environ.get("LRS_VERSIONS"),
                    help="comma-separated versions to test (default 1.0.3,2.0.0)")
     p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
@@ -68,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return _print_requirements()
     if not args.url:
         p.error("--url (or LRS_URL) is required")
-    if args.key is None or args.secret is None:
-        p.error("--key and --secret (or LRS_KEY / LRS_SECRET) are required")
+    if (args.key is None or args.secret is None) and not args.LRS_TOKEN:
+        p.error("--key and --secret (or LRS_KEY / LRS_SECRET), or --token (LRS_TOKEN), "
+                "are required")
     if bool(args.key_b) != bool(args.secret_b):
         p.error("--key-b and --secret-b go together")
     for kind in ("READONLY", "LIMITED"):
@@ -77,16 +85,16 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--key-{kind.lower()} and --secret-{kind.lower()} go together")
 
     os.environ["LRS_URL"] = args.url
-    os.environ["LRS_KEY"] = args.key
-    os.environ["LRS_SECRET"] = args.secret
-    for name, value in (("LRS_KEY_B", args.key_b), ("LRS_SECRET_B", args.secret_b),
+    for name, value in (("LRS_KEY", args.key), ("LRS_SECRET", args.secret),
+                        ("LRS_KEY_B", args.key_b), ("LRS_SECRET_B", args.secret_b),
                         ("LRS_VERSIONS", args.versions), ("LRS_CONF_SCALE", args.scale),
                         ("LRS_CONF_MAX_BATCH", args.max_batch), ("LRS_CONF_MAX_BODY", args.max_body),
                         ("LRS_CONF_MALFORMED", args.malformed),
                         ("LRS_CONF_OUTAGE_LATENCY", args.outage_latency),
                         *((env, getattr(args, env)) for env in (
                             "LRS_KEY_READONLY", "LRS_SECRET_READONLY",
-                            "LRS_KEY_LIMITED", "LRS_SECRET_LIMITED")),
+                            "LRS_KEY_LIMITED", "LRS_SECRET_LIMITED", "LRS_TOKEN", "LRS_TOKEN_B",
+                            "LRS_TOKEN_READONLY", "LRS_TOKEN_LIMITED")),
                         *((env, getattr(args, env)) for _, env, _ in _FAULT_COMMANDS)):
         if value:
             os.environ[name] = value

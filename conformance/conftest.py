@@ -101,39 +101,41 @@ def lrs(cfg: Config, version: str):
     client.close()
 
 
-def _optional_client(cfg: Config, version: str, key: str | None, secret: str | None,
-                     needs: str) -> Iterator[XAPI]:
+def _optional_client(cfg: Config, version: str, which: str, needs: str) -> Iterator[XAPI]:
     """A client with an optional credential; skips, saying what for, when it is unset."""
-    if not key:
+    authorization = cfg.authorization(which)
+    if not authorization:
         pytest.skip(needs)
-    client = XAPI(cfg, version, key=key, secret=secret or "")
+    client = XAPI(cfg, version, authorization=authorization)
     yield client
     client.close()
 
 
 @pytest.fixture
 def lrs_b(cfg: Config, version: str):
-    """Tenant B (isolated). Skips when LRS_KEY_B is unset."""
-    yield from _optional_client(cfg, version, cfg.key_b, cfg.secret_b,
-                                "LRS_KEY_B/LRS_SECRET_B not set: tenant-isolation tests need a "
-                                "second tenant")
+    """Tenant B (isolated). Skips when neither LRS_KEY_B nor LRS_TOKEN_B is set."""
+    yield from _optional_client(cfg, version, "b",
+                                "LRS_KEY_B/LRS_SECRET_B (or LRS_TOKEN_B) not set: "
+                                "tenant-isolation tests need a second tenant")
 
 
 @pytest.fixture
 def lrs_readonly(cfg: Config, version: str):
     """A credential that may read statements and do nothing else. Skips
-    when LRS_KEY_READONLY is unset."""
-    yield from _optional_client(cfg, version, cfg.key_readonly, cfg.secret_readonly,
-                                "LRS_KEY_READONLY/LRS_SECRET_READONLY not set: the 403 tests "
-                                "need a credential that may only read statements")
+    when neither LRS_KEY_READONLY nor LRS_TOKEN_READONLY is set."""
+    yield from _optional_client(cfg, version, "readonly",
+                                "LRS_KEY_READONLY/LRS_SECRET_READONLY (or LRS_TOKEN_READONLY) "
+                                "not set: the 403 tests need a credential that may only read "
+                                "statements")
 
 
 @pytest.fixture
 def lrs_limited(cfg: Config, version: str):
-    """A rate-limited credential. Skips when LRS_KEY_LIMITED is unset."""
-    yield from _optional_client(cfg, version, cfg.key_limited, cfg.secret_limited,
-                                "LRS_KEY_LIMITED/LRS_SECRET_LIMITED not set: the 429 test "
-                                "needs a credential with a request rate limit")
+    """A rate-limited credential. Skips when neither LRS_KEY_LIMITED nor
+    LRS_TOKEN_LIMITED is set."""
+    yield from _optional_client(cfg, version, "limited",
+                                "LRS_KEY_LIMITED/LRS_SECRET_LIMITED (or LRS_TOKEN_LIMITED) not "
+                                "set: the 429 test needs a credential with a request rate limit")
 
 
 @pytest.fixture

@@ -57,6 +57,23 @@ class Config:
     secret_readonly: str | None = None
     key_limited: str | None = None
     secret_limited: str | None = None
+    # Bearer tokens standing for those credentials (LRS_TOKEN, LRS_TOKEN_B,
+    # ...): each one, when given, is sent instead of its key and secret.
+    token: str | None = None
+    token_b: str | None = None
+    token_readonly: str | None = None
+    token_limited: str | None = None
+
+    def authorization(self, which: str = "") -> str | None:
+        """The Authorization header value of one of the run's credentials
+        ("" tenant A's, "b", "readonly", "limited"): its Bearer token when
+        given, else Basic key:secret; None when it has neither."""
+        suffix = f"_{which}" if which else ""
+        token = getattr(self, f"token{suffix}")
+        if token:
+            return f"Bearer {token}"
+        key = getattr(self, f"key{suffix}")
+        return basic_authorization(key, getattr(self, f"secret{suffix}") or "") if key else None
 
     @property
     def origin(self) -> str:
@@ -83,6 +100,10 @@ def config_from_env() -> Config | None:
         secret_readonly=os.environ.get("LRS_SECRET_READONLY") or None,
         key_limited=os.environ.get("LRS_KEY_LIMITED") or None,
         secret_limited=os.environ.get("LRS_SECRET_LIMITED") or None,
+        token=os.environ.get("LRS_TOKEN") or None,
+        token_b=os.environ.get("LRS_TOKEN_B") or None,
+        token_readonly=os.environ.get("LRS_TOKEN_READONLY") or None,
+        token_limited=os.environ.get("LRS_TOKEN_LIMITED") or None,
     )
 
 
@@ -98,20 +119,25 @@ def _ssl_context():
 
 
 class XAPI:
-    """A thin httpx wrapper: base URL, Basic auth, version header.
+    """A thin httpx wrapper: base URL, credentials, version header.
 
-    Paths are relative to the LRS URL (`statements`, `activities/state`).
-    Absolute-path references such as a `more` IRL are resolved against the
-    LRS origin, and only ever against it."""
+    The credentials are tenant A's (Bearer or Basic, Config.authorization),
+    or `authorization` (a header value), or Basic `key`/`secret`; none with
+    auth=False. Paths are relative to the LRS URL (`statements`,
+    `activities/state`). Absolute-path references such as a `more` IRL are
+    resolved against the LRS origin, and only ever against it."""
 
     def __init__(self, cfg: Config, version: str | None, key: str | None = None,
-                 secret: str | None = None, auth: bool = True, timeout: float = 30.0):
+                 secret: str | None = None, auth: bool = True, timeout: float = 30.0,
+                 authorization: str | None = None):
         self.cfg = cfg
         self.version = version
-        key = cfg.key if key is None else key
-        secret = cfg.secret if secret is None else secret
+        if key is not None:
+            authorization = basic_authorization(key, secret or "")
+        elif authorization is None:
+            authorization = cfg.authorization()
         self.http = httpx.Client(
-            auth=(key, secret) if auth else None,
+            headers={"Authorization": authorization} if auth and authorization else None,
             timeout=timeout,
             verify=_ssl_context(),
             follow_redirects=False,

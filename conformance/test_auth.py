@@ -21,7 +21,14 @@ def test_auth_04_no_credentials_401(anon, f, method, path, params):
 
 
 def test_auth_01_04_wrong_secret_401(cfg, version, f):
-    with XAPI(cfg, version, key=cfg.key, secret=cfg.secret + "-wrong") as c:
+    """The run's credential made wrong: its secret, or, for a Bearer token, the
+    token's last characters (a JWT's signature)."""
+    if cfg.token:
+        tail = "AAAA" if not cfg.token.endswith("AAAA") else "BBBB"
+        wrong = {"authorization": f"Bearer {cfg.token[:-4]}{tail}"}
+    else:
+        wrong = {"key": cfg.key, "secret": cfg.secret + "-wrong"}
+    with XAPI(cfg, version, **wrong) as c:
         assert_status(c.get("statements", params={"limit": 1}), 401)
         s = f.statement()
         assert_status(c.post_statements(s), 401)

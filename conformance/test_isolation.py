@@ -124,8 +124,8 @@ def test_auth_03_concurrent_writes_from_two_tenants_stay_apart(cfg, version, lrs
     codes: dict[str, list[int]] = {"a": [], "b": []}
     barrier = threading.Barrier(2)
 
-    def writer(tag: str, key: str, secret: str) -> None:
-        with XAPI(cfg, version, key=key, secret=secret) as c:
+    def writer(tag: str, authorization: str) -> None:
+        with XAPI(cfg, version, authorization=authorization) as c:
             barrier.wait(timeout=30)
             for i in range(10):
                 batch = [f.statement(registration=registration, result={"response": tag}) for _ in range(8)]
@@ -137,8 +137,8 @@ def test_auth_03_concurrent_writes_from_two_tenants_stay_apart(cfg, version, lrs
                 if r.status_code == 200:
                     sent[tag].extend(batch)
 
-    threads = [threading.Thread(target=writer, args=("a", cfg.key, cfg.secret), daemon=True),
-               threading.Thread(target=writer, args=("b", cfg.key_b, cfg.secret_b), daemon=True)]
+    threads = [threading.Thread(target=writer, args=(tag, cfg.authorization(which)), daemon=True)
+               for tag, which in (("a", ""), ("b", "b"))]
     for t in threads:
         t.start()
     for t in threads:

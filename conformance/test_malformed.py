@@ -21,8 +21,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conformance.lib import (MALFORMED, XAPI, Config, assert_status, basic_authorization,
-                             new_id)
+from conformance.lib import MALFORMED, XAPI, Config, assert_status, new_id
 from conformance.malformed import Generator, Request
 
 THREADS = 16
@@ -46,7 +45,7 @@ def test_gen_05_07_10_err_01_err_04_malformed_requests_are_4xx_and_store_nothing
     marker = f"malformed{new_id().replace('-', '')[:16]}"
     registration = new_id()
     gen = Generator(marker, registration, cfg.versions)
-    auth = basic_authorization(cfg.key, cfg.secret)
+    auth = cfg.authorization()
     lrs = XAPI(cfg, cfg.versions[-1])
     # The LRS's own clock marks where the run began: the `stored` of a statement.
     before = f.statement()
