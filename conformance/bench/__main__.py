@@ -13,8 +13,10 @@ realistic statements of several agencies, and prints a table:
 Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
 --data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
 tenant per agency; afterwards it checks that the database holds exactly the
-statements that were answered 2xx. With --url and --auth (one per agency) it
-measures any LRS; add --database-url for the raw baseline against our schema.
+statements that were answered 2xx (--bearer: each agency sends a token the
+LRS issued instead of its key and secret). With --url and --auth or --token
+(one per agency) it measures any LRS; add --database-url for the raw baseline
+against our schema.
 
 Every run is bounded (--seconds per scenario) and contacts 127.0.0.1 only
 unless --url says otherwise. Nothing is asserted: record the table in
@@ -112,8 +114,9 @@ WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms 
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
 
-def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list[tuple[str, str]],
-        database_url: str | None, cpu: Callable[[], dict[str, float]] | None = None) -> None:
+def run(args: argparse.Namespace, origin: str, xapi_path: str,
+        credentials: list[tuple[str, str] | str], database_url: str | None,
+        cpu: Callable[[], dict[str, float]] | None = None) -> None:
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
@@ -133,7 +136,8 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str, credentials: list
                 f"--workers {args.workers}")
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}; "
-          f"measured: {measured}; X-Experience-API-Version {args.xapi_version}")
+          f"measured: {measured}; X-Experience-API-Version {args.xapi_version}; "
+          f"{'Bearer tokens' if args.token or args.bearer else 'HTTP Basic'}")
     print("\n".join(lines))
 
 
@@ -236,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="xAPI base URL of the LRS to measure (default: start ours)")
     p.add_argument("--auth", action="append", default=[], metavar="KEY:SECRET",
                    help="Basic credentials of one agency (repeat: one per agency)")
+    p.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                   help="a Bearer token of one agency, instead of --auth (repeat: one per agency)")
+    p.add_argument("--bearer", action="store_true",
+                   help="ours: send a token the LRS issued to each agency (`lrs token issue`) "
+                        "instead of its key and secret, as platforms holding JWTs do")
     p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
     p.add_argument("--xapi-version", default="2.0.0",
                    help="X-Experience-API-Version of every request (1.0.3 for an LRS without 2.0)")
@@ -264,9 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     args.load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     wrk.require_wrk()
     if args.url:
-        if not args.auth:
-            p.error("--url needs --auth KEY:SECRET (one per agency)")
-        credentials = [tuple(a.split(":", 1)) for a in args.auth]
+        if bool(args.auth) == bool(args.token):
+            p.error("--url needs --auth KEY:SECRET or --token TOKEN (one per agency), not both")
+        credentials = ([tuple(a.split(":", 1)) for a in args.auth] if args.auth
+                       else [f"Bearer {t}" for t in args.token])
         parts = urlsplit(args.url)
         run(args, f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/") + "/", credentials,
             args.database_url)
@@ -274,8 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     from conformance.bench import ours
 
     with ours.serving(args.data_dir, port=_free_port(), workers=args.workers,
-                      agencies=args.agencies, lrs_path=args.lrs_path) as served:
-        run(args, served.origin, "/xapi/", served.credentials, served.database_url,
+                      agencies=args.agencies, lrs_path=args.lrs_path,
+                      bearer=args.bearer) as served:
+        credentials = ([f"Bearer {t}" for t in served.tokens] if args.bearer
+                       else served.credentials)
+        run(args, served.origin, "/xapi/", credentials, served.database_url,
             cpu=lambda: ours.cpu_seconds(served))
         print(f"the LRS's log ({os.environ.get('LRS_LOG_LEVEL', 'info')}): "
               f"{ours.log_summary(served.log)}")

@@ -29,6 +29,7 @@ class Served:
     pid: int  # `lrs serve`
     postgres_pid: int  # its postmaster
     log: Path  # its stdout and stderr
+    tokens: list[str]  # per agency, a Bearer token of the LRS's own (with bearer=True)
 
 
 def log_summary(path: Path) -> str:
@@ -120,7 +121,7 @@ def lrs_process(command: list[str], env: dict[str, str], origin: str, *, seconds
 
 @contextlib.contextmanager
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
-            lrs_path: Path | None = None) -> Iterator[Served]:
+            lrs_path: Path | None = None, bearer: bool = False) -> Iterator[Served]:
     """`lrs_path`: a checkout of another version of the LRS to run instead
     (a baseline): its commands run in that folder, which `python -m` puts
     first on sys.path (PYTHONPATH alone would lose to the working directory
@@ -137,13 +138,16 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             env["PYTHONPATH"] = str(lrs_path)
             cwd = lrs_path.resolve()
         _lrs("migrate", env=env, cwd=cwd)
-        credentials = []
+        credentials, tokens = [], []
         for i in range(agencies):
             name = f"agency-{chr(ord('a') + i)}"
             _lrs("tenant", "create", name, env=env, cwd=cwd)
             made = json.loads(_lrs("credential", "create", "--tenant", name, "--scope", "all",
                                    "--json", env=env, cwd=cwd))
             credentials.append((made["key"], made["secret"]))
+            if bearer:
+                tokens.append(_lrs("token", "issue", "--tenant", name, "--scope", "all",
+                                   "--ttl", "86400", env=env, cwd=cwd).strip())
         origin = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
                    "--workers", str(workers), "--no-migrate"]
@@ -151,5 +155,5 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
         with open(log, "wb") as log_file, lrs_process(
                 command, env, origin, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            yield Served(origin, database_url, credentials, proc.pid, postmaster, log)
+            yield Served(origin, database_url, credentials, proc.pid, postmaster, log, tokens)
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -26,15 +26,18 @@ class AgencyLoad:
     statements: list[dict] = field(default_factory=list)
 
 
-def make_agencies(credentials: list[tuple[str, str]], statements_each: int,
+def make_agencies(credentials: list[tuple[str, str] | str], statements_each: int,
                   seed: int) -> list[AgencyLoad]:
-    """Generate `statements_each` statements per agency, without ids."""
+    """Generate `statements_each` statements per agency, without ids. A
+    credential is a Basic (key, secret) pair or an Authorization value."""
     loads = []
-    for i, (key, secret) in enumerate(credentials):
+    for i, credential in enumerate(credentials):
         name = f"agency-{chr(ord('a') + i)}"
         # Sized as a large agency: learners and courses scale with `total`.
         model = Agency(name, i, 2_000_000, seed)
-        load = AgencyLoad(name, basic_authorization(key, secret), model)
+        authorization = (credential if isinstance(credential, str)
+                         else basic_authorization(*credential))
+        load = AgencyLoad(name, authorization, model)
         while len(load.statements) < statements_each:
             for stmt in model.session():
                 stmt.pop("id", None)
