@@ -26,6 +26,7 @@ import asyncpg
 
 from lrs import embedded
 from lrs.errors import LRSError
+from lrs.store import migrate
 
 
 class BackupError(LRSError):
@@ -56,12 +57,38 @@ def dump(database_url: str, path: Path, *, server: int) -> None:
 
 def restore(database_url: str, path: Path, *, server: int) -> None:
     """Restore a backup made by `dump` into the database, which must hold no
-    LRS yet (the caller checks). Owners and grants are the target's."""
+    LRS yet (the caller checks). Owners and grants are the target's. A file
+    that is no LRS backup, or one from a newer LRS (migrations this code does
+    not know, which it could not serve), is refused before anything is
+    written."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
+    recorded = _migrations_in(path, server)
+    if not recorded:
+        raise BackupError(f"{path} is not a backup of an LRS (it records no migrations)")
+    known = max(m.version for m in migrate.discover())
+    if max(recorded) > known:
+        raise BackupError(f"{path} comes from a newer LRS (migration {max(recorded):04d}; this "
+                          f"one knows up to {known:04d}): restore it with that version")
     dsn, env = _libpq(database_url)
     _run(server, ["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner",
-          "--no-privileges", f"--dbname={dsn}", str(path)], env)
+                  "--no-privileges", f"--dbname={dsn}", str(path)], env)
+
+
+def _migrations_in(path: Path, server: int) -> list[int]:
+    """The migration versions a backup records, read from the file alone:
+    the rows of its schema_migrations table, as pg_restore prints them."""
+    script = _run(server, ["pg_restore", "--data-only", "--table=schema_migrations",
+                           "--file=-", str(path)], dict(os.environ))
+    versions: list[int] = []
+    lines = iter(script.splitlines())
+    for line in lines:
+        if line.startswith("COPY ") and line.endswith(" FROM stdin;"):
+            for row in lines:
+                if row == "\\.":
+                    return versions
+                versions.append(int(row.split("\t", 1)[0]))
+    return versions
 
 
 def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
@@ -76,7 +103,8 @@ def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(netloc=netloc)), env
 
 
-def _run(server: int, command: list[str], env: dict[str, str]) -> None:
+def _run(server: int, command: list[str], env: dict[str, str]) -> str:
+    """Run a PostgreSQL tool; its standard output."""
     tool = _tool(command[0], server)
     try:
         done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True)
@@ -85,6 +113,7 @@ def _run(server: int, command: list[str], env: dict[str, str]) -> None:
     if done.returncode != 0:
         detail = " ".join(line.strip() for line in done.stderr.splitlines()) or done.returncode
         raise BackupError(f"{command[0]} failed: {detail}")
+    return done.stdout
 
 
 def _tool(name: str, server: int) -> str:

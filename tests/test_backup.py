@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 
+import asyncpg
 import httpx
 
-from tests.conftest import new_empty_database, serving
+from tests.conftest import new_empty_database, run, serving
 from tests.test_cli import lrs
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -93,3 +94,43 @@ def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
     missing = lrs("restore", str(tmp_path / "nothing.dump"), check=False,
                   env={"LRS_DATABASE_URL": empty_database})
     assert missing.returncode == 1 and "no backup file" in missing.stderr
+
+
+def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_path,
+                                                                          postgres_url):
+    """A backup whose migrations this LRS does not know (made by a newer
+    version) could not be served, and a dump of some other database is no
+    LRS: both are refused before anything is written."""
+    source = new_empty_database(postgres_url)
+    lrs("migrate", env={"LRS_DATABASE_URL": source})
+
+    async def record_a_newer_migration() -> None:
+        conn = await asyncpg.connect(source)
+        try:
+            await conn.execute("INSERT INTO schema_migrations (version, name, checksum) "
+                               "VALUES (9999, 'from_the_future', 'x')")
+        finally:
+            await conn.close()
+
+    run(record_a_newer_migration())
+    newer = tmp_path / "newer.dump"
+    lrs("backup", str(newer), env={"LRS_DATABASE_URL": source})
+    other = new_empty_database(postgres_url)
+    run(_create_some_table(other))
+    unrelated = tmp_path / "other.dump"
+    lrs("backup", str(unrelated), env={"LRS_DATABASE_URL": other})
+
+    target = {"LRS_DATABASE_URL": new_empty_database(postgres_url)}
+    refused = lrs("restore", str(newer), env=target, check=False)
+    assert refused.returncode == 1 and "newer LRS (migration 9999" in refused.stderr
+    refused = lrs("restore", str(unrelated), env=target, check=False)
+    assert refused.returncode == 1 and "not a backup of an LRS" in refused.stderr
+    assert "applied 0001_" in lrs("migrate", env=target).stdout, "nothing was restored"
+
+
+async def _create_some_table(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE notes (body text)")
+    finally:
+        await conn.close()
