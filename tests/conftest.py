@@ -17,8 +17,9 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -30,9 +31,23 @@ from lrs.app import create_app
 from lrs.store import migrate, tenants
 from tests import live
 
+T = TypeVar("T")
+
 
 def run(coro):
     return asyncio.run(coro)
+
+
+def on_connection(url: str, job: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """`job` run on a connection of its own to `url`, closed afterwards."""
+    async def go() -> T:
+        conn = await asyncpg.connect(url)
+        try:
+            return await job(conn)
+        finally:
+            await conn.close()
+
+    return run(go())
 
 
 @pytest.fixture(scope="session")
@@ -160,28 +175,20 @@ class Tenant:
 def make_tenant(database_url: str, scopes: tuple[str, ...] = ("all",)) -> Tenant:
     name = f"t-{uuid.uuid4().hex[:12]}"
 
-    async def create() -> Tenant:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await tenants.create_tenant(conn, name)
-            cred = await accounts.create_credential(conn, tenant=name, scopes=list(scopes))
-            return Tenant(name, cred["key"], cred["secret"])
-        finally:
-            await conn.close()
+    async def create(conn: asyncpg.Connection) -> Tenant:
+        await tenants.create_tenant(conn, name)
+        cred = await accounts.create_credential(conn, tenant=name, scopes=list(scopes))
+        return Tenant(name, cred["key"], cred["secret"])
 
-    return run(create())
+    return on_connection(database_url, create)
 
 
 def add_credential(database_url: str, tenant: str, scopes: list[str]) -> tuple[str, str]:
-    async def create() -> tuple[str, str]:
-        conn = await asyncpg.connect(database_url)
-        try:
-            cred = await accounts.create_credential(conn, tenant=tenant, scopes=scopes)
-            return cred["key"], cred["secret"]
-        finally:
-            await conn.close()
+    async def create(conn: asyncpg.Connection) -> tuple[str, str]:
+        cred = await accounts.create_credential(conn, tenant=tenant, scopes=scopes)
+        return cred["key"], cred["secret"]
 
-    return run(create())
+    return on_connection(database_url, create)
 
 
 @pytest.fixture

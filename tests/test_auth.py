@@ -17,7 +17,7 @@ import pytest
 from lrs import accounts
 from lrs.app import create_app
 from lrs.store import tenants
-from tests.conftest import serving
+from tests.conftest import on_connection, serving
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
@@ -97,13 +97,7 @@ def _refused_within(server, authorization: str, seconds: float) -> bool:
 
 
 def _sql(database_url: str, sql: str, *args) -> None:
-    async def go() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(sql, *args)
-        finally:
-            await conn.close()
-    asyncio.run(go())
+    on_connection(database_url, lambda conn: conn.execute(sql, *args))
 
 
 def _lookups(metrics_text: str) -> float:

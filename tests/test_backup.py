@@ -7,10 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 
-import asyncpg
 import httpx
 
-from tests.conftest import new_empty_database, run, serving
+from tests.conftest import new_empty_database, on_connection, serving
 from tests.test_cli import lrs
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -103,20 +102,13 @@ def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_p
     LRS: both are refused before anything is written."""
     source = new_empty_database(postgres_url)
     lrs("migrate", env={"LRS_DATABASE_URL": source})
-
-    async def record_a_newer_migration() -> None:
-        conn = await asyncpg.connect(source)
-        try:
-            await conn.execute("INSERT INTO schema_migrations (version, name, checksum) "
-                               "VALUES (9999, 'from_the_future', 'x')")
-        finally:
-            await conn.close()
-
-    run(record_a_newer_migration())
+    on_connection(source, lambda conn: conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) "
+        "VALUES (9999, 'from_the_future', 'x')"))
     newer = tmp_path / "newer.dump"
     lrs("backup", str(newer), env={"LRS_DATABASE_URL": source})
     other = new_empty_database(postgres_url)
-    run(_create_some_table(other))
+    on_connection(other, lambda conn: conn.execute("CREATE TABLE notes (body text)"))
     unrelated = tmp_path / "other.dump"
     lrs("backup", str(unrelated), env={"LRS_DATABASE_URL": other})
 
@@ -126,11 +118,3 @@ def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_p
     refused = lrs("restore", str(unrelated), env=target, check=False)
     assert refused.returncode == 1 and "not a backup of an LRS" in refused.stderr
     assert "applied 0001_" in lrs("migrate", env=target).stdout, "nothing was restored"
-
-
-async def _create_some_table(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("CREATE TABLE notes (body text)")
-    finally:
-        await conn.close()

@@ -9,21 +9,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from lrs import accounts, config
 from lrs.store import tenants
-from tests.conftest import LiveServer, run, serving
+from tests.conftest import LiveServer, on_connection, serving
 
 
-async def _set_rate_limit(database_url: str, tenant: str, *, per_second: float,
-                          burst: int) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await tenants.set_rate_limit(conn, tenant, per_second, burst)
-    finally:
-        await conn.close()
+def _set_rate_limit(database_url: str, tenant: str, *, per_second: float, burst: int) -> None:
+    on_connection(database_url,
+                  lambda conn: tenants.set_rate_limit(conn, tenant, per_second, burst))
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +33,10 @@ def shipped_limits_server(settings: config.Settings) -> Iterator[LiveServer]:
         max_document_bytes=shipped.max_document_bytes))
 
 
-async def _token(database_url: str, settings: config.Settings, tenant: str,
-                 scopes: list[str]) -> str:
-    conn = await asyncpg.connect(database_url)
-    try:
-        issued = await accounts.issue_token(conn, settings, tenant=tenant, scopes=scopes,
-                                            subject=f"conformance-{tenant}-{scopes[0]}")
-        return issued["token"]
-    finally:
-        await conn.close()
+def _token(database_url: str, settings: config.Settings, tenant: str, scopes: list[str]) -> str:
+    return on_connection(database_url, lambda conn: accounts.issue_token(
+        conn, settings, tenant=tenant, scopes=scopes,
+        subject=f"conformance-{tenant}-{scopes[0]}"))["token"]
 
 
 def _run_suite(server: LiveServer, credentials: dict[str, str]) -> None:
@@ -77,7 +67,7 @@ def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant
     other = new_tenant()
     readonly = make_credential(tenant.name, ["statements/read"])
     limited = new_tenant()
-    run(_set_rate_limit(database_url, limited.name, per_second=5, burst=5))
+    _set_rate_limit(database_url, limited.name, per_second=5, burst=5)
     _run_suite(server, {"LRS_KEY": tenant.key, "LRS_SECRET": tenant.secret,
                         "LRS_KEY_B": other.key, "LRS_SECRET_B": other.secret,
                         "LRS_KEY_READONLY": readonly[0], "LRS_SECRET_READONLY": readonly[1],
@@ -91,8 +81,8 @@ def test_conformance_suite_passes_with_bearer_tokens(shipped_limits_server, sett
     and its kin, no key or secret), as an agency's platform holding JWTs."""
     server = shipped_limits_server
     a, b, limited = new_tenant(), new_tenant(), new_tenant()
-    run(_set_rate_limit(database_url, limited.name, per_second=5, burst=5))
-    token = lambda tenant, scopes: run(_token(database_url, settings, tenant.name, scopes))  # noqa: E731
+    _set_rate_limit(database_url, limited.name, per_second=5, burst=5)
+    token = lambda tenant, scopes: _token(database_url, settings, tenant.name, scopes)  # noqa: E731
     _run_suite(server, {"LRS_TOKEN": token(a, ["all"]), "LRS_TOKEN_B": token(b, ["all"]),
                         "LRS_TOKEN_READONLY": token(a, ["statements/read"]),
                         "LRS_TOKEN_LIMITED": token(limited, ["all"])})
