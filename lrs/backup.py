@@ -49,7 +49,8 @@ def dump(database_url: str, path: Path, *, server: int) -> None:
     try:
         # Made first, so pg_dump writes into a file no one else can read.
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        _run(server, ["pg_dump", "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env)
+        _run([_tool("pg_dump", server), "--format=custom", f"--file={partial}",
+              f"--dbname={dsn}"], env)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -63,7 +64,8 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
     written."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
-    recorded = _migrations_in(path, server)
+    pg_restore = _tool("pg_restore", server)
+    recorded = _migrations_in(path, pg_restore)
     if not recorded:
         raise BackupError(f"{path} is not a backup of an LRS (it records no migrations)")
     known = max(m.version for m in migrate.discover())
@@ -71,15 +73,15 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
         raise BackupError(f"{path} comes from a newer LRS (migration {max(recorded):04d}; this "
                           f"one knows up to {known:04d}): restore it with that version")
     dsn, env = _libpq(database_url)
-    _run(server, ["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner",
-                  "--no-privileges", f"--dbname={dsn}", str(path)], env)
+    _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner",
+          "--no-privileges", f"--dbname={dsn}", str(path)], env)
 
 
-def _migrations_in(path: Path, server: int) -> list[int]:
+def _migrations_in(path: Path, pg_restore: str) -> list[int]:
     """The migration versions a backup records, read from the file alone:
     the rows of its schema_migrations table, as pg_restore prints them."""
-    script = _run(server, ["pg_restore", "--data-only", "--table=schema_migrations",
-                           "--file=-", str(path)], dict(os.environ))
+    script = _run([pg_restore, "--data-only", "--table=schema_migrations", "--file=-",
+                   str(path)], dict(os.environ))
     versions: list[int] = []
     lines = iter(script.splitlines())
     for line in lines:
@@ -103,16 +105,15 @@ def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(netloc=netloc)), env
 
 
-def _run(server: int, command: list[str], env: dict[str, str]) -> str:
-    """Run a PostgreSQL tool; its standard output."""
-    tool = _tool(command[0], server)
+def _run(command: list[str], env: dict[str, str]) -> str:
+    """Run a PostgreSQL tool (its path first, from _tool); its standard output."""
     try:
-        done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
     except OSError as exc:
-        raise BackupError(f"could not run {tool}: {exc}") from None
+        raise BackupError(f"could not run {command[0]}: {exc}") from None
     if done.returncode != 0:
         detail = " ".join(line.strip() for line in done.stderr.splitlines()) or done.returncode
-        raise BackupError(f"{command[0]} failed: {detail}")
+        raise BackupError(f"{Path(command[0]).name} failed: {detail}")
     return done.stdout
 
 

@@ -147,12 +147,16 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
+    async def target(conn: asyncpg.Connection) -> tuple[bool, int]:
+        return await migrate.any_applied(conn), await backup.server_major(conn)
+
     with database_url(settings) as url:
-        if _run_on(url, settings, migrate.any_applied):
+        holds_an_lrs, server = _run_on(url, settings, target)
+        if holds_an_lrs:
             raise backup.BackupError(
                 "the database already holds an LRS: restore into a new, empty database "
                 "(or a new --data-dir), then point the LRS at it")
-        backup.restore(url, path, server=_run_on(url, settings, backup.server_major))
+        backup.restore(url, path, server=server)
         _run_on(url, settings, migrate.gather_statistics)
     print(f"restored {path}; the LRS can serve it (migrations newer than the backup are "
           "applied when it starts)")
