@@ -55,6 +55,9 @@ BUILD_INFO = Gauge(
 
 AUTH_FAILURES = Counter(
     "lrs_auth_failures_total", "Requests refused authentication, by reason.", ["reason"])
+JWKS_FETCHES = Counter(
+    "lrs_jwks_fetches_total", "Fetches of agencies' identity provider key sets (JWKS), by "
+    "outcome: ok or failed.", ["outcome"])
 TENANT_REQUESTS = Counter(
     "lrs_tenant_requests_total", "Authenticated xAPI requests, by tenant.", ["tenant"])
 RATE_LIMITED = Counter(

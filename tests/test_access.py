@@ -4,9 +4,7 @@ and per-credential rate limits."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 
 import httpx
@@ -14,6 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from tests.idp import JWKSServer
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
@@ -176,41 +176,11 @@ def test_idp_token_with_hs256_using_the_public_key_is_refused(server, settings, 
     assert response.status_code == 401
 
 
-class _JWKSServer:
-    """An agency's identity provider publishing its keys, on loopback."""
-
-    def __init__(self) -> None:
-        self.keys: list[dict] = []
-        self.fetches = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.fetches += 1
-                body = json.dumps({"keys": outer.keys}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def publish(self, private, kid: str) -> None:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
-        self.keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
-
-
 def test_agency_idp_token_with_jwks_and_key_rotation(server, settings, admin, tenant):
-    idp = _JWKSServer()
+    idp = JWKSServer()
     try:
         first = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        idp.publish(first, "k1")
+        idp.publish(first, "k1", "RS256")
         issuer = f"https://login.{tenant.name}.example"
         created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
             "issuer": issuer, "algorithms": ["RS256"], "jwks_url": idp.url})
@@ -228,8 +198,7 @@ def test_agency_idp_token_with_jwks_and_key_rotation(server, settings, admin, te
         unknown = call(rsa.generate_private_key(public_exponent=65537, key_size=2048), "nope")
         assert unknown.status_code == 401
     finally:
-        idp.httpd.shutdown()
-        idp.httpd.server_close()
+        idp.stop()
 
 
 def test_admin_api_manages_tenants_and_credentials(server, admin, tenant):

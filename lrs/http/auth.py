@@ -73,9 +73,10 @@ async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
 
 # Tokens this process has verified (lrs.auth.tokens.VerifiedTokens).
 _VERIFIED = tokens.VerifiedTokens()
-# How long an IdP's token is taken as verified: as long as lrs.jwks keeps
-# the IdP's key set, so a key it withdraws stops working no later than now.
-IDP_REMEMBER_SECONDS = 300
+# How long an IdP's token is taken as verified: as long as lrs.jwks uses a
+# key set before fetching it again, so a key the IdP withdraws stops working
+# no later than it would without this.
+IDP_REMEMBER_SECONDS = jwks.LIFESPAN
 
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
@@ -151,7 +152,8 @@ def _idp_context(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess)
 async def _verify_idp_token(runtime: Runtime, token: str, trusted: TrustedIssuer,
                             access: TenantAccess) -> dict:
     key = (load_pem_public_key(trusted.public_key.encode()) if trusted.public_key
-           else await jwks.signing_key(trusted.jwks_url, token))
+           else await jwks.signing_key(trusted.jwks_url, token,
+                                       max_stale=runtime.settings.jwks_max_stale_seconds))
     settings = runtime.settings
     claims = tokens.verify(
         token, key, issuer=trusted.issuer, audience=trusted.audience or settings.jwt_audience,
