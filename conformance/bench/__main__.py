@@ -14,7 +14,8 @@ Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
 --data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
 tenant per agency; afterwards it checks that the database holds exactly the
 statements that were answered 2xx (--bearer: each agency sends a token the
-LRS issued instead of its key and secret). With --url and --auth or --token
+LRS issued instead of its key and secret; --idp: a token from the agency's
+own identity provider, idp.py). With --url and --auth or --token
 (one per agency) it measures any LRS; add --database-url for the raw baseline
 against our schema.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.bench import raw_insert, workload, wrk
+from conformance.bench import idp, raw_insert, workload, wrk
 
 
 @dataclass
@@ -137,8 +139,17 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}; "
           f"measured: {measured}; X-Experience-API-Version {args.xapi_version}; "
-          f"{'Bearer tokens' if args.token or args.bearer else 'HTTP Basic'}")
+          f"{_sent(args)}")
     print("\n".join(lines))
+
+
+def _sent(args: argparse.Namespace) -> str:
+    """Which credentials the agencies sent."""
+    if args.idp:
+        return f"Bearer tokens from the agencies' identity providers ({idp.ALGORITHM}, JWKS)"
+    if args.bearer:
+        return "Bearer tokens of the LRS's own"
+    return "Bearer tokens" if args.token else "HTTP Basic"
 
 
 def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: str,
@@ -245,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bearer", action="store_true",
                    help="ours: send a token the LRS issued to each agency (`lrs token issue`) "
                         "instead of its key and secret, as platforms holding JWTs do")
+    p.add_argument("--idp", action="store_true",
+                   help="ours: each agency sends an ES256 token from its own identity provider "
+                        "(a key set served on 127.0.0.1, trusted through the admin API)")
     p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
     p.add_argument("--xapi-version", default="2.0.0",
                    help="X-Experience-API-Version of every request (1.0.3 for an LRS without 2.0)")
@@ -270,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
     args.scenarios = set(args.scenarios.split(","))
+    if args.idp and args.bearer:
+        p.error("--idp and --bearer are two kinds of token: give one")
+    if args.url and (args.idp or args.bearer):
+        p.error("--idp and --bearer start ours; for another LRS give --token (one per agency)")
     args.load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     wrk.require_wrk()
     if args.url:
@@ -283,11 +301,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from conformance.bench import ours
 
-    with ours.serving(args.data_dir, port=_free_port(), workers=args.workers,
-                      agencies=args.agencies, lrs_path=args.lrs_path,
-                      bearer=args.bearer) as served:
-        credentials = ([f"Bearer {t}" for t in served.tokens] if args.bearer
-                       else served.credentials)
+    with contextlib.ExitStack() as stack:
+        served = stack.enter_context(ours.serving(
+            args.data_dir, port=_free_port(), workers=args.workers, agencies=args.agencies,
+            lrs_path=args.lrs_path, bearer=args.bearer, admin=args.idp))
+        credentials = served.credentials
+        if args.bearer:
+            credentials = [f"Bearer {t}" for t in served.tokens]
+        if args.idp:
+            providers = stack.enter_context(idp.providers(served.agencies))
+            credentials = [f"Bearer {idp.trusted_token(served.origin, served.admin, provider)}"
+                           for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
             cpu=lambda: ours.cpu_seconds(served))
         print(f"the LRS's log ({os.environ.get('LRS_LOG_LEVEL', 'info')}): "

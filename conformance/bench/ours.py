@@ -1,8 +1,10 @@
 """Our own LRS for the benchmark: an embedded PostgreSQL in a fresh folder,
 `lrs serve` on a loopback port against it, and one tenant with an all-scopes
-credential per agency. The database URL is handed back too: the raw insert
-baseline and the durability count need it. `lrs_process` is the life cycle
-of one `lrs serve` (bench/read_bench.py and bench/write_bench.py use it too)."""
+credential per agency (admin=True: also an operator's credential with the
+`admin` scope, for the admin API). The database URL is handed back too: the
+raw insert baseline and the durability count need it. `lrs_process` is the
+life cycle of one `lrs serve` (bench/read_bench.py and bench/write_bench.py
+use it too)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ class Served:
     postgres_pid: int  # its postmaster
     log: Path  # its stdout and stderr
     tokens: list[str]  # per agency, a Bearer token of the LRS's own (with bearer=True)
+    admin: tuple[str, str] | None  # key and secret with the `admin` scope (with admin=True)
+    agencies: list[str]  # the tenants' names, in the order of `credentials`
 
 
 def log_summary(path: Path) -> str:
@@ -121,7 +125,8 @@ def lrs_process(command: list[str], env: dict[str, str], origin: str, *, seconds
 
 @contextlib.contextmanager
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
-            lrs_path: Path | None = None, bearer: bool = False) -> Iterator[Served]:
+            lrs_path: Path | None = None, bearer: bool = False,
+            admin: bool = False) -> Iterator[Served]:
     """`lrs_path`: a checkout of another version of the LRS to run instead
     (a baseline): its commands run in that folder, which `python -m` puts
     first on sys.path (PYTHONPATH alone would lose to the working directory
@@ -139,8 +144,8 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             cwd = lrs_path.resolve()
         _lrs("migrate", env=env, cwd=cwd)
         credentials, tokens = [], []
-        for i in range(agencies):
-            name = f"agency-{chr(ord('a') + i)}"
+        names = [f"agency-{chr(ord('a') + i)}" for i in range(agencies)]
+        for name in names:
             _lrs("tenant", "create", name, env=env, cwd=cwd)
             made = json.loads(_lrs("credential", "create", "--tenant", name, "--scope", "all",
                                    "--json", env=env, cwd=cwd))
@@ -148,6 +153,12 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             if bearer:
                 tokens.append(_lrs("token", "issue", "--tenant", name, "--scope", "all",
                                    "--ttl", "86400", env=env, cwd=cwd).strip())
+        operator = None
+        if admin:
+            _lrs("tenant", "create", "operators", env=env, cwd=cwd)
+            made = json.loads(_lrs("credential", "create", "--tenant", "operators",
+                                   "--scope", "admin", "--json", env=env, cwd=cwd))
+            operator = (made["key"], made["secret"])
         origin = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
                    "--workers", str(workers), "--no-migrate"]
@@ -155,5 +166,6 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
         with open(log, "wb") as log_file, lrs_process(
                 command, env, origin, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            yield Served(origin, database_url, credentials, proc.pid, postmaster, log, tokens)
+            yield Served(origin, database_url, credentials, proc.pid, postmaster, log, tokens,
+                         operator, names)
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,50 @@
+"""The load benchmark's options (python -m conformance.bench) and its
+agencies' identity providers (conformance/bench/idp.py). No load is run."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import jwt
+import pytest
+
+from conformance.bench import idp
+from conformance.bench.__main__ import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--idp", "--bearer"], "--idp and --bearer are two kinds of token: give one"),
+    (["--idp", "--url", "http://127.0.0.1:9/xapi", "--token", "T"],
+     "--idp and --bearer start ours; for another LRS give --token"),
+    (["--bearer", "--url", "http://127.0.0.1:9/xapi", "--auth", "K:S"],
+     "--idp and --bearer start ours; for another LRS give --token"),
+])
+def test_token_options_that_do_not_go_together_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_each_agency_token_verifies_with_its_own_published_key_set_only():
+    with idp.providers(["agency-a", "agency-b"]) as (a, b):
+        assert a.jwks_url.startswith("http://127.0.0.1:")
+        assert a.jwks_url == f"{a.issuer}/jwks.json"
+        token = a.token()
+        assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": "agency-a-1",
+                                                    "typ": "JWT"}
+        key = jwt.PyJWKClient(a.jwks_url).get_signing_key_from_jwt(token)
+        claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="lrs",
+                            issuer=a.issuer)
+        assert claims["tenant"] == "agency-a" and claims["scope"] == "all"
+        assert claims["sub"] == "platform-agency-a"
+        assert claims["exp"] - claims["iat"] == 86_400
+        with pytest.raises(jwt.PyJWKClientError):  # b publishes no key agency-a-1
+            jwt.PyJWKClient(b.jwks_url).get_signing_key_from_jwt(token)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{a.issuer}/other.json", timeout=5)
+        assert missing.value.code == 404
+        missing.value.close()
+    with pytest.raises(urllib.error.URLError):  # served only while the run lasts
+        urllib.request.urlopen(a.jwks_url, timeout=5)
