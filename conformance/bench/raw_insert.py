@@ -10,9 +10,10 @@ ALL`: same columns, same indexes) in a scratch schema, from the same number
 of concurrent connections as the HTTP run, one transaction per request-sized
 chunk, synchronous_commit as the server has it (on). Two ways are timed and
 the faster one counts: COPY of each table, and the one INSERT ... unnest
-statement the LRS itself uses. This part knows our schema, so it runs only
-against our own database (--database-url, or the server the benchmark
-starts)."""
+statement the LRS itself uses. This part knows our schema, so it runs
+against our own database (the server the benchmark starts, or
+--database-url), or, for another LRS, in a scratch embedded PostgreSQL with
+our schema, where the copies start empty."""
 
 from __future__ import annotations
 
