@@ -58,7 +58,7 @@ async def signing_key(url: str, token: str, *, max_stale: float) -> object:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.DecodeError:
         raise TokenRefused("token is not a well-formed JWT", "malformed") from None
-    entry = _sets.setdefault(url, _KeySet())
+    entry = _sets.get(url) or _sets.setdefault(url, _KeySet())
     age = time.monotonic() - entry.fetched
     usable_for = max(LIFESPAN, max_stale)
     # Past its lifespan the set is fetched again and this request waits for
@@ -91,9 +91,12 @@ async def _refresh(url: str, entry: _KeySet) -> None:
     async with entry.lock:
         if asked - entry.tried < RETRY:  # also when a fetch ended while this one waited
             return
-        entry.tried = time.monotonic()
+        before, entry.tried = entry.tried, time.monotonic()
         try:
             entry.keys = await asyncio.to_thread(_download, url)
+        except asyncio.CancelledError:
+            entry.tried = before  # no word from the IdP: the next request tries
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure: keep the last set
             metrics.JWKS_FETCHES.labels(outcome="failed").inc()
             age = entry.tried - entry.fetched

@@ -193,3 +193,19 @@ def test_a_token_without_key_id_uses_the_only_key(idp):
 
     asyncio.run(scenario())
 
+
+
+def test_a_request_cancelled_during_the_first_fetch_does_not_block_the_next(idp):
+    token = _token(_key(idp, "k1"), "k1")
+
+    async def scenario():
+        idp.delay = 0.3
+        cancelled = asyncio.create_task(_accepted(idp, token))
+        await asyncio.sleep(0.1)
+        cancelled.cancel()  # e.g. the server shutting down
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        idp.delay = 0.0
+        assert await _accepted(idp, token)  # fetched again, not "tried a moment ago"
+
+    asyncio.run(scenario())
