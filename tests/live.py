@@ -1,13 +1,20 @@
 """Helpers for tests that run `lrs serve` as a separate process, as an
-operator would: a free loopback port, the command, and bounded waits."""
+operator would: a free loopback port, the command, bounded waits, the
+black-box conformance suite pointed at it, and the Debian packages some
+tests drive (Prometheus, PgBouncer), installed when missing."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,3 +58,63 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> float:
 
     wait_until(ready, seconds, "lrs serve to be ready")
     return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def served(*args: str, env: dict[str, str], seconds: float = 60,
+           **popen: Any) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`lrs serve --port P ARGS`, ready; its URL and process. Stopped on the
+    way out as an operator would: SIGTERM, and it must exit within 60 s."""
+    port = free_port()
+    proc = serve("--port", str(port), *args, env=env, **popen)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, seconds)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def run_conformance_suite(url: str, credentials: dict[str, str], *, max_batch: int,
+                          max_body: int) -> str:
+    """`pytest conformance` (but the fault scenarios, which start an LRS of
+    their own) against the LRS at `url`; fails unless everything passed and
+    nothing was skipped. Returns pytest's last line."""
+    env = {**{k: v for k, v in os.environ.items()
+              if not k.startswith(("LRS_KEY", "LRS_SECRET", "LRS_TOKEN"))},
+           "LRS_URL": f"{url}/xapi/", **credentials,
+           "LRS_CONF_MAX_BATCH": str(max_batch), "LRS_CONF_MAX_BODY": str(max_body)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+         "-x", "--no-header", "-m", "not faults"],
+        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
+        timeout=600)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    # Every credential and both versions are given, so nothing may be skipped.
+    assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
+    return summary
+
+
+def logged_errors(log: Path) -> list[str]:
+    """The lines an LRS logged at level error (its log is JSON lines)."""
+    return [line for line in log.read_text().splitlines() if '"level":"error"' in line]
+
+
+def ensure_debian_package(package: str, *programs: str) -> None:
+    """Install Debian's `package` unless `programs` are on PATH already (CI
+    machines start fresh; installing needs root and apt)."""
+    if all(shutil.which(p) for p in programs):
+        return
+    apt = shutil.which("apt-get")
+    assert apt and os.geteuid() == 0, f"{package} is missing and cannot be installed here"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=300,
+                   capture_output=True)
+    subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package],
+                   check=True, env=env, timeout=600, capture_output=True)

@@ -7,9 +7,7 @@ deployment scales)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,25 +48,14 @@ class ServedProcess:
 def two_workers(database_url: str, tmp_path_factory) -> Iterator[ServedProcess]:
     """`lrs serve --workers 2` on the test database, with the limits it
     ships with and its default log level, its output kept in a file."""
-    port = live.free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("LRS_")},
            "LRS_DATABASE_URL": database_url}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = tmp_path_factory.mktemp("two-workers") / "lrs.log"
-    with open(log, "wb") as output:
-        proc = live.serve("--port", str(port), "--workers", "2", "--no-migrate", env=env,
-                          stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        live.wait_ready(url, proc, 60)
+    with open(log, "wb") as output, live.served(
+            "--workers", "2", "--no-migrate", env=env, stdout=output,
+            stderr=subprocess.STDOUT) as (url, _):
         yield ServedProcess(url, config.load({}, database_url=database_url), log)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
 
 
 def _token(database_url: str, settings: config.Settings, tenant: str, scopes: list[str]) -> str:
@@ -78,22 +65,9 @@ def _token(database_url: str, settings: config.Settings, tenant: str, scopes: li
 
 
 def _run_suite(server: LiveServer | ServedProcess, credentials: dict[str, str]) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LRS_KEY", "LRS_SECRET",
-                                                                          "LRS_TOKEN"))},
-           "LRS_URL": f"{server.url}/xapi/", **credentials,
-           "LRS_CONF_MAX_BATCH": str(server.settings.max_statements_per_request),
-           "LRS_CONF_MAX_BODY": str(server.settings.max_body_bytes)}
-    root = Path(__file__).resolve().parents[1]
-    # The fault scenarios kill and restart their LRS: they run against one of
-    # their own (tests/test_conformance_faults.py), not this shared server.
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
-         "-x", "--no-header", "-m", "not faults"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    # Every credential and both versions are given, so nothing may be skipped.
-    assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
+    live.run_conformance_suite(server.url, credentials,
+                               max_batch=server.settings.max_statements_per_request,
+                               max_body=server.settings.max_body_bytes)
 
 
 # About 75 s alone, but a busy 2-core machine can double it: the default 120 s
@@ -127,5 +101,5 @@ def test_conformance_suite_passes_with_bearer_tokens_against_two_workers(
                         "LRS_TOKEN_READONLY": token(a, ["statements/read"]),
                         "LRS_TOKEN_LIMITED": token(limited, ["all"])})
     # Every error the suite caused was answered 4xx: none was logged as a fault.
-    errors = [line for line in server.log.read_text().splitlines() if '"level":"error"' in line]
+    errors = live.logged_errors(server.log)
     assert not errors, errors[:3]

@@ -8,8 +8,6 @@ is missing (CI machines are fresh). Loopback only, every wait bounded."""
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 
 import httpx
@@ -20,39 +18,16 @@ from tests import live
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 
-def _ensure_prometheus() -> None:
-    if shutil.which("prometheus") and shutil.which("promtool"):
-        return
-    apt = shutil.which("apt-get")
-    assert apt and os.geteuid() == 0, "Prometheus is missing and cannot be installed here"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=300,
-                   capture_output=True)
-    subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
-                   check=True, env=env, timeout=600, capture_output=True)
-
-
 @pytest.fixture
-def multiworker_lrs(database_url, tmp_path):
-    port = live.free_port()
+def multiworker_lrs(database_url):
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = live.serve("--port", str(port), "--workers", "2", env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        live.wait_until(lambda: httpx.get(f"{url}/ready", timeout=1).status_code == 200, 60, "lrs serve")
+    with live.served("--workers", "2", env=env) as (url, _):
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
 
 
 def test_prometheus_counts_what_was_posted(multiworker_lrs, tenant, tmp_path):
-    _ensure_prometheus()
+    live.ensure_debian_package("prometheus", "prometheus", "promtool")
     url = multiworker_lrs
     prom_port = live.free_port()
     target = url.removeprefix("http://")
