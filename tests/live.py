@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from conformance.bench.ours import lrs_process
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -64,20 +66,14 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> float:
 def served(*args: str, env: dict[str, str], seconds: float = 60,
            **popen: Any) -> Iterator[tuple[str, subprocess.Popen]]:
     """`lrs serve --port P ARGS`, ready; its URL and process. Stopped on the
-    way out as an operator would: SIGTERM, and it must exit within 60 s."""
+    way out as an operator would (the benchmark's lrs_process): SIGTERM, and
+    it must exit by itself within 60 s."""
     port = free_port()
-    proc = serve("--port", str(port), *args, env=env, **popen)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc, seconds)
+    command = [sys.executable, "-m", "lrs", "serve", "--port", str(port), *args]
+    with lrs_process(command, env, url, seconds=seconds, **popen) as proc:
         yield url, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+    assert proc.returncode != -signal.SIGKILL, "lrs serve did not stop on SIGTERM within 60 s"
 
 
 def run_conformance_suite(url: str, credentials: dict[str, str], *, max_batch: int,
