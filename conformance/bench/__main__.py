@@ -373,8 +373,9 @@ def main(argv: list[str] | None = None) -> int:
                            for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
             served.database_url, cpu=lambda: ours.cpu_seconds(served))
-        print(f"the LRS's log ({os.environ.get('LRS_LOG_LEVEL', 'info')}): "
-              f"{ours.log_summary(served.log)}")
+        from lrs import config  # the level `lrs serve` took: LRS_LOG_LEVEL, or its default
+
+        print(f"the LRS's log ({config.load().log_level}): {ours.log_summary(served.log)}")
     return 0
 
 
