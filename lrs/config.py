@@ -130,7 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("jwt_secret", _optional_text, "", "Key that signs the tokens and `more` cursors the LRS issues (HS256). Default: a random key generated once and kept in the database, so every node shares it.", "str"),
     Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
     Setting("jwt_issuer", _text, "lrs", "The `iss` claim of tokens the LRS issues.", "str"),
-    Setting("jwks_max_stale_seconds", _non_negative_int, "3600", "Seconds an agency identity provider's key set (JWKS), once fetched, stays in use while the provider cannot be reached (it is fetched again every 5 minutes). 0: never past those 5 minutes; tokens are then refused while it is down.", "int"),
+    Setting("jwks_refresh_seconds", _positive_int, "300", "Seconds an agency identity provider's key set (JWKS) is used before it is fetched again; a token checked against it counts as checked for as long.", "int"),
+    Setting("jwks_max_stale_seconds", _non_negative_int, "3600", "Seconds an agency identity provider's key set, once fetched, stays in use while the provider cannot be reached. At most LRS_JWKS_REFRESH_SECONDS (e.g. 0): its tokens are refused as soon as a due fetch fails.", "int"),
     Setting("jwt_leeway", _non_negative_int, "30", "Seconds of clock skew allowed on `exp`/`nbf`.", "int"),
     Setting("token_ttl", _positive_int, "3600", "Lifetime in seconds of tokens the LRS issues.", "int"),
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
@@ -163,6 +164,7 @@ class Settings:
     jwt_secret: str | None = None
     jwt_audience: str = "lrs"
     jwt_issuer: str = "lrs"
+    jwks_refresh_seconds: int = 300
     jwks_max_stale_seconds: int = 3600
     jwt_leeway: int = 30
     token_ttl: int = 3600

@@ -1,9 +1,10 @@
 """Signing keys of agencies' identity providers, fetched from their JWKS
 URLs: one key set per URL, shared by every request of the process.
 
-- A key set is used for LIFESPAN seconds after it was fetched; then the
-  first request that needs it fetches it again, and requests arriving
-  meanwhile wait for that same fetch (one fetch per URL at a time).
+- A key set is used for `lifespan` seconds after it was fetched
+  (LRS_JWKS_REFRESH_SECONDS); then the first request that needs it fetches
+  it again, and requests arriving meanwhile wait for that same fetch (one
+  fetch per URL at a time).
 - A token naming a key the set lacks (the IdP rotated its keys) fetches
   the set again, at most once every RETRY seconds per URL, so tokens with
   made-up key ids cannot make the LRS hammer the IdP.
@@ -35,7 +36,6 @@ from lrs.auth.tokens import TokenRefused
 
 log = logging.getLogger("lrs.jwks")
 
-LIFESPAN = 300.0  # seconds a fetched key set is used before it is fetched again
 RETRY = 10.0  # seconds between fetches of one URL, after a failure or for an unknown key
 TIMEOUT = 5.0  # seconds one fetch may take
 
@@ -43,15 +43,15 @@ TIMEOUT = 5.0  # seconds one fetch may take
 @dataclasses.dataclass
 class _KeySet:
     keys: dict[str | None, jwt.PyJWK] = dataclasses.field(default_factory=dict)
-    fetched: float = -math.inf  # time.monotonic() of the last successful fetch
-    tried: float = -math.inf  # of the last fetch, successful or not
+    fetched: float = -math.inf  # time.monotonic() when the last successful fetch ended
+    tried: float = -math.inf  # when the last fetch ended, successful or not
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
 
 
 _sets: dict[str, _KeySet] = {}
 
 
-async def signing_key(url: str, token: str, *, max_stale: float) -> object:
+async def signing_key(url: str, token: str, *, lifespan: float, max_stale: float) -> object:
     """The key of `url`'s key set that `token` names in its `kid` header
     (or the set's only key, when the token names none)."""
     try:
@@ -60,11 +60,11 @@ async def signing_key(url: str, token: str, *, max_stale: float) -> object:
         raise TokenRefused("token is not a well-formed JWT", "malformed") from None
     entry = _sets.get(url) or _sets.setdefault(url, _KeySet())
     age = time.monotonic() - entry.fetched
-    usable_for = max(LIFESPAN, max_stale)
+    usable_for = max(lifespan, max_stale)
     # Past its lifespan the set is fetched again and this request waits for
     # it; but while another request's fetch is under way, a set the IdP's
     # outage would let us use anyway is used at once.
-    if age > LIFESPAN and not (entry.lock.locked() and age <= usable_for):
+    if age > lifespan and not (entry.lock.locked() and age <= usable_for):
         await _refresh(url, entry)
         if time.monotonic() - entry.fetched > usable_for:
             raise TokenRefused("the issuer's key set could not be fetched", "jwks_unavailable")
@@ -85,19 +85,18 @@ def _find(keys: dict[str | None, jwt.PyJWK], kid: object) -> jwt.PyJWK | None:
 
 
 async def _refresh(url: str, entry: _KeySet) -> None:
-    """Fetch `url`'s key set unless it was tried less than RETRY seconds
-    ago; a request that waited for another's fetch takes that one."""
+    """Fetch `url`'s key set, unless another request's fetch ended while
+    this one waited for it (that one counts), or the last fetch failed less
+    than RETRY seconds ago."""
     asked = time.monotonic()
     async with entry.lock:
-        if asked - entry.tried < RETRY:  # also when a fetch ended while this one waited
+        failed = entry.tried > entry.fetched
+        if entry.tried >= asked or (failed and asked - entry.tried < RETRY):
             return
-        before, entry.tried = entry.tried, time.monotonic()
         try:
-            entry.keys = await asyncio.to_thread(_download, url)
-        except asyncio.CancelledError:
-            entry.tried = before  # no word from the IdP: the next request tries
-            raise
+            keys = await asyncio.to_thread(_download, url)
         except Exception as exc:  # noqa: BLE001 - any failure: keep the last set
+            entry.tried = time.monotonic()
             metrics.JWKS_FETCHES.labels(outcome="failed").inc()
             age = entry.tried - entry.fetched
             log.warning("identity provider key set not fetched from %s: %s: %s; %s", url,
@@ -105,7 +104,8 @@ async def _refresh(url: str, entry: _KeySet) -> None:
                         f"using the one fetched {age:.0f} s ago" if math.isfinite(age)
                         else "no earlier one to use")
             return
-        entry.fetched = entry.tried
+        entry.keys = keys
+        entry.fetched = entry.tried = time.monotonic()
         metrics.JWKS_FETCHES.labels(outcome="ok").inc()
 
 

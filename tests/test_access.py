@@ -13,6 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from tests import live
+from tests.conftest import serving
 from tests.idp import JWKSServer
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -197,6 +199,50 @@ def test_agency_idp_token_with_jwks_and_key_rotation(server, settings, admin, te
         assert idp.fetches == 1  # cached
         unknown = call(rsa.generate_private_key(public_exponent=65537, key_size=2048), "nope")
         assert unknown.status_code == 401
+    finally:
+        idp.stop()
+
+
+@pytest.fixture(scope="module")
+def quick_refresh_server(settings):
+    """Agencies' key sets fetched again after 1 s, and used for at most 3 s
+    while their IdP cannot be reached (LRS_JWKS_*: 300 and 3600 by default)."""
+    yield from serving(settings.replace(jwks_refresh_seconds=1, jwks_max_stale_seconds=3))
+
+
+def _failed_jwks_fetches(server) -> float:
+    exposition = httpx.get(f"{server.url}/metrics").text
+    line = 'lrs_jwks_fetches_total{outcome="failed"}'
+    return sum(float(row.rsplit(" ", 1)[1]) for row in exposition.splitlines()
+               if row.startswith(line))
+
+
+def test_an_agency_idp_that_goes_down_does_not_stop_its_tokens_at_once(
+        quick_refresh_server, settings, admin, tenant):
+    server = quick_refresh_server
+    idp = JWKSServer()
+    try:
+        private = ec.generate_private_key(ec.SECP256R1())
+        idp.publish(private, "k1", "ES256")
+        issuer = f"https://sso.{tenant.name}.example"
+        assert admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+            "issuer": issuer, "algorithms": ["ES256"], "jwks_url": idp.url}).status_code == 201
+        token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
+                           kid="k1")
+        post = lambda: httpx.post(f"{server.url}/xapi/statements", json=STATEMENT,  # noqa: E731
+                                  headers={"Authorization": f"Bearer {token}", **V2})
+        assert post().status_code == 200
+        failed = _failed_jwks_fetches(server)
+        idp.status = 503
+        time.sleep(1.2)  # the key set, and the token's verdict, are due again
+        assert post().status_code == 200  # the last key set, while the IdP is down
+        assert idp.fetches == 2 and _failed_jwks_fetches(server) == failed + 1
+        time.sleep(2.0)  # past 3 s since the key set was fetched
+        refused = post()
+        assert refused.status_code == 401
+        assert "key set could not be fetched" in refused.json()["error"]["message"]
+        idp.status = 200  # back: its keys count at the next try (10 s after the last)
+        live.wait_until(lambda: post().status_code == 200, 15, "the IdP's keys to count again")
     finally:
         idp.stop()
 

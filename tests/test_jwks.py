@@ -2,7 +2,8 @@
 server on loopback: fetched once for many requests, fetched again when
 old, kept while the provider is down (for LRS_JWKS_MAX_STALE_SECONDS) and
 given up once it answers otherwise. The lifespan and retry interval are
-shortened here so that the tests take seconds, not minutes."""
+shortened here (LRS_JWKS_REFRESH_SECONDS, and the module's retry interval
+and timeout) so that the tests take seconds, not minutes."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ RETRY = 0.3
 
 @pytest.fixture
 def idp(monkeypatch):
-    monkeypatch.setattr(jwks, "LIFESPAN", LIFESPAN)
     monkeypatch.setattr(jwks, "RETRY", RETRY)
     monkeypatch.setattr(jwks, "TIMEOUT", 0.5)
     monkeypatch.setattr(jwks, "_sets", {})
@@ -46,13 +46,13 @@ def _token(private, kid: str | None) -> str:
 
 async def _accepted(idp: JWKSServer, token: str, max_stale: float = 3600) -> bool:
     """Whether the key lrs.jwks hands out for `token` verifies it."""
-    key = await jwks.signing_key(idp.url, token, max_stale=max_stale)
+    key = await jwks.signing_key(idp.url, token, lifespan=LIFESPAN, max_stale=max_stale)
     return jwt.decode(token, key, algorithms=["ES256"]) == {"sub": "platform"}
 
 
 async def _refused(idp: JWKSServer, token: str, max_stale: float = 3600) -> str:
     with pytest.raises(TokenRefused) as refused:
-        await jwks.signing_key(idp.url, token, max_stale=max_stale)
+        await jwks.signing_key(idp.url, token, lifespan=LIFESPAN, max_stale=max_stale)
     return refused.value.reason
 
 

@@ -73,10 +73,6 @@ async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
 
 # Tokens this process has verified (lrs.auth.tokens.VerifiedTokens).
 _VERIFIED = tokens.VerifiedTokens()
-# How long an IdP's token is taken as verified: as long as lrs.jwks uses a
-# key set before fetching it again, so a key the IdP withdraws stops working
-# no later than it would without this.
-IDP_REMEMBER_SECONDS = jwks.LIFESPAN
 
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
@@ -101,8 +97,11 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
             return await _own_token(runtime, claims)
         trusted, access = await _trusted_issuer(runtime, unverified)
         claims = await _verify_idp_token(runtime, token, trusted, access)
+        # Taken as verified as long as lrs.jwks uses a key set before fetching
+        # it again: a key the IdP withdraws stops working no later than it
+        # would without this.
         _VERIFIED.put(token, _idp_context(runtime, trusted, access), claims,
-                      until=time.time() + IDP_REMEMBER_SECONDS)
+                      until=time.time() + settings.jwks_refresh_seconds)
         return _idp_principal(runtime, trusted, access, claims)
     except tokens.TokenRefused as exc:
         metrics.AUTH_FAILURES.labels(reason=exc.reason).inc()
@@ -153,6 +152,7 @@ async def _verify_idp_token(runtime: Runtime, token: str, trusted: TrustedIssuer
                             access: TenantAccess) -> dict:
     key = (load_pem_public_key(trusted.public_key.encode()) if trusted.public_key
            else await jwks.signing_key(trusted.jwks_url, token,
+                                       lifespan=runtime.settings.jwks_refresh_seconds,
                                        max_stale=runtime.settings.jwks_max_stale_seconds))
     settings = runtime.settings
     claims = tokens.verify(
