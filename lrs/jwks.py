@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 import time
+import urllib.parse
 
 import jwt
 from jwt.exceptions import PyJWKSetError
@@ -99,7 +100,7 @@ async def _refresh(url: str, entry: _KeySet) -> None:
             entry.tried = time.monotonic()
             metrics.JWKS_FETCHES.labels(outcome="failed").inc()
             age = entry.tried - entry.fetched
-            log.warning("identity provider key set not fetched from %s: %s: %s; %s", url,
+            log.warning("identity provider key set not fetched from %s: %s: %s; %s", _shown(url),
                         type(exc).__name__, exc,
                         f"using the one fetched {age:.0f} s ago" if math.isfinite(age)
                         else "no earlier one to use")
@@ -107,6 +108,13 @@ async def _refresh(url: str, entry: _KeySet) -> None:
         entry.keys = keys
         entry.fetched = entry.tried = time.monotonic()
         metrics.JWKS_FETCHES.labels(outcome="ok").inc()
+
+
+def _shown(url: str) -> str:
+    """`url` for the log: without credentials or a query, which could carry
+    secrets."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _download(url: str) -> dict[str | None, jwt.PyJWK]:

@@ -209,3 +209,18 @@ def test_a_request_cancelled_during_the_first_fetch_does_not_block_the_next(idp)
         assert await _accepted(idp, token)  # fetched again, not "tried a moment ago"
 
     asyncio.run(scenario())
+
+
+def test_a_failed_fetch_is_logged_without_credentials_or_query(idp, caplog):
+    token = _token(_key(idp, "k1"), "k1")
+    port = idp.httpd.server_address[1]
+    url = f"http://operator:s3cret@127.0.0.1:{port}/jwks.json?api_key=hunter2"
+    idp.status = 503
+
+    async def scenario():
+        with caplog.at_level(logging.WARNING, logger="lrs.jwks"), pytest.raises(TokenRefused):
+            await jwks.signing_key(url, token, lifespan=LIFESPAN, max_stale=3600)
+
+    asyncio.run(scenario())
+    assert f"from http://127.0.0.1:{port}/jwks.json:" in caplog.text
+    assert "s3cret" not in caplog.text and "hunter2" not in caplog.text
