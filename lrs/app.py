@@ -3,6 +3,7 @@ startup and closes at shutdown; nothing connects at import time."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from lrs import accounts, config, logs, metrics
+from lrs import accounts, config, logs, metrics, orphan
 from lrs.config import Settings
 from lrs.http import about, admin, errors, oauth, statements, system
 from lrs.http import activities, agents, documents
@@ -73,9 +74,15 @@ def create_app(settings: Settings) -> Starlette:
             metrics.mark_build()
             _tune_garbage_collector()
             _tune_allocator()
+            # One of `lrs serve --workers N`'s processes: stop with it (lrs.orphan).
+            parent = orphan.parent_pid()
+            watchdog = (asyncio.create_task(orphan.stop_when_orphaned(parent))
+                        if settings.workers > 1 and parent is not None else None)
             try:
                 yield
             finally:
+                if watchdog is not None:
+                    watchdog.cancel()
                 # Pending group commits are written before the pool closes.
                 await writer.stop()
                 await access_cache.stop()

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from lrs import __version__, accounts, backup, config, embedded
+from lrs import __version__, accounts, backup, config, embedded, orphan
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
@@ -84,6 +84,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["LRS_DATABASE_URL"] = url
         for name in ("host", "port", "workers", "data_dir"):
             os.environ["LRS_" + name.upper()] = str(getattr(settings, name))
+        os.environ[orphan.PARENT_ENV] = str(os.getpid())  # workers stop without us
         if settings.workers > 1:
             # Before any worker imports prometheus-client (see lrs.metrics).
             metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")

@@ -1,6 +1,7 @@
 """Operating the server, as an operator sees it: the log is one JSON object
 per line, one line per request, with no secret, token or statement content;
-SIGTERM lets in-flight requests finish."""
+SIGTERM lets in-flight requests finish; workers do not outlive a killed
+`lrs serve`."""
 
 from __future__ import annotations
 
@@ -121,3 +122,37 @@ def test_sigterm_lets_an_in_flight_write_finish_and_commit(database_url, tenant,
             await conn.close()
 
     assert asyncio.run(count()) == 200
+
+
+def test_workers_stop_when_lrs_serve_is_killed_and_a_restart_can_serve(database_url, tenant,
+                                                                       tmp_path):
+    """SIGKILL of `lrs serve --workers 2` (the OOM killer, `kill -9`): its
+    workers must not live on holding the port, or the restart cannot bind it."""
+    import psutil
+
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = live.free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "lrs.log"
+    with open(log_path, "w") as log_file:
+        proc = live.serve("--port", str(port), "--workers", "2", env=env, stderr=log_file)
+    live.wait_ready(url, proc, 60)
+    workers = [p for p in psutil.Process(proc.pid).children()
+               if "multiprocessing.spawn" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait(timeout=10)
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    for worker in alive:  # not left behind by a failing test
+        worker.kill()
+    assert not alive, f"workers still running after their lrs serve was killed: {alive}"
+    assert "is gone: stopping" in log_path.read_text()
+    restarted = live.serve("--port", str(port), "--workers", "2", env=env)  # the same port
+    try:
+        live.wait_ready(url, restarted, 60)
+        answer = httpx.get(f"{url}/xapi/statements", auth=(tenant.key, tenant.secret), headers=V2)
+        assert answer.status_code == 200
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=60)
