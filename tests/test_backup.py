@@ -20,15 +20,26 @@ STATE = {"activityId": "http://agency-a.example/course/1", "stateId": "bookmark"
          "agent": json.dumps({"mbox": "mailto:ana@agency-a.example"})}
 
 
+def new_agency(env: dict[str, str]) -> tuple[str, str]:
+    """LRS_DATABASE_URL migrated, with tenant agency-a and an all-scopes
+    credential of it: its key and secret."""
+    lrs("migrate", env=env)
+    lrs("tenant", "create", "agency-a", env=env)
+    cred = json.loads(lrs("credential", "create", "--tenant", "agency-a", "--scope", "all",
+                          "--json", env=env).stdout)
+    return cred["key"], cred["secret"]
+
+
+def served_on(settings, env: dict[str, str]):
+    """A test server on env's LRS_DATABASE_URL, as a context manager."""
+    return contextlib.contextmanager(serving)(settings.replace(
+        database_url=env["LRS_DATABASE_URL"]))
+
+
 def test_backup_restores_statements_documents_and_credentials(tmp_path, postgres_url, settings):
     source = {"LRS_DATABASE_URL": new_empty_database(postgres_url)}
-    lrs("migrate", env=source)
-    lrs("tenant", "create", "agency-a", env=source)
-    cred = json.loads(lrs("credential", "create", "--tenant", "agency-a", "--scope", "all",
-                          "--json", env=source).stdout)
-    auth = (cred["key"], cred["secret"])
-    with contextlib.contextmanager(serving)(settings.replace(
-            database_url=source["LRS_DATABASE_URL"])) as server:
+    auth = new_agency(source)
+    with served_on(settings, source) as server:
         posted = httpx.post(f"{server.url}/xapi/statements", json=STATEMENT, auth=auth,
                             headers=V2)
         assert posted.status_code == 200, posted.text
@@ -46,8 +57,7 @@ def test_backup_restores_statements_documents_and_credentials(tmp_path, postgres
 
     target = {"LRS_DATABASE_URL": new_empty_database(postgres_url)}
     assert "restored" in lrs("restore", str(backup), env=target).stdout
-    with contextlib.contextmanager(serving)(settings.replace(
-            database_url=target["LRS_DATABASE_URL"])) as server:
+    with served_on(settings, target) as server:
         read = httpx.get(f"{server.url}/xapi/statements", auth=auth, headers=V2,
                          params={"statementId": statement_id})
         assert read.status_code == 200 and read.json() == stored

@@ -10,8 +10,6 @@ whatever happens."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -25,15 +23,12 @@ import httpx
 import pytest
 
 from tests import live
-from tests.conftest import run, serving
+from tests.conftest import run
+from tests.test_backup import STATEMENT, V2, new_agency, served_on
 from tests.test_cli import lrs
 
 PG15 = Path("/usr/lib/postgresql/15/bin")
 PASSWORD = "p@ss w%rd:/x"  # every character a URL would have to escape
-V2 = {"X-Experience-API-Version": "2.0.0"}
-STATEMENT = {"actor": {"mbox": "mailto:ana@agency-a.example"},
-             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
-             "object": {"id": "http://agency-a.example/course/1"}}
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +72,8 @@ def postgres15() -> Iterator[str]:
 def test_backup_and_restore_with_postgres_15_and_a_password_to_escape(postgres15, tmp_path,
                                                                       settings):
     source = {"LRS_DATABASE_URL": f"{postgres15}/lrs"}
-    lrs("migrate", env=source)
-    lrs("tenant", "create", "agency-a", env=source)
-    cred = json.loads(lrs("credential", "create", "--tenant", "agency-a", "--scope", "all",
-                          "--json", env=source).stdout)
-    auth = (cred["key"], cred["secret"])
-    with contextlib.contextmanager(serving)(settings.replace(
-            database_url=source["LRS_DATABASE_URL"])) as server:
+    auth = new_agency(source)
+    with served_on(settings, source) as server:
         posted = httpx.post(f"{server.url}/xapi/statements", json=[STATEMENT] * 3, auth=auth,
                             headers=V2)
         assert posted.status_code == 200, posted.text
@@ -97,8 +87,7 @@ def test_backup_and_restore_with_postgres_15_and_a_password_to_escape(postgres15
         assert PASSWORD not in done.stdout + done.stderr
         assert quote(PASSWORD, safe="") not in done.stdout + done.stderr
 
-    with contextlib.contextmanager(serving)(settings.replace(
-            database_url=target["LRS_DATABASE_URL"])) as server:
+    with served_on(settings, target) as server:
         read = httpx.get(f"{server.url}/xapi/statements", auth=auth, headers=V2)
         assert read.status_code == 200
         assert sorted(s["id"] for s in read.json()["statements"]) == sorted(posted.json())
