@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import threading
@@ -151,6 +152,12 @@ def serving(settings: config.Settings) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.stop()
+
+
+@contextlib.contextmanager
+def server_with(settings: config.Settings) -> Iterator[LiveServer]:
+    """A LiveServer with `settings` for a `with` block (serving, outside a fixture)."""
+    yield from serving(settings)
 
 
 @pytest.fixture(scope="session")

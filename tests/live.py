@@ -63,12 +63,12 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> float:
 
 
 @contextlib.contextmanager
-def served(*args: str, env: dict[str, str], seconds: float = 60,
+def served(*args: str, env: dict[str, str], seconds: float = 60, port: int | None = None,
            **popen: Any) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`lrs serve --port P ARGS`, ready; its URL and process. Stopped on the
-    way out as an operator would (the benchmark's lrs_process): SIGTERM, and
-    it must exit by itself within 60 s."""
-    port = free_port()
+    """`lrs serve --port P ARGS` (P free, unless given), ready; its URL and
+    process. Stopped on the way out as an operator would (the benchmark's
+    lrs_process): SIGTERM, and it must exit by itself within 60 s."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "lrs", "serve", "--port", str(port), *args]
     with lrs_process(command, env, url, seconds=seconds, **popen) as proc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import dataclasses
 import json
 import time
@@ -17,7 +16,7 @@ import pytest
 from lrs import accounts
 from lrs.app import create_app
 from lrs.store import tenants
-from tests.conftest import on_connection, serving
+from tests.conftest import on_connection, server_with
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 STATEMENT = {"actor": {"mbox": "mailto:a@example.org"},
@@ -245,7 +244,7 @@ def test_a_token_verified_before_is_still_refused_once_expired_or_altered(settin
     a remembered token must still expire on time, and a copy with one
     character changed is a different token, verified afresh."""
     key = _signing_key(database_url)
-    with contextlib.contextmanager(serving)(settings.replace(jwt_leeway=0)) as server:
+    with server_with(settings.replace(jwt_leeway=0)) as server:
         expires = int(time.time()) + 2
         token = _token(settings, key, tenant=tenant.name, exp=expires)
         assert _get(server, f"Bearer {token}").status_code == 200

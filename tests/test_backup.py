@@ -4,12 +4,11 @@ by a new LRS, and the LRS goes on storing after them."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import httpx
 
-from tests.conftest import new_empty_database, on_connection, serving
+from tests.conftest import new_empty_database, on_connection, server_with
 from tests.test_cli import lrs
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -31,9 +30,8 @@ def new_agency(env: dict[str, str]) -> tuple[str, str]:
 
 
 def served_on(settings, env: dict[str, str]):
-    """A test server on env's LRS_DATABASE_URL, as a context manager."""
-    return contextlib.contextmanager(serving)(settings.replace(
-        database_url=env["LRS_DATABASE_URL"]))
+    """A test server on env's LRS_DATABASE_URL, for a `with` block."""
+    return server_with(settings.replace(database_url=env["LRS_DATABASE_URL"]))
 
 
 def test_backup_restores_statements_documents_and_credentials(tmp_path, postgres_url, settings):

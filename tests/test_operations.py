@@ -148,11 +148,6 @@ def test_workers_stop_when_lrs_serve_is_killed_and_a_restart_can_serve(database_
         worker.kill()
     assert not alive, f"workers still running after their lrs serve was killed: {alive}"
     assert "is gone: stopping" in log_path.read_text()
-    restarted = live.serve("--port", str(port), "--workers", "2", env=env)  # the same port
-    try:
-        live.wait_ready(url, restarted, 60)
+    with live.served("--workers", "2", env=env, port=port):  # the same port
         answer = httpx.get(f"{url}/xapi/statements", auth=(tenant.key, tenant.secret), headers=V2)
         assert answer.status_code == 200
-    finally:
-        restarted.send_signal(signal.SIGTERM)
-        restarted.wait(timeout=60)

@@ -106,7 +106,7 @@ class VerifiedTokens:
     context is the same verdict, except for what time changes: the expiry,
     checked again on every hit as PyJWT checks it, and, with `until`, how
     long the key it was verified with may be trusted (an IdP's published key
-    set is refetched every 5 minutes, lrs.jwks). The caller compares the
+    set is fetched again every LRS_JWKS_REFRESH_SECONDS, lrs.jwks). The caller compares the
     context with the current one, and checks revocation each time as before.
     Bounded: cleared when full."""
 

@@ -150,11 +150,11 @@ def _idp_context(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess)
 
 async def _verify_idp_token(runtime: Runtime, token: str, trusted: TrustedIssuer,
                             access: TenantAccess) -> dict:
+    settings = runtime.settings
     key = (load_pem_public_key(trusted.public_key.encode()) if trusted.public_key
            else await jwks.signing_key(trusted.jwks_url, token,
-                                       lifespan=runtime.settings.jwks_refresh_seconds,
-                                       max_stale=runtime.settings.jwks_max_stale_seconds))
-    settings = runtime.settings
+                                       lifespan=settings.jwks_refresh_seconds,
+                                       max_stale=settings.jwks_max_stale_seconds))
     claims = tokens.verify(
         token, key, issuer=trusted.issuer, audience=trusted.audience or settings.jwt_audience,
         leeway=settings.jwt_leeway,
