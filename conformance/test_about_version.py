@@ -28,6 +28,27 @@ def test_about_01_02_versions_listed(cfg):
     assert len(majors) == len(set(majors)), "ABOUT-02: one entry per major.minor, the latest patch"
 
 
+@pytest.mark.versions("1.0.3")
+def test_about_02_a_1_0_request_sees_1_0_versions(cfg, version):
+    # 1.0.3 Communication 2.8 (ADL XAPI-00316): in 1.0.x's terms the only
+    # versions are 0.9, 0.95 and 1.0.x; 1.0.x clients refuse any other.
+    with XAPI(cfg, version) as c:
+        r = c.get("about")
+    assert_status(r, 200)
+    listed = r.json()["version"]
+    assert "1.0.3" in listed, f"/about does not list 1.0.3: {listed}"
+    outside = [v for v in listed if v not in ("0.9", "0.95") and not v.startswith("1.0.")]
+    assert not outside, f"/about lists {outside} to a 1.0.3 request"
+
+
+@pytest.mark.versions("2.0.0")
+def test_about_02_a_2_0_request_sees_2_0(cfg, version):
+    with XAPI(cfg, version) as c:
+        r = c.get("about")
+    assert_status(r, 200)
+    assert "2.0.0" in r.json()["version"], r.json()
+
+
 def test_about_03_04_only_version_and_extensions(cfg):
     with XAPI(cfg, "1.0.3") as c:
         r = c.get("about")

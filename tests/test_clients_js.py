@@ -229,8 +229,9 @@ def test_xapijs_attachments_round_trip(xapijs):
 
 def test_xapijs_about(request, xapijs):
     out = xapijs("about")
-    assert {"1.0.3", "2.0.0"} <= set(out["about"]["version"])
     version = request.node.callspec.params["xapijs"]
+    # A 1.0.x request is told of 1.0.3 only (lrs/http/about.py).
+    assert out["about"]["version"] == (["1.0.3", "2.0.0"] if version == "2.0.0" else ["1.0.3"])
     assert out["answered"] == version
     # The library's useCacheBuster option adds `cachebuster=...`, a parameter
     # xAPI does not define, which the Statements resource refuses (GEN-07).
@@ -338,7 +339,8 @@ def test_tincanjs_retrieves_an_activity(tincanjs):
 
 
 def test_tincanjs_about(tincanjs):
-    assert {"1.0.3", "2.0.0"} <= set(tincanjs("about")["version"])
+    # TinCanJS speaks 1.0.x: it is told of 1.0.3 only (lrs/http/about.py).
+    assert tincanjs("about")["version"] == ["1.0.3"]
 
 
 def test_tincanjs_tenants_are_isolated(tincanjs, new_tenant):

@@ -10,12 +10,16 @@ import httpx
 from lrs.app import create_app
 
 
-def test_about_lists_both_versions_without_version_header(server):
+def test_about_lists_the_versions_a_request_can_use(server):
     # VER-11: /about answers whatever the version header says, or without one.
-    for headers in ({}, {"X-Experience-API-Version": "0.9"}):
+    # A 1.0.x request is answered in 1.0.x's terms (lrs/http/about.py).
+    for header, listed in ((None, ["1.0.3", "2.0.0"]), ("0.9", ["1.0.3", "2.0.0"]),
+                           ("2.0.0", ["1.0.3", "2.0.0"]), ("2.0", ["1.0.3", "2.0.0"]),
+                           ("1.0.3", ["1.0.3"]), ("1.0.0", ["1.0.3"]), ("1.0", ["1.0.3"])):
+        headers = {} if header is None else {"X-Experience-API-Version": header}
         response = httpx.get(f"{server.url}/xapi/about", headers=headers)
-        assert response.status_code == 200
-        assert response.json()["version"] == ["1.0.3", "2.0.0"]
+        assert response.status_code == 200, header
+        assert response.json()["version"] == listed, header
         assert response.headers["content-type"] == "application/json"
 
 
