@@ -20,6 +20,7 @@ from lrs.http import about, admin, errors, oauth, statements, system
 from lrs.http import activities, agents, documents
 from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, XAPIVersionHeader
+from lrs.backlog import WriteBacklog
 from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store.access_cache import AccessCache
@@ -70,6 +71,9 @@ def create_app(settings: Settings) -> Starlette:
                                         services={"writer": writer,
                                                   "access_cache": access_cache,
                                                   "rate_limiter": RateLimiter(),
+                                                  "write_backlog": WriteBacklog(
+                                                      settings.write_backlog_bytes,
+                                                      settings.write_backlog_wait_seconds),
                                                   "cors_origins": TenantOrigins(db)})
             metrics.mark_build()
             _tune_garbage_collector()

@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs import ingest, metrics
+from lrs.backlog import WriteBacklog
 from lrs.errors import BadRequest, LRSError, MethodNotAllowed
 from lrs.http import statement_reads
 from lrs.http.consistency import with_consistent_through
-from lrs.http.xrequest import XRequest, begin
+from lrs.http.xrequest import XRequest, begin, declared_body_size
 from lrs.runtime import Runtime
 from lrs.xapi.formats_check import is_uuid
 
@@ -60,13 +61,19 @@ async def _post(xreq: XRequest, principal, version: str) -> Response:
 async def _store(xreq: XRequest, principal, version: str, statement_id: str | None) -> list[str]:
     runtime: Runtime = xreq.runtime
     settings = runtime.settings
-    body = await xreq.body(settings.max_body_bytes)
-    received = ingest.receive(
-        body, xreq.headers.get("content-type", ""), version,
-        max_statements=settings.max_statements_per_request, statement_id=statement_id)
-    batch = ingest.batch(received, version=version, principal=principal)
-    xreq.request.scope["state"]["statements"] = len(batch.statements)
-    await runtime.services["writer"].write(batch)
+    # Admitted by its declared size before the body is read (lrs.backlog);
+    # a body without Content-Length counts as the largest allowed.
+    size = declared_body_size(xreq.request, settings.max_body_bytes)
+    backlog: WriteBacklog = runtime.services["write_backlog"]
+    async with backlog.admitted(principal.tenant,
+                                settings.max_body_bytes if size is None else size):
+        body = await xreq.body(settings.max_body_bytes)
+        received = ingest.receive(
+            body, xreq.headers.get("content-type", ""), version,
+            max_statements=settings.max_statements_per_request, statement_id=statement_id)
+        batch = ingest.batch(received, version=version, principal=principal)
+        xreq.request.scope["state"]["statements"] = len(batch.statements)
+        await runtime.services["writer"].write(batch)
     xreq.request.scope["state"]["consistent_through"] = batch.consistent_through
     metrics.STATEMENT_BATCH_SIZE.observe(len(batch.statements))
     return [p.statement["id"] for p in batch.statements]
@@ -74,4 +81,4 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
 
 def _reason(exc: LRSError) -> str:
     return {400: "validation", 401: "auth", 403: "auth", 409: "conflict",
-            413: "size"}.get(exc.status, "other")
+            413: "size", 503: "unavailable"}.get(exc.status, "other")

@@ -110,10 +110,18 @@ def _single_params(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return params
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def declared_body_size(request: Request, limit: int) -> int | None:
+    """The body's Content-Length, if it gives one; 413 if it is over `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is None or not declared.isdigit():
+        return None
+    if int(declared) > limit:
         raise _too_large(limit)
+    return int(declared)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared_body_size(request, limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
