@@ -8,7 +8,10 @@ realistic statements of several agencies, and prints a table:
 - the raw rate PostgreSQL reaches inserting the same rows with the same
   indexes from as many connections (no HTTP, no validation), and our ingest
   rate as a fraction of it (raw_insert.py);
-- GET /statements latency per filter on the agency the writes filled.
+- GET /statements latency per filter on the agency the writes filled;
+- with `--scenarios flood` (not by default): one agency floods the LRS with
+  1,000-statement POSTs from 128 connections while another sends single
+  statements, and what each gets (flood.py).
 
 Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
 --data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
@@ -46,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.bench import idp, raw_insert, workload, wrk
+from conformance.bench import flood, idp, raw_insert, workload, wrk
 
 
 @dataclass
@@ -167,21 +170,27 @@ WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms 
 
 def run(args: argparse.Namespace, origin: str, xapi_path: str,
         credentials: list[tuple[str, str] | str], database_url: str | None,
-        raw_url: str | None, cpu: Callable[[], dict[str, float]] | None = None) -> None:
+        raw_url: str | None, cpu: Callable[[], dict[str, float]] | None = None,
+        lrs_pid: int | None = None) -> None:
     """`database_url`: the measured LRS's own database (ours), for the
     durability check and ANALYZE; `raw_url`: where the raw baseline runs
-    (that same database, or a scratch one with our schema)."""
+    (that same database, or a scratch one with our schema); `lrs_pid`: the
+    LRS's process (ours), for its memory under the flood."""
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
           f"agencies in {time.perf_counter() - started:.1f} s", flush=True)
-    lines = list(WRITE_HEADER)
+    lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lrs-bench-") as tmp:
         work = Path(tmp)
         for scenario in WRITES:
             if ("singles" if scenario.per_request == 1 else "batches") in args.scenarios:
                 lines.append(_write_scenario(args, scenario, origin, xapi_path, loads, work,
                                              database_url, raw_url, cpu))
+        if lines:
+            lines[:0] = WRITE_HEADER
+        if "flood" in args.scenarios:
+            lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid)
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
@@ -242,7 +251,7 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
             costs += f" (raw: {best.client_us:,.0f} / {best.postgres_us:,.0f})"
     line = (f"| {scenario.name} | {scenario.connections} | {rate:,.0f} | "
             f"{result.requests / result.seconds:,.0f} | {result.p50_ms:.1f} | "
-            f"{result.p99_ms:.1f} | {result.failed:,} {_statuses(result)}| {raw} | "
+            f"{result.p99_ms:.1f} | {result.failed:,} {wrk.failures(result)}| {raw} | "
             f"{fraction} | {costs} | {result.wrk_cpu_seconds / result.seconds:.0%} of a core |")
     print("    " + line, flush=True)
     return line
@@ -271,7 +280,7 @@ def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
                          xapi_version=args.xapi_version)
         lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
                      f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
-                     f"{_statuses(result)}|")
+                     f"{wrk.failures(result)}|")
         print("    " + lines[-1], flush=True)
     return lines
 
@@ -291,14 +300,6 @@ def _preload(args: argparse.Namespace, origin: str, xapi_path: str,
         stored += result.ok * 100
     elapsed = time.monotonic() - started
     print(f"    {stored:,} stored in {elapsed:,.0f} s ({stored / elapsed:,.0f}/s)", flush=True)
-
-
-def _statuses(result: wrk.WrkResult) -> str:
-    other = {s: n for s, n in sorted(result.statuses.items()) if not 200 <= s < 300}
-    text = ", ".join(f"{s}: {n}" for s, n in other.items())
-    if result.socket_errors:
-        text += f"{', ' if text else ''}socket errors: {result.socket_errors}"
-    return f"({text}) " if text else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="before the reads, add about N statements to the queried agency "
                         "(e.g. 1000000 for reads over a million statements)")
     p.add_argument("--scenarios", default="singles,batches,queries",
-                   help="comma-separated: singles, batches, queries")
+                   help="comma-separated: singles, batches, queries, and flood (one agency "
+                        "floods while another carries on; not run by default)")
     p.add_argument("--no-raw", action="store_true", help="skip the raw PostgreSQL baseline")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
@@ -372,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             credentials = [f"Bearer {idp.trusted_token(served.origin, served.admin, provider)}"
                            for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
-            served.database_url, cpu=lambda: ours.cpu_seconds(served))
+            served.database_url, cpu=lambda: ours.cpu_seconds(served), lrs_pid=served.pid)
         from lrs import config  # the level `lrs serve` took: LRS_LOG_LEVEL, or its default
 
         print(f"the LRS's log ({config.load().log_level}): {ours.log_summary(served.log)}")

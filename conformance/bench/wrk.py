@@ -64,3 +64,12 @@ def run(origin: str, requests_file: Path, *, connections: int, seconds: float,
         + data["timeouts"],
         p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, max_ms=data["max_us"] / 1000,
         wrk_cpu_seconds=cpu)
+
+
+def failures(result: WrkResult) -> str:
+    """The answers that were not 2xx, by status, and socket errors: "(503: 66) "."""
+    other = {s: n for s, n in sorted(result.statuses.items()) if not 200 <= s < 300}
+    text = ", ".join(f"{s}: {n}" for s, n in other.items())
+    if result.socket_errors:
+        text += f"{', ' if text else ''}socket errors: {result.socket_errors}"
+    return f"({text}) " if text else ""
