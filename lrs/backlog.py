@@ -9,14 +9,17 @@ got, and another agency's single statements waited up to 5 s.
 So a write is admitted before its body is read, by the body's declared size,
 against a per-worker budget of bytes admitted and not yet answered. Past the
 budget a request waits, its body left unread (the server stops reading a
-connection whose body nobody consumes), and gives up with 503 and Retry-After
-after `wait_seconds`. Waiting requests are let in one tenant at a time in
-turn, each tenant's in arrival order: an agency's flood queues behind itself,
-not in front of the others. And no tenant holds more than half the budget, so
-another agency's request finds room at once unless several agencies are
-flooding together. A body larger than a tenant's half is let in when that
-tenant holds nothing else; one larger than the whole budget, when nothing
-else is admitted.
+connection whose body nobody consumes), and gives up after `wait_seconds` with
+429 and Retry-After: xAPI's code for a request refused because too many came
+from a client or set of clients in a given time (1.0.3 Communication 3.2, 2.0
+LRS 4.1.5; its list of codes has no 503).
+
+Waiting requests are let in one tenant at a time in turn, each tenant's in
+arrival order: an agency's flood queues behind itself, not in front of the
+others. And no tenant holds more than half the budget, so another agency's
+request finds room at once unless several agencies are flooding together. A
+body larger than a tenant's half is let in when that tenant holds nothing
+else; one larger than the whole budget, when nothing else is admitted.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
 from lrs import metrics
-from lrs.errors import ServiceUnavailable
+from lrs.errors import TooManyRequests
 
 RETRY_AFTER_SECONDS = 1
 
@@ -57,7 +60,7 @@ class WriteBacklog:
     @contextlib.asynccontextmanager
     async def admitted(self, tenant: str, size: int) -> AsyncIterator[None]:
         """Hold `size` bytes of the budget for the block; wait for room in
-        turn, or raise ServiceUnavailable after the wait allowed."""
+        turn, or raise TooManyRequests after the wait allowed."""
         size = min(size, self._limit)
         if (tenant not in self._waiting and self._fits(tenant, size)
                 and not self._worker_full_for_others()):
@@ -111,7 +114,7 @@ class WriteBacklog:
                 self._give_up(tenant, waiter)
             raise
         metrics.WRITES_REFUSED_BUSY.labels(tenant=tenant).inc()
-        raise ServiceUnavailable(
+        raise TooManyRequests(
             f"the LRS is taking in as many statements as it can ({self._used} bytes of "
             f"requests in progress on this worker) and this request waited "
             f"{self._wait_seconds:g} s for room; retry later",

@@ -138,7 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
     Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
-    Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement request waits for room in the write backlog before it is answered 503 with Retry-After.", "float"),
+    Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement request waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
     Setting("group_commit_max", _positive_int, "5000", "Most statements one group-commit transaction writes (1: every request in its own transaction).", "int"),
     Setting("unconditional_profile_put", _bool, "false", "Accept a 1.0.x PUT that creates an Agent or Activity Profile document without If-Match or If-None-Match (TinCanPython and TinCan.NET send these). Default: 400, as xAPI 1.0.3 Communication 3.1 requires one of the headers and ADL's conformance suite checks.", "bool"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),

@@ -70,7 +70,7 @@ WRITE_BACKLOG_BYTES = Gauge(
     "lrs_write_backlog_bytes", "Bytes of statement requests admitted and not yet answered "
     "(LRS_WRITE_BACKLOG_BYTES per worker).", multiprocess_mode="livesum")
 WRITES_REFUSED_BUSY = Counter(
-    "lrs_writes_refused_busy_total", "Statement requests answered 503 after waiting "
+    "lrs_writes_refused_busy_total", "Statement requests answered 429 after waiting "
     "LRS_WRITE_BACKLOG_WAIT_SECONDS for room in the write backlog, by tenant.", ["tenant"])
 STATEMENT_BATCH_SIZE = Histogram(
     "lrs_statement_batch_size", "Statements per accepted write request.",

@@ -1,5 +1,5 @@
 """The write backlog (lrs/backlog.py): a worker takes on a bounded amount of
-statement traffic, lets waiting tenants in by turns, and answers 503 with
+statement traffic, lets waiting tenants in by turns, and answers 429 with
 Retry-After to a request that waited too long, storing nothing of it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from lrs.backlog import WriteBacklog
-from lrs.errors import ServiceUnavailable
+from lrs.errors import TooManyRequests
 from tests.conftest import run, server_with
 from tests.statements_support import statement
 
@@ -112,12 +112,12 @@ def test_a_body_larger_than_the_budget_is_let_in_alone():
     run(go())
 
 
-def test_a_request_that_waits_too_long_gets_503_and_holds_nothing():
+def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
     async def go():
         backlog, log, release = WriteBacklog(100, 0.2), [], asyncio.Event()
         holder = asyncio.create_task(_hold(backlog, "a", 100, log, release))
         await asyncio.sleep(0.01)
-        with pytest.raises(ServiceUnavailable) as refused:
+        with pytest.raises(TooManyRequests) as refused:
             async with backlog.admitted("b", 10):
                 pytest.fail("admitted past the budget")
         assert refused.value.headers["Retry-After"] == "1"
@@ -165,7 +165,7 @@ def _stored(client: httpx.Client, registration: str) -> int:
     return len(r.json()["statements"])
 
 
-def test_a_write_that_cannot_get_in_is_refused_with_503_and_nothing_is_stored(
+def test_a_write_that_cannot_get_in_is_refused_with_429_and_nothing_is_stored(
         settings, tenant, new_tenant):
     other = new_tenant()
     with server_with(settings.replace(write_backlog_bytes=10_000,
@@ -198,10 +198,10 @@ def test_a_write_that_cannot_get_in_is_refused_with_503_and_nothing_is_stored(
                              headers={"Content-Type": "application/json"})
             waited = time.monotonic() - started
             uploading.join(timeout=30)
-            assert refused.status_code == 503, refused.text
+            assert refused.status_code == 429, refused.text
             assert refused.headers["Retry-After"] == "1"
             error = refused.json()["error"]
-            assert error["status"] == 503 and "waited 1 s for room" in error["message"]
+            assert error["status"] == 429 and "waited 1 s for room" in error["message"]
             assert 0.9 <= waited < 2.5
             assert _stored(b, registration) == 0
             # The upload that held the budget was stored whole; the retry gets in.
