@@ -474,6 +474,43 @@ def test_stpost_05_07_concurrent_batches_with_a_bad_statement_store_nothing(cfg,
             assert_status(c.get_statement(sid), 404)
 
 
+BURST_CLIENTS = 32
+BURST_BATCH = max(20, round(250 * SCALE))
+
+
+@pytest.mark.timeout(240)
+def test_stpost_07_err_07_a_burst_of_large_batches_is_stored_or_refused_whole(cfg, version, f):
+    """32 clients post a large batch each at the same moment, each batch under a registration
+    of its own: a burst, as when many platforms flush their queues together. Each answer is
+    200 with every id of the batch stored, or a refusal for load (429, ERR-07; or 503) with
+    Retry-After that stored none of it. Nothing is lost, nothing is half-stored."""
+    registrations = [new_id() for _ in range(BURST_CLIENTS)]
+
+    def worker(w: int) -> tuple[int, list[str]]:
+        batch = [f.statement(registration=registrations[w]) for _ in range(BURST_BATCH)]
+        with XAPI(cfg, version) as c:
+            r = c.post_statements(batch)
+        assert r.status_code in (200, 429, 503), \
+            f"client {w}: {r.status_code} {r.text[:300]} (ERR-01: 200, or 429/503 for load)"
+        if r.status_code != 200:
+            assert r.headers.get("Retry-After"), f"client {w}: {r.status_code} without Retry-After"
+            return r.status_code, []
+        assert r.json() == [s["id"] for s in batch], "STPOST-01: the ids, in request order"
+        return 200, r.json()
+
+    results = Workers(BURST_CLIENTS).run(worker, timeout=200)
+    with XAPI(cfg, version) as c:
+        for registration, (status, ids) in zip(registrations, results, strict=True):
+            if status == 200:
+                listed = c.wait_for_count({"registration": registration}, len(ids), timeout=30)
+                assert sorted(listed) == sorted(ids), \
+                    f"an accepted batch holds {len(listed)} of its {len(ids)} statements"
+            else:
+                listed = c.query_ids({"registration": registration})
+                assert listed == [], \
+                    f"a batch refused with {status} stored {len(listed)} statements (STPOST-07)"
+
+
 # -- documents under contention -----------------------------------------------------------------
 
 def _doc_params(f, kind: str) -> tuple[str, dict]:
