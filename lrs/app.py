@@ -15,12 +15,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from lrs import accounts, config, logs, metrics, orphan
+from lrs.backlog import WriteBacklog
 from lrs.config import Settings
 from lrs.http import about, admin, errors, oauth, statements, system
 from lrs.http import activities, agents, documents
 from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, XAPIVersionHeader
-from lrs.backlog import WriteBacklog
 from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store.access_cache import AccessCache
