@@ -119,7 +119,7 @@ SETTINGS: tuple[Setting, ...] = (
     # Two bounds, not one: a healthy PostgreSQL connects in milliseconds, so
     # past a few seconds it is down or the pool is saturated and the caller
     # is better served by a 503 at once; but one command may legitimately run
-    # for seconds (a 5,000-statement group commit, a page over a large, cold
+    # for seconds (a 2,000-statement batch's group commit, a page over a large, cold
     # table, a wait for another node's write lock), which a 5 s bound would
     # turn into failures. The command bound is for a database that stops
     # answering without closing the connection (a partition, a failover).
@@ -139,7 +139,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
     Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
     Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement request waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
-    Setting("group_commit_max", _positive_int, "5000", "Most statements one group-commit transaction writes (1: every request in its own transaction).", "int"),
+    # 1,000, not 5,000 (until 2026-11-29): beyond a few hundred statements a
+    # commit's cost is spread thin, while a 5,000-statement call held the
+    # loop for its columns and PostgreSQL for longer; under one agency's
+    # flood the others' p99 halved, batches no slower (docs/benchmarks.md).
+    Setting("group_commit_max", _positive_int, "1000", "Most statements one group-commit transaction writes (a larger batch is written alone; 1: every request in its own transaction).", "int"),
     Setting("unconditional_profile_put", _bool, "false", "Accept a 1.0.x PUT that creates an Agent or Activity Profile document without If-Match or If-None-Match (TinCanPython and TinCan.NET send these). Default: 400, as xAPI 1.0.3 Communication 3.1 requires one of the headers and ADL's conformance suite checks.", "bool"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
     Setting("cors_origins", _origins, "", "Browser origins allowed for every tenant, comma-separated (`*`: any). Tenants add their own.", "list"),
@@ -175,7 +179,7 @@ class Settings:
     max_document_bytes: int = 10485760
     write_backlog_bytes: int = 16777216
     write_backlog_wait_seconds: float = 10.0
-    group_commit_max: int = 5000
+    group_commit_max: int = 1000
     unconditional_profile_put: bool = False
     page_limit: int = 500
     cors_origins: tuple[str, ...] = ()

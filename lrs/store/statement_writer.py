@@ -33,7 +33,7 @@ _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 
 
 class StatementWriter:
-    def __init__(self, db: Database, *, max_group: int = 5000, max_transactions: int = 4) -> None:
+    def __init__(self, db: Database, *, max_group: int = 1000, max_transactions: int = 4) -> None:
         self._db = db
         self._max_group = max_group  # statements per transaction, at most
         # Transactions in flight at once (each holds a pooled connection).
