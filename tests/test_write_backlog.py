@@ -214,3 +214,24 @@ def test_a_write_that_cannot_get_in_is_refused_with_429_and_nothing_is_stored(
         metrics = httpx.get(f"{server.url}/metrics").text
         assert f'lrs_writes_refused_busy_total{{tenant="{other.name}"}} 1.0' in metrics
         assert "lrs_write_backlog_bytes 0.0" in metrics
+
+
+def test_a_body_without_content_length_is_taken_in_alone_and_stored(settings, tenant):
+    # Chunked: its size is unknown until read, so it counts as the largest
+    # allowed and goes in when the worker holds nothing else.
+    with server_with(settings.replace(write_backlog_bytes=10_000,
+                                      write_backlog_wait_seconds=5.0)) as server:
+        registration = "5e1c0000-0000-4000-8000-000000000003"
+        body = _batch(registration, 30)
+
+        def chunks():
+            for at in range(0, len(body), 1000):
+                yield body[at:at + 1000]
+
+        with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
+                          headers=XAPI, timeout=30) as c:
+            r = c.post("/xapi/statements", content=chunks(),
+                       headers={"Content-Type": "application/json"})
+            assert r.request.headers.get("Transfer-Encoding") == "chunked"
+            assert r.status_code == 200, r.text
+            assert _stored(c, registration) == 30
