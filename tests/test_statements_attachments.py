@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
 import orjson
 import pytest
 
+from tests.conftest import server_with
 from tests.statements_support import (CONSISTENT, error_of, get_one, listed_ids, new_id,
                                       statement, stored)
 
@@ -259,3 +261,41 @@ def test_one_batch_that_voids_attaches_and_defines_stores_all_of_it(client):
     assert split_multipart(with_attachment)[1][1] == data
     canonical = client.get("/xapi/activities", params={"activityId": f"http://example.com/{slug}/5"})
     assert canonical.json()["definition"]["name"] == {"en-US": "lesson 5"}
+
+
+def test_a_page_of_large_attachments_ends_early_and_more_leads_on(settings, tenant):
+    # LRS_ATTACHMENTS_PAGE_BYTES: attachments counted once each, the first
+    # statement always; `limit` is a maximum (1.0.3 Communication 2.1.3).
+    contents = [bytes([i]) * 1000 for i in range(5)]
+    big = b"\xaa" * 4000
+    registration = new_id()
+    ids = [new_id() for _ in range(7)]
+    batch = [statement(id=ids[i], context={"registration": registration},
+                       attachments=[attachment(contents[i])]) for i in range(5)]
+    # Two statements share the last content: it counts, and is sent, once.
+    batch.append(statement(id=ids[5], context={"registration": registration},
+                           attachments=[attachment(contents[4])]))
+    batch.append(statement(id=ids[6], context={"registration": registration},
+                           attachments=[attachment(big)]))
+    with server_with(settings.replace(attachments_page_bytes=2500)) as server, httpx.Client(
+            base_url=server.url, auth=(tenant.key, tenant.secret), timeout=30,
+            headers={"X-Experience-API-Version": "2.0.0"}) as client:
+        parts = [(c, "text/plain") for c in contents] + [(big, "text/plain")]
+        response = post_multipart(client, batch, parts)
+        assert response.status_code == 200, response.text
+        pages, url = [], "/xapi/statements"
+        params = {"registration": registration, "attachments": "true", "limit": "10"}
+        while url:
+            page = client.get(url, params=params)
+            assert page.status_code == 200, page.text
+            got = split_multipart(page)
+            result = orjson.loads(got[0][1])
+            pages.append(([s["id"] for s in result["statements"]], sorted(p[1] for p in got[1:])))
+            url, params = result["more"], None
+    newest_first = list(reversed(ids))
+    assert pages == [
+        ([newest_first[0]], [big]),  # 4,000 bytes: over the budget, alone
+        (newest_first[1:4], [contents[3], contents[4]]),  # the shared content counted once
+        (newest_first[4:6], [contents[1], contents[2]]),
+        (newest_first[6:], [contents[0]]),
+    ]

@@ -44,6 +44,8 @@ SELECT payload, attachment_sha2, stored FROM statements
 WHERE tenant_id = $1 AND id = $2 AND voided = $3 AND ($4::text IS NULL OR credential = $4)""")
 ATTACHMENTS = Query("attachments.get", """
 SELECT sha2, content_type, content FROM attachments WHERE tenant_id = $1 AND sha2 = ANY($2)""")
+ATTACHMENT_SIZES = Query("attachments.sizes", """
+SELECT sha2, octet_length(content) AS size FROM attachments WHERE tenant_id = $1 AND sha2 = ANY($2)""")
 DEFINITIONS = Query("activities.canonical", """
 SELECT activity_id, definition::text FROM activities
 WHERE tenant_id = $1 AND activity_id = ANY($2::text[])""")
@@ -396,6 +398,12 @@ async def attachments(conn: asyncpg.Connection, tenant_id: int,
                       sha2s: list[str]) -> list[tuple[str, str, bytes]]:
     rows = await fetch(conn, ATTACHMENTS, tenant_id, sha2s)
     return [(r["sha2"], r["content_type"], bytes(r["content"])) for r in rows]
+
+
+async def attachment_sizes(conn: asyncpg.Connection, tenant_id: int,
+                           sha2s: list[str]) -> dict[str, int]:
+    rows = await fetch(conn, ATTACHMENT_SIZES, tenant_id, sha2s)
+    return {r["sha2"]: r["size"] for r in rows}
 
 
 async def definitions(conn: asyncpg.Connection, tenant_id: int,
