@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
 from tincan import (
     Activity,
     ActivityDefinition,

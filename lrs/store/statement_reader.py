@@ -45,7 +45,8 @@ WHERE tenant_id = $1 AND id = $2 AND voided = $3 AND ($4::text IS NULL OR creden
 ATTACHMENTS = Query("attachments.get", """
 SELECT sha2, content_type, content FROM attachments WHERE tenant_id = $1 AND sha2 = ANY($2)""")
 ATTACHMENT_SIZES = Query("attachments.sizes", """
-SELECT sha2, octet_length(content) AS size FROM attachments WHERE tenant_id = $1 AND sha2 = ANY($2)""")
+SELECT sha2, octet_length(content) AS size FROM attachments
+WHERE tenant_id = $1 AND sha2 = ANY($2)""")
 DEFINITIONS = Query("activities.canonical", """
 SELECT activity_id, definition::text FROM activities
 WHERE tenant_id = $1 AND activity_id = ANY($2::text[])""")
