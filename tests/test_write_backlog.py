@@ -28,6 +28,16 @@ async def _hold(backlog: WriteBacklog, tenant: str, size: int, log: list, releas
         await release.wait()
 
 
+async def _started(backlog: WriteBacklog, tenant: str, size: int, log: list
+                   ) -> tuple[asyncio.Task, asyncio.Event]:
+    """A request of `tenant` for `size` bytes, given a moment to get in or
+    queue; it holds its bytes until its event is set."""
+    release = asyncio.Event()
+    task = asyncio.create_task(_hold(backlog, tenant, size, log, release))
+    await asyncio.sleep(0.01)
+    return task, release
+
+
 def test_requests_within_the_budget_go_straight_in():
     async def go():
         backlog, log, release = WriteBacklog(100, 5), [], asyncio.Event()
@@ -95,12 +105,9 @@ def test_waiting_tenants_are_let_in_by_turns():
 
 def test_a_body_larger_than_the_budget_is_let_in_alone():
     async def go():
-        backlog, log, release = WriteBacklog(100, 5), [], asyncio.Event()
-        small = asyncio.create_task(_hold(backlog, "a", 10, log, release))
-        await asyncio.sleep(0.01)
-        big_release = asyncio.Event()
-        big = asyncio.create_task(_hold(backlog, "b", 10_000, log, big_release))
-        await asyncio.sleep(0.01)
+        backlog, log = WriteBacklog(100, 5), []
+        small, release = await _started(backlog, "a", 10, log)
+        big, big_release = await _started(backlog, "b", 10_000, log)
         assert log == ["a"]  # waits for the small one to finish
         release.set()
         await small
@@ -114,9 +121,8 @@ def test_a_body_larger_than_the_budget_is_let_in_alone():
 
 def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
     async def go():
-        backlog, log, release = WriteBacklog(100, 0.2), [], asyncio.Event()
-        holder = asyncio.create_task(_hold(backlog, "a", 100, log, release))
-        await asyncio.sleep(0.01)
+        backlog, log = WriteBacklog(100, 0.2), []
+        holder, release = await _started(backlog, "a", 100, log)
         with pytest.raises(TooManyRequests) as refused:
             async with backlog.admitted("b", 10):
                 pytest.fail("admitted past the budget")
@@ -133,14 +139,10 @@ def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
 
 def test_a_cancelled_wait_gives_its_turn_to_the_next():
     async def go():
-        backlog, log, release = WriteBacklog(100, 5), [], asyncio.Event()
-        holder = asyncio.create_task(_hold(backlog, "a", 100, log, release))
-        await asyncio.sleep(0.01)
-        gone = asyncio.create_task(_hold(backlog, "b", 100, log, asyncio.Event()))
-        await asyncio.sleep(0.01)
-        after_release = asyncio.Event()
-        after = asyncio.create_task(_hold(backlog, "c", 100, log, after_release))
-        await asyncio.sleep(0.01)
+        backlog, log = WriteBacklog(100, 5), []
+        holder, release = await _started(backlog, "a", 100, log)
+        gone, _ = await _started(backlog, "b", 100, log)
+        after, after_release = await _started(backlog, "c", 100, log)
         gone.cancel()
         release.set()
         await holder
