@@ -49,6 +49,7 @@ class WriteBacklog:
         self._wait_seconds = wait_seconds
         self._used = 0
         self._tenant_used: dict[str, int] = {}
+        self._waiters = 0
         # Tenants with requests waiting, in the order they get their next turn.
         self._waiting: OrderedDict[str, deque[_Waiter]] = OrderedDict()
 
@@ -56,6 +57,15 @@ class WriteBacklog:
     def used(self) -> int:
         """Bytes admitted and not yet released."""
         return self._used
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for room."""
+        return self._waiters
+
+    def _count_waiter(self, change: int) -> None:
+        self._waiters += change
+        metrics.WRITE_BACKLOG_WAITING.set(self._waiters)
 
     @contextlib.asynccontextmanager
     async def admitted(self, tenant: str, size: int) -> AsyncIterator[None]:
@@ -99,6 +109,7 @@ class WriteBacklog:
     async def _wait_turn(self, tenant: str, size: int) -> None:
         waiter = _Waiter(size, asyncio.get_running_loop().create_future())
         self._waiting.setdefault(tenant, deque()).append(waiter)
+        self._count_waiter(1)
         try:
             await asyncio.wait_for(asyncio.shield(waiter.admitted), self._wait_seconds)
             return
@@ -122,6 +133,7 @@ class WriteBacklog:
 
     def _give_up(self, tenant: str, waiter: _Waiter) -> None:
         waiter.admitted.cancel()
+        self._count_waiter(-1)
         queue = self._waiting.get(tenant)
         if queue is not None:
             with contextlib.suppress(ValueError):
@@ -150,5 +162,6 @@ class WriteBacklog:
                 if queue:
                     self._waiting[tenant] = queue  # to the back of the rotation
                 self._take(tenant, waiter.size)
+                self._count_waiter(-1)
                 waiter.admitted.set_result(None)
                 admitted = True

@@ -69,6 +69,9 @@ STATEMENTS_REJECTED = Counter(
 WRITE_BACKLOG_BYTES = Gauge(
     "lrs_write_backlog_bytes", "Bytes of statement requests admitted and not yet answered "
     "(LRS_WRITE_BACKLOG_BYTES per worker).", multiprocess_mode="livesum")
+WRITE_BACKLOG_WAITING = Gauge(
+    "lrs_write_backlog_waiting", "Statement requests waiting for room in the write backlog.",
+    multiprocess_mode="livesum")
 WRITES_REFUSED_BUSY = Counter(
     "lrs_writes_refused_busy_total", "Statement requests answered 429 after waiting "
     "LRS_WRITE_BACKLOG_WAIT_SECONDS for room in the write backlog, by tenant.", ["tenant"])

@@ -91,7 +91,7 @@ def test_waiting_tenants_are_let_in_by_turns():
         for name in ("a1", "a2", "a3", "b1", "c1"):
             tasks.append(asyncio.create_task(request(name, name[0])))
             await asyncio.sleep(0.01)
-        assert log == ["a1"]
+        assert log == ["a1"] and backlog.waiting == 4
         for name in ("a1", "a2", "b1", "c1"):
             releases[name].set()
             await asyncio.sleep(0.01)
@@ -99,7 +99,7 @@ def test_waiting_tenants_are_let_in_by_turns():
         assert log == ["a1", "a2", "b1", "c1", "a3"]
         releases["a3"].set()
         await asyncio.gather(*tasks)
-        assert backlog.used == 0
+        assert backlog.used == 0 and backlog.waiting == 0
     run(go())
 
 
@@ -128,7 +128,7 @@ def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
                 pytest.fail("admitted past the budget")
         assert refused.value.headers["Retry-After"] == "1"
         assert "waited 0.2 s" in refused.value.message
-        assert backlog.used == 100  # only the holder's bytes
+        assert backlog.used == 100 and backlog.waiting == 0  # only the holder's bytes
         release.set()
         await holder
         assert backlog.used == 0
@@ -143,7 +143,10 @@ def test_a_cancelled_wait_gives_its_turn_to_the_next():
         holder, release = await _started(backlog, "a", 100, log)
         gone, _ = await _started(backlog, "b", 100, log)
         after, after_release = await _started(backlog, "c", 100, log)
+        assert backlog.waiting == 2
         gone.cancel()
+        await asyncio.sleep(0.01)
+        assert backlog.waiting == 1
         release.set()
         await holder
         await asyncio.sleep(0.01)
@@ -216,6 +219,7 @@ def test_a_write_that_cannot_get_in_is_refused_with_429_and_nothing_is_stored(
         metrics = httpx.get(f"{server.url}/metrics").text
         assert f'lrs_writes_refused_busy_total{{tenant="{other.name}"}} 1.0' in metrics
         assert "lrs_write_backlog_bytes 0.0" in metrics
+        assert "lrs_write_backlog_waiting 0.0" in metrics
 
 
 def test_a_body_without_content_length_is_taken_in_alone_and_stored(settings, tenant):
