@@ -8,7 +8,9 @@ is missing (CI machines are fresh). Loopback only, every wait bounded."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -78,3 +80,23 @@ scrape_configs:
     finally:
         prom.terminate()
         prom.wait(timeout=30)
+
+
+def test_the_alerts_in_the_operations_guide_are_valid_rules_on_our_metrics(tmp_path):
+    # docs/operations.md's alerts are meant to be pasted as they are: promtool
+    # must accept them, and each must name metrics the LRS exports.
+    live.ensure_debian_package("prometheus", "prometheus", "promtool")
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    rules = re.search(r"## Alerts\n\n```yaml\n(.*?)```", guide, re.DOTALL)
+    assert rules, "docs/operations.md has lost its alerts block"
+    (tmp_path / "rules.yml").write_text(rules.group(1))
+    check = subprocess.run(["promtool", "check", "rules", str(tmp_path / "rules.yml")],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    from prometheus_client import REGISTRY
+
+    import lrs.metrics  # noqa: F401 - declares the metrics in the default registry
+    exported = {m.name for m in REGISTRY.collect()}
+    # Families are named without _total and _bucket.
+    named = set(re.findall(r"\b(lrs_[a-z_]+?)(?:_bucket|_total)?\b", rules.group(1)))
+    assert named and named <= exported, sorted(named - exported)
