@@ -18,8 +18,10 @@ Waiting requests are let in one tenant at a time in turn, each tenant's in
 arrival order: an agency's flood queues behind itself, not in front of the
 others. And no tenant holds more than half the budget, so another agency's
 request finds room at once unless several agencies are flooding together. A
-body larger than a tenant's half is let in when that tenant holds nothing
-else; one larger than the whole budget, when nothing else is admitted.
+body larger than a tenant's half counts as half, let in when its tenant holds
+nothing else: one large upload, however slowly it arrives, never holds the
+whole worker. (So the bytes in memory may pass the budget by what such bodies
+hold beyond their half: two of them at most.)
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class WriteBacklog:
     async def admitted(self, tenant: str, size: int) -> AsyncIterator[None]:
         """Hold `size` bytes of the budget for the block; wait for room in
         turn, or raise TooManyRequests after the wait allowed."""
-        size = min(size, self._limit)
+        size = min(size, self._tenant_limit)
         if (tenant not in self._waiting and self._fits(tenant, size)
                 and not self._worker_full_for_others()):
             self._take(tenant, size)

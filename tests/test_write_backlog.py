@@ -15,7 +15,7 @@ import pytest
 from lrs.backlog import WriteBacklog
 from lrs.errors import TooManyRequests
 from tests.conftest import run, server_with
-from tests.statements_support import statement
+from tests.statements_support import new_id, statement
 
 XAPI = {"X-Experience-API-Version": "2.0.0"}
 
@@ -80,57 +80,64 @@ def test_waiting_tenants_are_let_in_by_turns():
         backlog, log = WriteBacklog(100, 5), []
         releases = {}
 
-        async def request(name: str, tenant: str) -> None:
+        async def request(name: str) -> None:
             releases[name] = asyncio.Event()
-            async with backlog.admitted(tenant, 100):
+            async with backlog.admitted(name[0], 50):
                 log.append(name)
                 await releases[name].wait()
 
         tasks = []
-        # a1 holds the budget; a2, a3, then b1 and c1 wait.
-        for name in ("a1", "a2", "a3", "b1", "c1"):
-            tasks.append(asyncio.create_task(request(name, name[0])))
+        # x and y fill the worker; a1, a2, a3, then b1 and c1 wait.
+        for name in ("x", "y", "a1", "a2", "a3", "b1", "c1"):
+            tasks.append(asyncio.create_task(request(name)))
             await asyncio.sleep(0.01)
-        assert log == ["a1"] and backlog.waiting == 4
-        for name in ("a1", "a2", "b1", "c1"):
+        assert log == ["x", "y"] and backlog.waiting == 5
+        for name in ("x", "y", "a1", "b1", "c1", "a2"):
             releases[name].set()
             await asyncio.sleep(0.01)
         # Agency a's flood does not keep b and c out: one turn each.
-        assert log == ["a1", "a2", "b1", "c1", "a3"]
+        assert log == ["x", "y", "a1", "b1", "c1", "a2", "a3"]
         releases["a3"].set()
         await asyncio.gather(*tasks)
         assert backlog.used == 0 and backlog.waiting == 0
     run(go())
 
 
-def test_a_body_larger_than_the_budget_is_let_in_alone():
+def test_a_large_body_counts_as_half_and_never_holds_the_whole_worker():
     async def go():
         backlog, log = WriteBacklog(100, 5), []
-        small, release = await _started(backlog, "a", 10, log)
-        big, big_release = await _started(backlog, "b", 10_000, log)
-        assert log == ["a"]  # waits for the small one to finish
-        release.set()
+        big, big_release = await _started(backlog, "a", 10_000, log)
+        assert log == ["a"] and backlog.used == 50
+        again, again_release = await _started(backlog, "a", 10_000, log)
+        small, small_release = await _started(backlog, "b", 25, log)
+        other_big, other_big_release = await _started(backlog, "c", 10_000, log)
+        # a's second waits for a's first; b gets in; c's waits for room.
+        assert log == ["a", "b"] and backlog.used == 75 and backlog.waiting == 2
+        small_release.set()
         await small
         await asyncio.sleep(0.01)
-        assert log == ["a", "b"] and backlog.used == 100
-        big_release.set()
-        await big
-        assert backlog.used == 0
+        assert log == ["a", "b", "c"] and backlog.used == 100
+        for release in (big_release, other_big_release, again_release):
+            release.set()
+        await asyncio.gather(big, other_big, again)
+        assert log == ["a", "b", "c", "a"] and backlog.used == 0
     run(go())
 
 
 def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
     async def go():
         backlog, log = WriteBacklog(100, 0.2), []
-        holder, release = await _started(backlog, "a", 100, log)
+        holder, release = await _started(backlog, "a", 50, log)
+        other, other_release = await _started(backlog, "c", 50, log)
         with pytest.raises(TooManyRequests) as refused:
             async with backlog.admitted("b", 10):
                 pytest.fail("admitted past the budget")
         assert refused.value.headers["Retry-After"] == "1"
         assert "waited 0.2 s" in refused.value.message
-        assert backlog.used == 100 and backlog.waiting == 0  # only the holder's bytes
+        assert backlog.used == 100 and backlog.waiting == 0  # only the holders' bytes
         release.set()
-        await holder
+        other_release.set()
+        await asyncio.gather(holder, other)
         assert backlog.used == 0
         async with backlog.admitted("b", 10):  # and the gate still works
             assert backlog.used == 10
@@ -140,9 +147,10 @@ def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
 def test_a_cancelled_wait_gives_its_turn_to_the_next():
     async def go():
         backlog, log = WriteBacklog(100, 5), []
-        holder, release = await _started(backlog, "a", 100, log)
-        gone, _ = await _started(backlog, "b", 100, log)
-        after, after_release = await _started(backlog, "c", 100, log)
+        holder, release = await _started(backlog, "a", 50, log)
+        other, other_release = await _started(backlog, "x", 50, log)
+        gone, _ = await _started(backlog, "b", 50, log)
+        after, after_release = await _started(backlog, "c", 50, log)
         assert backlog.waiting == 2
         gone.cancel()
         await asyncio.sleep(0.01)
@@ -150,9 +158,10 @@ def test_a_cancelled_wait_gives_its_turn_to_the_next():
         release.set()
         await holder
         await asyncio.sleep(0.01)
-        assert log == ["a", "c"]
+        assert log == ["a", "x", "c"]
         after_release.set()
-        await after
+        other_release.set()
+        await asyncio.gather(after, other)
         assert backlog.used == 0
     run(go())
 
@@ -170,52 +179,68 @@ def _stored(client: httpx.Client, registration: str) -> int:
     return len(r.json()["statements"])
 
 
+def _slow_upload(server, tenant, body: bytes, outcome: dict) -> threading.Thread:
+    """Start posting `body` in 6 pieces 0.5 s apart (about 3 s), with its
+    Content-Length; the answer lands in outcome[tenant.name]."""
+    def pieces():
+        step = len(body) // 6 + 1
+        for at in range(0, len(body), step):
+            yield body[at:at + step]
+            time.sleep(0.5)
+
+    def upload():
+        with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
+                          headers=XAPI, timeout=30) as client:
+            outcome[tenant.name] = client.post("/xapi/statements", content=pieces(), headers={
+                "Content-Type": "application/json", "Content-Length": str(len(body))})
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    return thread
+
+
+def _post_timed(client: httpx.Client, body: bytes) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = client.post("/xapi/statements", content=body,
+                           headers={"Content-Type": "application/json"})
+    return response, time.monotonic() - started
+
+
 def test_a_write_that_cannot_get_in_is_refused_with_429_and_nothing_is_stored(
         settings, tenant, new_tenant):
-    other = new_tenant()
+    second, other = new_tenant(), new_tenant()
     with server_with(settings.replace(write_backlog_bytes=10_000,
-                                      write_backlog_wait_seconds=1.0)) as server:
-        slow_body = _batch("5e1c0000-0000-4000-8000-000000000001", 50)
-        # Agency A's upload trickles in: admitted, it holds the whole budget
-        # for about 3 s while its body arrives.
-        def trickle():
-            for at in range(0, len(slow_body), len(slow_body) // 6 + 1):
-                yield slow_body[at:at + len(slow_body) // 6 + 1]
-                time.sleep(0.5)
-
-        outcome = {}
-
-        def upload():
-            with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
-                              headers=XAPI, timeout=30) as a:
-                outcome["slow"] = a.post("/xapi/statements", content=trickle(), headers={
-                    "Content-Type": "application/json",
-                    "Content-Length": str(len(slow_body))})
-
-        uploading = threading.Thread(target=upload)
-        uploading.start()
+                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
+            base_url=server.url, auth=(other.key, other.secret), headers=XAPI,
+            timeout=30) as client:
+        outcome: dict = {}
+        # Two agencies' large uploads trickle in, over ~3 s each. One alone
+        # holds half the budget (it counts as half however large): the other
+        # agency still gets in at once.
+        uploads = [_slow_upload(server, tenant, _batch(new_id(), 50), outcome)]
         time.sleep(0.5)
-        with httpx.Client(base_url=server.url, auth=(other.key, other.secret),
-                          headers=XAPI, timeout=30) as b:
-            registration = "5e1c0000-0000-4000-8000-000000000002"
-            started = time.monotonic()
-            refused = b.post("/xapi/statements", content=_batch(registration, 5),
-                             headers={"Content-Type": "application/json"})
-            waited = time.monotonic() - started
-            uploading.join(timeout=30)
-            assert refused.status_code == 429, refused.text
-            assert refused.headers["Retry-After"] == "1"
-            error = refused.json()["error"]
-            assert error["status"] == 429 and "waited 1 s for room" in error["message"]
-            assert 0.9 <= waited < 2.5
-            assert _stored(b, registration) == 0
-            # The upload that held the budget was stored whole; the retry gets in.
-            assert outcome["slow"].status_code == 200, outcome["slow"].text
-            assert len(outcome["slow"].json()) == 50
-            again = b.post("/xapi/statements", content=_batch(registration, 5),
-                           headers={"Content-Type": "application/json"})
-            assert again.status_code == 200, again.text
-            assert _stored(b, registration) == 5
+        registration = new_id()
+        passed, waited = _post_timed(client, _batch(registration, 5))
+        assert passed.status_code == 200 and waited < 0.9, (passed.text, waited)
+        # Both together fill the worker: the other agency waits 1 s, then 429.
+        uploads.append(_slow_upload(server, second, _batch(new_id(), 50), outcome))
+        time.sleep(0.5)
+        refused_batch = new_id()
+        refused, waited = _post_timed(client, _batch(refused_batch, 5))
+        for upload in uploads:
+            upload.join(timeout=30)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["Retry-After"] == "1"
+        error = refused.json()["error"]
+        assert error["status"] == 429 and "waited 1 s for room" in error["message"]
+        assert 0.9 <= waited < 2.5
+        assert _stored(client, refused_batch) == 0
+        # The uploads were stored whole; the retry gets in.
+        assert [len(outcome[t.name].json()) for t in (tenant, second)] == [50, 50], outcome
+        again, _ = _post_timed(client, _batch(refused_batch, 5))
+        assert again.status_code == 200, again.text
+        assert _stored(client, refused_batch) == 5
+        assert _stored(client, registration) == 5
         metrics = httpx.get(f"{server.url}/metrics").text
         assert f'lrs_writes_refused_busy_total{{tenant="{other.name}"}} 1.0' in metrics
         assert "lrs_write_backlog_bytes 0.0" in metrics
