@@ -36,6 +36,9 @@ from lrs import metrics
 from lrs.errors import TooManyRequests
 
 RETRY_AFTER_SECONDS = 1
+# The party of alternate-syntax forms, read before their sender is known
+# (lrs.http.xrequest): not a tenant's name, so no tenant shares its half.
+BEFORE_AUTHENTICATION = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -50,10 +53,10 @@ class WriteBacklog:
         self._tenant_limit = max(1, limit_bytes // 2)
         self._wait_seconds = wait_seconds
         self._used = 0
-        self._tenant_used: dict[str, int] = {}
+        self._tenant_used: dict[str | None, int] = {}
         self._waiters = 0
         # Tenants with requests waiting, in the order they get their next turn.
-        self._waiting: OrderedDict[str, deque[_Waiter]] = OrderedDict()
+        self._waiting: OrderedDict[str | None, deque[_Waiter]] = OrderedDict()
 
     @property
     def used(self) -> int:
@@ -70,7 +73,7 @@ class WriteBacklog:
         metrics.WRITE_BACKLOG_WAITING.set(self._waiters)
 
     @contextlib.asynccontextmanager
-    async def admitted(self, tenant: str, size: int) -> AsyncIterator[None]:
+    async def admitted(self, tenant: str | None, size: int) -> AsyncIterator[None]:
         """Hold `size` bytes of the budget for the block; wait for room in
         turn, or raise TooManyRequests after the wait allowed."""
         size = min(size, self._tenant_limit)
@@ -88,18 +91,18 @@ class WriteBacklog:
     def _worker_fits(self, size: int) -> bool:
         return self._used == 0 or self._used + size <= self._limit
 
-    def _tenant_fits(self, tenant: str, size: int) -> bool:
+    def _tenant_fits(self, tenant: str | None, size: int) -> bool:
         held = self._tenant_used.get(tenant, 0)
         return held == 0 or held + size <= self._tenant_limit
 
-    def _fits(self, tenant: str, size: int) -> bool:
+    def _fits(self, tenant: str | None, size: int) -> bool:
         return self._worker_fits(size) and self._tenant_fits(tenant, size)
 
     def _worker_full_for_others(self) -> bool:
         """A waiting tenant under its share waits for the worker: it goes first."""
         return any(self._tenant_fits(t, q[0].size) for t, q in self._waiting.items())
 
-    def _take(self, tenant: str, size: int) -> None:
+    def _take(self, tenant: str | None, size: int) -> None:
         self._used += size
         held = self._tenant_used.get(tenant, 0) + size
         if held:
@@ -108,7 +111,7 @@ class WriteBacklog:
             self._tenant_used.pop(tenant, None)
         metrics.WRITE_BACKLOG_BYTES.set(self._used)
 
-    async def _wait_turn(self, tenant: str, size: int) -> None:
+    async def _wait_turn(self, tenant: str | None, size: int) -> None:
         waiter = _Waiter(size, asyncio.get_running_loop().create_future())
         self._waiting.setdefault(tenant, deque()).append(waiter)
         self._count_waiter(1)
@@ -126,14 +129,15 @@ class WriteBacklog:
             else:
                 self._give_up(tenant, waiter)
             raise
-        metrics.WRITES_REFUSED_BUSY.labels(tenant=tenant).inc()
+        metrics.WRITES_REFUSED_BUSY.labels(
+            tenant="(before authentication)" if tenant is None else tenant).inc()
         raise TooManyRequests(
             f"the LRS is taking in as many statements as it can ({self._used} bytes of "
             f"requests in progress on this worker) and this request waited "
             f"{self._wait_seconds:g} s for room; retry later",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    def _give_up(self, tenant: str, waiter: _Waiter) -> None:
+    def _give_up(self, tenant: str | None, waiter: _Waiter) -> None:
         waiter.admitted.cancel()
         self._count_waiter(-1)
         queue = self._waiting.get(tenant)

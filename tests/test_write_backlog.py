@@ -5,8 +5,10 @@ Retry-After to a request that waited too long, storing nothing of it."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
+import urllib.parse
 
 import httpx
 import orjson
@@ -266,3 +268,43 @@ def test_a_body_without_content_length_is_taken_in_alone_and_stored(settings, te
             assert r.request.headers.get("Transfer-Encoding") == "chunked"
             assert r.status_code == 200, r.text
             assert _stored(c, registration) == 30
+
+
+def test_forms_read_before_authentication_take_one_party_s_half(settings, tenant):
+    # An alternate-syntax form carries its credentials, so it is read before
+    # its sender is known: all such forms together hold at most half the
+    # budget, and a flood of them keeps no agency's writes out.
+    def form(size: int) -> bytes:
+        return urllib.parse.urlencode({
+            "Authorization": "Basic " + base64.b64encode(b"nobody:wrong").decode(),
+            "X-Experience-API-Version": "1.0.3", "Content-Type": "application/json",
+            "content": "[" + ",".join(['{"a":1}'] * (size // 8)) + "]"}).encode()
+
+    def post_form(body: bytes, slowly: bool) -> httpx.Response:
+        def pieces():
+            for at in range(0, len(body), len(body) // 6 + 1):
+                yield body[at:at + len(body) // 6 + 1]
+                time.sleep(0.5)
+        with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+            return anonymous.post("/xapi/statements", params={"method": "POST"},
+                                  content=pieces() if slowly else body, headers={
+                                      "Content-Type": "application/x-www-form-urlencoded",
+                                      "Content-Length": str(len(body))})
+
+    with server_with(settings.replace(write_backlog_bytes=10_000,
+                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
+            base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
+            timeout=30) as client:
+        outcome = {}
+        slow = threading.Thread(target=lambda: outcome.update(slow=post_form(form(15_000), True)))
+        slow.start()
+        time.sleep(0.5)
+        refused = post_form(form(1_000), False)
+        registration = new_id()
+        passed, waited = _post_timed(client, _batch(registration, 5))
+        slow.join(timeout=30)
+        assert refused.status_code == 429, refused.text
+        assert passed.status_code == 200 and waited < 0.9, (passed.text, waited)
+        assert outcome["slow"].status_code == 401, outcome["slow"].text
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert 'lrs_writes_refused_busy_total{tenant="(before authentication)"} 1.0' in metrics

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from lrs import metrics
 from lrs.auth.principal import Principal
+from lrs.backlog import BEFORE_AUTHENTICATION, WriteBacklog
 from lrs.errors import BadRequest, PayloadTooLarge
 from lrs.http.auth import authenticate
 from lrs.runtime import Runtime
@@ -61,6 +62,21 @@ class XRequest:
 async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, str]:
     """Version, then credentials, then scope: the checks every xAPI call makes."""
     runtime: Runtime = request.app.state.runtime
+    if not alternate.is_alternate_request(request.method, request.query_params):
+        return await _checked(request, runtime, scopes)
+    # An alternate-syntax form carries the credentials, so it is read before
+    # anyone is authenticated: its bytes take their turn in the write backlog
+    # as a party of their own (lrs.backlog), so that senders without
+    # credentials cannot fill a worker's memory with forms.
+    limit = runtime.settings.max_body_bytes
+    size = declared_body_size(request, limit)
+    backlog: WriteBacklog = runtime.services["write_backlog"]
+    async with backlog.admitted(BEFORE_AUTHENTICATION, limit if size is None else size):
+        return await _checked(request, runtime, scopes)
+
+
+async def _checked(request: Request, runtime: Runtime, scopes: tuple[str, ...]
+                   ) -> tuple[XRequest, Principal, str]:
     xreq = await _from_request(request, runtime.settings.max_body_bytes)
     version = negotiate(xreq.headers.get(HEADER))
     state = request.scope["state"]
