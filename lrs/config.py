@@ -139,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
     Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
     Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement request waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
-    # 1,000, not 5,000 (until 2026-11-29): beyond a few hundred statements a
+    # 1,000 (5,000 until 2026-11-29): beyond a few hundred statements a
     # commit's cost is spread thin, while a 5,000-statement call held the
     # loop for its columns and PostgreSQL for longer; under one agency's
     # flood the others' p99 halved, batches no slower (docs/benchmarks.md).
