@@ -190,7 +190,8 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
         if lines:
             lines[:0] = WRITE_HEADER
         if "flood" in args.scenarios:
-            lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid)
+            lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid,
+                               (lambda: _stored(database_url)) if database_url else None)
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from conformance.bench import workload, wrk
@@ -59,8 +60,9 @@ def _resident_mb(pid: int) -> int:
 
 
 def run(args, origin: str, xapi_path: str, loads: list[workload.AgencyLoad], work: Path,
-        lrs_pid: int | None) -> list[str]:
-    """The flood table. Needs two agencies."""
+        lrs_pid: int | None, held: Callable[[], int] | None) -> list[str]:
+    """The flood table. Needs two agencies. `held`: the statements the LRS's
+    database holds (ours), to check that every acknowledged one is there."""
     if len(loads) < 2:
         return ["", "flood: needs two agencies (--agencies 2 or more, or two credentials)"]
     flood_file, others_file = work / "flood.tsv", work / "flood-others.tsv"
@@ -68,6 +70,7 @@ def run(args, origin: str, xapi_path: str, loads: list[workload.AgencyLoad], wor
     workload.write_requests(others_file, loads[1:2], OTHERS[1], xapi_path, args.seed)
     print(f"flood: {loads[0].name} {FLOOD[1]:,}-statement POSTs from {FLOOD[0]} connections, "
           f"{loads[1].name} single statements from {OTHERS[0]}, {args.seconds} s ...", flush=True)
+    before = held() if held else 0
     memory = _PeakMemory(lrs_pid) if lrs_pid else None
     if memory:
         memory.start()
@@ -87,6 +90,13 @@ def run(args, origin: str, xapi_path: str, loads: list[workload.AgencyLoad], wor
     flooding.join()
     if memory:
         memory.stop()
+    if held:
+        acknowledged = results["flood"].ok * FLOOD[1] + others.ok * OTHERS[1]
+        stored = held() - before
+        # Requests in flight at the deadline may be stored unanswered, never the reverse.
+        verdict = "ok" if stored >= acknowledged else "LOST STATEMENTS"
+        print(f"    durability: acknowledged {acknowledged:,}, held {stored:,} ({verdict})",
+              flush=True)
     lines = ["", f"One agency floods, another carries on ({args.seconds} s):", "", *HEADER]
     for load, (connections, per_request), result in ((loads[0], FLOOD, results["flood"]),
                                                      (loads[1], OTHERS, others)):
