@@ -1,4 +1,5 @@
-"""The write backlog: how much statement traffic a worker takes on at once.
+"""The write backlog: how much write traffic (statements, documents) a worker
+takes on at once.
 
 Without a bound, a burst is read, parsed and queued whole. Measured on this
 project's 2-core machine (docs/benchmarks.md, "A flood from one agency"): one

@@ -137,8 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
-    Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
-    Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement request waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
+    Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement and document request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
+    Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement or document write waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
     # 1,000 (5,000 until 2026-11-29): beyond a few hundred statements a
     # commit's cost is spread thin, while a 5,000-statement call held the
     # loop for its columns and PostgreSQL for longer; under one agency's

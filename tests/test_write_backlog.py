@@ -308,3 +308,27 @@ def test_forms_read_before_authentication_take_one_party_s_half(settings, tenant
         assert outcome["slow"].status_code == 401, outcome["slow"].text
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'lrs_writes_refused_busy_total{tenant="(before authentication)"} 1.0' in metrics
+
+
+def test_a_document_write_waits_in_the_same_backlog(settings, tenant, new_tenant):
+    second, other = new_tenant(), new_tenant()
+    with server_with(settings.replace(write_backlog_bytes=10_000,
+                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
+            base_url=server.url, auth=(other.key, other.secret), headers=XAPI,
+            timeout=30) as client:
+        outcome: dict = {}
+        uploads = [_slow_upload(server, t, _batch(new_id(), 50), outcome)
+                   for t in (tenant, second)]
+        time.sleep(0.5)
+        params = {"activityId": "http://example.com/course", "stateId": "bookmark",
+                  "agent": '{"mbox":"mailto:learner@example.com"}'}
+        refused = client.put("/xapi/activities/state", params=params, content=b'{"page":3}',
+                             headers={"Content-Type": "application/json"})
+        for upload in uploads:
+            upload.join(timeout=30)
+        assert refused.status_code == 429, refused.text
+        assert client.get("/xapi/activities/state", params=params).status_code == 404
+        again = client.put("/xapi/activities/state", params=params, content=b'{"page":3}',
+                           headers={"Content-Type": "application/json"})
+        assert again.status_code == 204, again.text
+        assert client.get("/xapi/activities/state", params=params).json() == {"page": 3}

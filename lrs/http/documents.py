@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from lrs import metrics
 from lrs.auth.principal import Principal
+from lrs.backlog import WriteBacklog
 from lrs.errors import MethodNotAllowed, NotFound
 from lrs.http.xrequest import XRequest, begin
 from lrs.runtime import Runtime
@@ -91,16 +92,21 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
     context = {"kind": target.kind, "version": version}
     if xreq.method == "DELETE":
         change = functools.partial(rules.plan_delete, pre=pre, **context)
+        stored = await store.modify(runtime.db, principal.tenant_id, target, change)
     else:
-        body = await xreq.body(runtime.settings.max_document_bytes)  # 413 past it
-        sent = rules.new_document(xreq.headers.get("content-type"), body)
-        if xreq.method == "PUT":
-            change = functools.partial(
-                rules.plan_put, sent=sent, pre=pre, **context,
-                unconditional_create=runtime.settings.unconditional_profile_put)
-        else:
-            change = functools.partial(rules.plan_post, sent=sent, pre=pre, **context)
-    stored = await store.modify(runtime.db, principal.tenant_id, target, change)
+        # Like statements, admitted by size before the body is read (lrs.backlog).
+        limit = runtime.settings.max_document_bytes
+        backlog: WriteBacklog = runtime.services["write_backlog"]
+        async with backlog.admitted(principal.tenant, xreq.body_size(limit)):  # 413 past it
+            body = await xreq.body(limit)
+            sent = rules.new_document(xreq.headers.get("content-type"), body)
+            if xreq.method == "PUT":
+                change = functools.partial(
+                    rules.plan_put, sent=sent, pre=pre, **context,
+                    unconditional_create=runtime.settings.unconditional_profile_put)
+            else:
+                change = functools.partial(rules.plan_post, sent=sent, pre=pre, **context)
+            stored = await store.modify(runtime.db, principal.tenant_id, target, change)
     metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method=xreq.method).inc()
     # RFC 9110 8.8.3: the ETag of what the write left, so a client can chain
     # conditional writes without a GET in between.

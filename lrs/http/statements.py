@@ -12,7 +12,7 @@ from lrs.backlog import WriteBacklog
 from lrs.errors import BadRequest, LRSError, MethodNotAllowed
 from lrs.http import statement_reads
 from lrs.http.consistency import with_consistent_through
-from lrs.http.xrequest import XRequest, begin, declared_body_size
+from lrs.http.xrequest import XRequest, begin
 from lrs.runtime import Runtime
 from lrs.xapi.formats_check import is_uuid
 
@@ -61,12 +61,9 @@ async def _post(xreq: XRequest, principal, version: str) -> Response:
 async def _store(xreq: XRequest, principal, version: str, statement_id: str | None) -> list[str]:
     runtime: Runtime = xreq.runtime
     settings = runtime.settings
-    # Admitted by its declared size before the body is read (lrs.backlog);
-    # a body without Content-Length counts as the largest allowed.
-    size = declared_body_size(xreq.request, settings.max_body_bytes)
+    # Admitted by its size before the body is read (lrs.backlog).
     backlog: WriteBacklog = runtime.services["write_backlog"]
-    async with backlog.admitted(principal.tenant,
-                                settings.max_body_bytes if size is None else size):
+    async with backlog.admitted(principal.tenant, xreq.body_size(settings.max_body_bytes)):
         body = await xreq.body(settings.max_body_bytes)
         received = ingest.receive(
             body, xreq.headers.get("content-type", ""), version,

@@ -42,6 +42,15 @@ class XRequest:
             raise _too_large(limit)
         return self._body
 
+    def body_size(self, limit: int) -> int:
+        """The body's size before it is read: what Content-Length declares
+        (413 past `limit`), or `limit` when it declares none; the size of a
+        body already read (an alternate-syntax form's content)."""
+        if self._body is not None:
+            return len(self._body)
+        declared = declared_body_size(self.request, limit)
+        return limit if declared is None else declared
+
     def param(self, name: str) -> str | None:
         return self.params.get(name)
 
