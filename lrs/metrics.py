@@ -67,10 +67,11 @@ STATEMENTS_STORED = Counter(
 STATEMENTS_REJECTED = Counter(
     "lrs_statements_rejected_total", "Statement requests rejected, by reason class.", ["reason"])
 WRITE_BACKLOG_BYTES = Gauge(
-    "lrs_write_backlog_bytes", "Bytes of statement and document writes admitted and not yet answered "
-    "(LRS_WRITE_BACKLOG_BYTES per worker).", multiprocess_mode="livesum")
+    "lrs_write_backlog_bytes", "Bytes of statement and document writes admitted and not yet "
+    "answered (LRS_WRITE_BACKLOG_BYTES per worker).", multiprocess_mode="livesum")
 WRITE_BACKLOG_WAITING = Gauge(
-    "lrs_write_backlog_waiting", "Statement and document writes waiting for room in the write backlog.",
+    "lrs_write_backlog_waiting",
+    "Statement and document writes waiting for room in the write backlog.",
     multiprocess_mode="livesum")
 WRITES_REFUSED_BUSY = Counter(
     "lrs_writes_refused_busy_total", "Statement and document writes answered 429 after waiting "

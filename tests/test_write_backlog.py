@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import threading
 import time
 import urllib.parse
@@ -38,6 +39,16 @@ async def _started(backlog: WriteBacklog, tenant: str, size: int, log: list
     task = asyncio.create_task(_hold(backlog, tenant, size, log, release))
     await asyncio.sleep(0.01)
     return task, release
+
+
+async def _filled(backlog: WriteBacklog, log: list) -> tuple[list[asyncio.Task], asyncio.Event]:
+    """Tenants a and x holding half the budget each (a body larger than half
+    counts as half), the worker full until the event is set."""
+    release = asyncio.Event()
+    holders = [asyncio.create_task(_hold(backlog, tenant, 10**9, log, release))
+               for tenant in ("a", "x")]
+    await asyncio.sleep(0.01)
+    return holders, release
 
 
 def test_requests_within_the_budget_go_straight_in():
@@ -129,8 +140,7 @@ def test_a_large_body_counts_as_half_and_never_holds_the_whole_worker():
 def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
     async def go():
         backlog, log = WriteBacklog(100, 0.2), []
-        holder, release = await _started(backlog, "a", 50, log)
-        other, other_release = await _started(backlog, "c", 50, log)
+        holders, release = await _filled(backlog, log)
         with pytest.raises(TooManyRequests) as refused:
             async with backlog.admitted("b", 10):
                 pytest.fail("admitted past the budget")
@@ -138,8 +148,7 @@ def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
         assert "waited 0.2 s" in refused.value.message
         assert backlog.used == 100 and backlog.waiting == 0  # only the holders' bytes
         release.set()
-        other_release.set()
-        await asyncio.gather(holder, other)
+        await asyncio.gather(*holders)
         assert backlog.used == 0
         async with backlog.admitted("b", 10):  # and the gate still works
             assert backlog.used == 10
@@ -149,8 +158,7 @@ def test_a_request_that_waits_too_long_gets_429_and_holds_nothing():
 def test_a_cancelled_wait_gives_its_turn_to_the_next():
     async def go():
         backlog, log = WriteBacklog(100, 5), []
-        holder, release = await _started(backlog, "a", 50, log)
-        other, other_release = await _started(backlog, "x", 50, log)
+        holders, release = await _filled(backlog, log)
         gone, _ = await _started(backlog, "b", 50, log)
         after, after_release = await _started(backlog, "c", 50, log)
         assert backlog.waiting == 2
@@ -158,12 +166,11 @@ def test_a_cancelled_wait_gives_its_turn_to_the_next():
         await asyncio.sleep(0.01)
         assert backlog.waiting == 1
         release.set()
-        await holder
+        await asyncio.gather(*holders)
         await asyncio.sleep(0.01)
         assert log == ["a", "x", "c"]
         after_release.set()
-        other_release.set()
-        await asyncio.gather(after, other)
+        await after
         assert backlog.used == 0
     run(go())
 
@@ -179,6 +186,17 @@ def _stored(client: httpx.Client, registration: str) -> int:
     r = client.get("/xapi/statements", params={"registration": registration, "limit": 0})
     assert r.status_code == 200, r.text
     return len(r.json()["statements"])
+
+
+@contextlib.contextmanager
+def _small_backlog(settings, tenant):
+    """A server whose worker takes on 10,000 bytes of writes and lets a
+    request wait 1 s for room, and a client of `tenant`."""
+    with server_with(settings.replace(write_backlog_bytes=10_000,
+                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
+            base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
+            timeout=30) as client:
+        yield server, client
 
 
 def _slow_upload(server, tenant, body: bytes, outcome: dict) -> threading.Thread:
@@ -211,10 +229,7 @@ def _post_timed(client: httpx.Client, body: bytes) -> tuple[httpx.Response, floa
 def test_a_write_that_cannot_get_in_is_refused_with_429_and_nothing_is_stored(
         settings, tenant, new_tenant):
     second, other = new_tenant(), new_tenant()
-    with server_with(settings.replace(write_backlog_bytes=10_000,
-                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
-            base_url=server.url, auth=(other.key, other.secret), headers=XAPI,
-            timeout=30) as client:
+    with _small_backlog(settings, other) as (server, client):
         outcome: dict = {}
         # Two agencies' large uploads trickle in, over ~3 s each. One alone
         # holds half the budget (it counts as half however large): the other
@@ -291,10 +306,7 @@ def test_forms_read_before_authentication_take_one_party_s_half(settings, tenant
                                       "Content-Type": "application/x-www-form-urlencoded",
                                       "Content-Length": str(len(body))})
 
-    with server_with(settings.replace(write_backlog_bytes=10_000,
-                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
-            base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
-            timeout=30) as client:
+    with _small_backlog(settings, tenant) as (server, client):
         outcome = {}
         slow = threading.Thread(target=lambda: outcome.update(slow=post_form(form(15_000), True)))
         slow.start()
@@ -312,10 +324,7 @@ def test_forms_read_before_authentication_take_one_party_s_half(settings, tenant
 
 def test_a_document_write_waits_in_the_same_backlog(settings, tenant, new_tenant):
     second, other = new_tenant(), new_tenant()
-    with server_with(settings.replace(write_backlog_bytes=10_000,
-                                      write_backlog_wait_seconds=1.0)) as server, httpx.Client(
-            base_url=server.url, auth=(other.key, other.secret), headers=XAPI,
-            timeout=30) as client:
+    with _small_backlog(settings, other) as (server, client):
         outcome: dict = {}
         uploads = [_slow_upload(server, t, _batch(new_id(), 50), outcome)
                    for t in (tenant, second)]
