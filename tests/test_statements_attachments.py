@@ -264,10 +264,11 @@ def test_one_batch_that_voids_attaches_and_defines_stores_all_of_it(client):
 
 
 def test_a_page_of_large_attachments_ends_early_and_more_leads_on(settings, tenant):
-    # LRS_ATTACHMENTS_PAGE_BYTES: attachments counted once each, the first
-    # statement always; `limit` is a maximum (1.0.3 Communication 2.1.3).
-    contents = [bytes([i]) * 1000 for i in range(5)]
-    big = b"\xaa" * 4000
+    # LRS_PAGE_BYTES: the statements and their attachments, each attachment
+    # counted once, the first statement always; `limit` is a maximum (1.0.3
+    # Communication 2.1.3). The statements are ~400 bytes: attachments decide.
+    contents = [bytes([i]) * 10_000 for i in range(5)]
+    big = b"\xaa" * 40_000
     registration = new_id()
     ids = [new_id() for _ in range(7)]
     batch = [statement(id=ids[i], context={"registration": registration},
@@ -277,7 +278,7 @@ def test_a_page_of_large_attachments_ends_early_and_more_leads_on(settings, tena
                            attachments=[attachment(contents[4])]))
     batch.append(statement(id=ids[6], context={"registration": registration},
                            attachments=[attachment(big)]))
-    with server_with(settings.replace(attachments_page_bytes=2500)) as server, httpx.Client(
+    with server_with(settings.replace(page_bytes=25_000)) as server, httpx.Client(
             base_url=server.url, auth=(tenant.key, tenant.secret), timeout=30,
             headers={"X-Experience-API-Version": "2.0.0"}) as client:
         parts = [(c, "text/plain") for c in contents] + [(big, "text/plain")]
@@ -294,7 +295,7 @@ def test_a_page_of_large_attachments_ends_early_and_more_leads_on(settings, tena
             url, params = result["more"], None
     newest_first = list(reversed(ids))
     assert pages == [
-        ([newest_first[0]], [big]),  # 4,000 bytes: over the budget, alone
+        ([newest_first[0]], [big]),  # 40,000 bytes: over the budget, alone
         (newest_first[1:4], [contents[3], contents[4]]),  # the shared content counted once
         (newest_first[4:6], [contents[1], contents[2]]),
         (newest_first[6:], [contents[0]]),

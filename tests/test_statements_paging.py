@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 
+import httpx
 import orjson
 import pytest
 
-from tests.conftest import add_credential, make_tenant
+from tests.conftest import add_credential, make_tenant, server_with
 from tests.statements_support import (ATTEMPTED, CONSISTENT, error_of, follow, listing, new_id,
                                       statement, stored)
 
@@ -132,3 +133,25 @@ def test_paging_through_direct_matches_and_referrers(client):
     assert follow(client, first) == list(reversed(expected))
     first = listing(client, verb=ATTEMPTED, limit=3, ascending="true")
     assert follow(client, first) == expected
+
+
+def test_a_page_of_large_statements_ends_early_and_more_leads_on(settings, tenant):
+    # LRS_PAGE_BYTES: the first statement always, then as many as fit; every
+    # statement still comes, once, in order. `limit` is a maximum.
+    registration = new_id()
+    with server_with(settings.replace(page_bytes=3_000)) as server, httpx.Client(
+            base_url=server.url, auth=(tenant.key, tenant.secret), timeout=30,
+            headers={"X-Experience-API-Version": "2.0.0"}) as client:
+        ids = stored(client, [statement(context={"registration": registration},
+                                        result={"response": "x" * size})
+                              for size in (100, 2_000, 100, 100, 5_000, 100, 100)])
+        pages, page = [], listing(client, registration=registration, limit=10)
+        while True:
+            pages.append(page["statements"])
+            if not page["more"]:
+                break
+            page = client.get(page["more"]).json()
+    assert [s["id"] for p in pages for s in p] == list(reversed(ids))
+    assert len(pages) >= 3
+    for p in pages:
+        assert len(p) == 1 or sum(len(orjson.dumps(s)) for s in p) < 3_000 + 200 * len(p)

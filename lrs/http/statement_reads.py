@@ -74,10 +74,9 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
                                        after=after, limit=query.limit)
         metrics.STATEMENT_QUERY_DURATION.labels(filters=_filter_kind(query.filters)).observe(
             time.perf_counter() - started)
-        if query.attachments and rows:
-            kept = await _within_attachment_budget(conn, principal, rows,
-                                                   runtime.settings.attachments_page_bytes)
-            more, rows = more or len(kept) < len(rows), kept
+        kept = await _within_page_bytes(conn, principal, rows, query.attachments,
+                                        runtime.settings.page_bytes)
+        more, rows = more or len(kept) < len(rows), kept
         render = await _renderer(conn, xreq, principal, version, query.format, rows)
         parts = await _attachments(conn, principal, rows) if query.attachments else None
     more_url = ""
@@ -138,24 +137,27 @@ async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fm
     return render
 
 
-async def _within_attachment_budget(conn, principal: Principal, rows: list[Row],
-                                    budget: int) -> list[Row]:
-    """The first rows whose attachments, each counted once, fit in `budget`
-    bytes (the first row always): a page of large attachments ends early and
+async def _within_page_bytes(conn, principal: Principal, rows: list[Row], attachments: bool,
+                             budget: int) -> list[Row]:
+    """The first rows that fit in `budget` bytes (the first row always): the
+    statements as stored and, with `attachments`, their attachments, each
+    counted once. A page of large statements or attachments ends early and
     `more` leads on, instead of one response holding them all in memory.
     xAPI's `limit` is a maximum (1.0.3 Communication 2.1.3; 2.0 LRS 4.1.6.1)."""
-    wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())})
-    if not wanted:
-        return rows
-    sizes = await reader.attachment_sizes(conn, principal.tenant_id, wanted)
+    sizes: dict[str, int] = {}
+    wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())}) if attachments else []
+    if wanted:
+        sizes = await reader.attachment_sizes(conn, principal.tenant_id, wanted)
     counted: set[str] = set()
     total = 0
     for at, row in enumerate(rows):
-        new = {h for h in (row.attachment_sha2 or ()) if h not in counted}
-        total += sum(sizes.get(h, 0) for h in new)
+        total += len(row.payload)
+        if sizes and row.attachment_sha2:
+            new = {h for h in row.attachment_sha2 if h in sizes and h not in counted}
+            total += sum(sizes[h] for h in new)
+            counted |= new
         if at and total > budget:
             return rows[:at]
-        counted |= new
     return rows
 
 
