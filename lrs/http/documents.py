@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from lrs import metrics
 from lrs.auth.principal import Principal
-from lrs.backlog import WriteBacklog
 from lrs.errors import MethodNotAllowed, NotFound
 from lrs.http.xrequest import XRequest, begin
 from lrs.runtime import Runtime
@@ -94,10 +93,8 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
         change = functools.partial(rules.plan_delete, pre=pre, **context)
         stored = await store.modify(runtime.db, principal.tenant_id, target, change)
     else:
-        # Like statements, admitted by size before the body is read (lrs.backlog).
         limit = runtime.settings.max_document_bytes
-        backlog: WriteBacklog = runtime.services["write_backlog"]
-        async with backlog.admitted(principal.tenant, xreq.body_size(limit)):  # 413 past it
+        async with xreq.admitted(principal, limit):  # as statements are; 413 past the limit
             body = await xreq.body(limit)
             sent = rules.new_document(xreq.headers.get("content-type"), body)
             if xreq.method == "PUT":

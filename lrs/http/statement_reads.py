@@ -145,7 +145,7 @@ async def _within_page_bytes(conn, principal: Principal, rows: list[Row], attach
     `more` leads on, instead of one response holding them all in memory.
     xAPI's `limit` is a maximum (1.0.3 Communication 2.1.3; 2.0 LRS 4.1.6.1)."""
     sizes: dict[str, int] = {}
-    wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())}) if attachments else []
+    wanted = _attachment_hashes(rows) if attachments else []
     if wanted:
         sizes = await reader.attachment_sizes(conn, principal.tenant_id, wanted)
     counted: set[str] = set()
@@ -161,8 +161,12 @@ async def _within_page_bytes(conn, principal: Principal, rows: list[Row], attach
     return rows
 
 
+def _attachment_hashes(rows: list[Row]) -> list[str]:
+    return sorted({h for r in rows for h in (r.attachment_sha2 or ())})
+
+
 async def _attachments(conn, principal: Principal, rows: list[Row]) -> list[tuple[str, str, bytes]]:
-    wanted = sorted({h for r in rows for h in (r.attachment_sha2 or ())})
+    wanted = _attachment_hashes(rows)
     found = await reader.attachments(conn, principal.tenant_id, wanted) if wanted else []
     # A content type that cannot be a header (stored before ingest refused
     # those) must not make every page that holds it fail.

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs import ingest, metrics
-from lrs.backlog import WriteBacklog
 from lrs.errors import BadRequest, LRSError, MethodNotAllowed
 from lrs.http import statement_reads
 from lrs.http.consistency import with_consistent_through
@@ -61,9 +60,7 @@ async def _post(xreq: XRequest, principal, version: str) -> Response:
 async def _store(xreq: XRequest, principal, version: str, statement_id: str | None) -> list[str]:
     runtime: Runtime = xreq.runtime
     settings = runtime.settings
-    # Admitted by its size before the body is read (lrs.backlog).
-    backlog: WriteBacklog = runtime.services["write_backlog"]
-    async with backlog.admitted(principal.tenant, xreq.body_size(settings.max_body_bytes)):
+    async with xreq.admitted(principal, settings.max_body_bytes):
         body = await xreq.body(settings.max_body_bytes)
         received = ingest.receive(
             body, xreq.headers.get("content-type", ""), version,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
@@ -42,14 +43,14 @@ class XRequest:
             raise _too_large(limit)
         return self._body
 
-    def body_size(self, limit: int) -> int:
-        """The body's size before it is read: what Content-Length declares
-        (413 past `limit`), or `limit` when it declares none; the size of a
-        body already read (an alternate-syntax form's content)."""
-        if self._body is not None:
-            return len(self._body)
-        declared = declared_body_size(self.request, limit)
-        return limit if declared is None else declared
+    def admitted(self, principal: Principal, limit: int) -> AbstractAsyncContextManager:
+        """Hold this write's size in the write backlog (lrs.backlog) for the
+        block: admitted before its body is read, so by what Content-Length
+        declares (413 past `limit`), or by the size of a body already read
+        (an alternate-syntax form's content)."""
+        size = body_size(self.request, limit) if self._body is None else len(self._body)
+        backlog: WriteBacklog = self.runtime.services["write_backlog"]
+        return backlog.admitted(principal.tenant, size)
 
     def param(self, name: str) -> str | None:
         return self.params.get(name)
@@ -77,10 +78,9 @@ async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, st
     # anyone is authenticated: its bytes take their turn in the write backlog
     # as a party of their own (lrs.backlog), so that senders without
     # credentials cannot fill a worker's memory with forms.
-    limit = runtime.settings.max_body_bytes
-    size = declared_body_size(request, limit)
+    size = body_size(request, runtime.settings.max_body_bytes)
     backlog: WriteBacklog = runtime.services["write_backlog"]
-    async with backlog.admitted(BEFORE_AUTHENTICATION, limit if size is None else size):
+    async with backlog.admitted(BEFORE_AUTHENTICATION, size):
         return await _checked(request, runtime, scopes)
 
 
@@ -135,18 +135,19 @@ def _single_params(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return params
 
 
-def declared_body_size(request: Request, limit: int) -> int | None:
-    """The body's Content-Length, if it gives one; 413 if it is over `limit`."""
+def body_size(request: Request, limit: int) -> int:
+    """The body's size before it is read: its Content-Length (413 if over
+    `limit`), or `limit` when it declares none."""
     declared = request.headers.get("content-length")
     if declared is None or not declared.isdigit():
-        return None
+        return limit
     if int(declared) > limit:
         raise _too_large(limit)
     return int(declared)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared_body_size(request, limit)
+    body_size(request, limit)  # 413 at once for a declared size past the limit
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
