@@ -22,7 +22,10 @@ request finds room at once unless several agencies are flooding together. A
 body larger than a tenant's half counts as half, let in when its tenant holds
 nothing else: one large upload, however slowly it arrives, never holds the
 whole worker. (So the bytes in memory may pass the budget by what such bodies
-hold beyond their half: two of them at most.)
+hold beyond their half: two of them at most.) A body without Content-Length
+is admitted as the largest allowed and, once read, holds its own size
+(Hold.shrink). How long a body may take to arrive is bounded elsewhere
+(lrs.http.xrequest.read_body: 408).
 """
 
 from __future__ import annotations
@@ -46,6 +49,23 @@ BEFORE_AUTHENTICATION = None
 class _Waiter:
     size: int
     admitted: asyncio.Future
+
+
+class Hold:
+    """One admitted request's bytes in the backlog."""
+
+    __slots__ = ("_backlog", "tenant", "size")
+
+    def __init__(self, backlog: WriteBacklog, tenant: str | None, size: int) -> None:
+        self._backlog = backlog
+        self.tenant = tenant
+        self.size = size
+
+    def shrink(self, size: int) -> None:
+        """The body turned out to be `size` bytes: hold no more than that. A
+        body without Content-Length is admitted as the largest allowed; once
+        read, it holds what it is while it is parsed and written."""
+        self._backlog._shrink(self, size)
 
 
 class WriteBacklog:
@@ -74,7 +94,7 @@ class WriteBacklog:
         metrics.WRITE_BACKLOG_WAITING.set(self._waiters)
 
     @contextlib.asynccontextmanager
-    async def admitted(self, tenant: str | None, size: int) -> AsyncIterator[None]:
+    async def admitted(self, tenant: str | None, size: int) -> AsyncIterator[Hold]:
         """Hold `size` bytes of the budget for the block; wait for room in
         turn, or raise TooManyRequests after the wait allowed."""
         size = min(size, self._tenant_limit)
@@ -83,10 +103,17 @@ class WriteBacklog:
             self._take(tenant, size)
         else:
             await self._wait_turn(tenant, size)
+        hold = Hold(self, tenant, size)
         try:
-            yield
+            yield hold
         finally:
-            self._take(tenant, -size)
+            self._take(tenant, -hold.size)
+            self._let_in()
+
+    def _shrink(self, hold: Hold, size: int) -> None:
+        if size < hold.size:
+            self._take(hold.tenant, size - hold.size)
+            hold.size = size
             self._let_in()
 
     def _worker_fits(self, size: int) -> bool:

@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
+    # A body that trickles in holds its bytes of the write backlog, and a
+    # connection, for as long as it takes: so it gets a time to arrive that
+    # grows with what has arrived (as Apache's mod_reqtimeout MinRate does),
+    # long enough for a large upload over a slow link, not for ever.
+    Setting("body_timeout_seconds", _positive_float, "20", "Seconds a request body may take to arrive, plus 1 s for every LRS_BODY_MIN_RATE bytes received; past it the request is answered 408, nothing of it is stored and its connection is closed.", "float"),
+    Setting("body_min_rate", _positive_int, "16384", "Bytes a second a large request body must arrive at, on average (see LRS_BODY_TIMEOUT_SECONDS).", "int"),
     Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement and document request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
     Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement or document write waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),
     # 1,000 (5,000 until 2026-11-29): beyond a few hundred statements a
@@ -178,6 +184,8 @@ class Settings:
     max_body_bytes: int = 52428800
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
+    body_timeout_seconds: float = 20.0
+    body_min_rate: int = 16384
     write_backlog_bytes: int = 16777216
     write_backlog_wait_seconds: float = 10.0
     group_commit_max: int = 1000

@@ -53,6 +53,11 @@ class MethodNotAllowed(LRSError):
     code = "method_not_allowed"
 
 
+class RequestTimeout(LRSError):
+    status = 408
+    code = "request_timeout"
+
+
 class Conflict(LRSError):
     status = 409
     code = "conflict"

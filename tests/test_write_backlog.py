@@ -11,12 +11,14 @@ import threading
 import time
 import urllib.parse
 
+import asyncpg
 import httpx
 import orjson
 import pytest
 
 from lrs.backlog import WriteBacklog
 from lrs.errors import TooManyRequests
+from lrs.store.statement_insert import WRITE_LOCK_SPACE
 from tests.conftest import run, server_with
 from tests.statements_support import new_id, statement
 
@@ -134,6 +136,25 @@ def test_a_large_body_counts_as_half_and_never_holds_the_whole_worker():
             release.set()
         await asyncio.gather(big, other_big, again)
         assert log == ["a", "b", "c", "a"] and backlog.used == 0
+    run(go())
+
+
+def test_a_body_of_unknown_size_holds_its_own_size_once_read():
+    async def go():
+        # Admitted as the largest allowed (counted as half), then read: 5 bytes.
+        backlog, log = WriteBacklog(100, 5), []
+        async with backlog.admitted("a", 10**9) as unknown:
+            assert backlog.used == 50
+            waiting, waiting_release = await _started(backlog, "a", 40, log)
+            assert log == [] and backlog.waiting == 1
+            unknown.shrink(5)
+            await asyncio.sleep(0.01)
+            assert log == ["a"] and backlog.used == 45  # its turn came at once
+            unknown.shrink(80)  # never grows
+            assert backlog.used == 45
+            waiting_release.set()
+            await waiting
+        assert backlog.used == 0
     run(go())
 
 
@@ -285,6 +306,50 @@ def test_a_body_without_content_length_is_taken_in_alone_and_stored(settings, te
             assert r.request.headers.get("Transfer-Encoding") == "chunked"
             assert r.status_code == 200, r.text
             assert _stored(c, registration) == 30
+
+
+def test_a_body_without_content_length_holds_only_its_size_once_read(
+        settings, database_url, tenant):
+    # The tenant's write lock, held from outside, keeps a small chunked
+    # write waiting in the writer after its body was read. Counted as the
+    # largest allowed (the tenant's whole half), it would keep the tenant's
+    # next write waiting until 429; holding its own size, it does not.
+    async def scenario() -> tuple[httpx.Response, httpx.Response, int]:
+        holder = await asyncpg.connect(database_url)
+        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
+
+        async def one_chunk():
+            yield _batch(registration, 1)
+
+        async with httpx.AsyncClient(base_url=server.url, auth=(tenant.key, tenant.secret),
+                                     headers=XAPI, timeout=30) as client:
+            chunked = asyncio.create_task(client.post(
+                "/xapi/statements", content=one_chunk(),
+                headers={"Content-Type": "application/json"}))
+            for _ in range(500):  # until its group waits for the lock
+                await asyncio.sleep(0.01)
+                if await holder.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                         "'advisory' AND NOT granted AND objid = $1", tenant_id):
+                    break
+            sized = asyncio.create_task(client.post(
+                "/xapi/statements", content=_batch(registration, 5),
+                headers={"Content-Type": "application/json"}))
+            await asyncio.sleep(1.5)  # past the backlog's 1 s wait
+            await lock.rollback()
+            answers = await asyncio.gather(chunked, sized)
+        await holder.close()
+        return answers
+
+    registration = new_id()
+    with _small_backlog(settings, tenant) as (server, client):
+        chunked, sized = run(scenario())
+        assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
+        assert chunked.status_code == 200, chunked.text
+        assert sized.status_code == 200, sized.text
+        assert _stored(client, registration) == 6
 
 
 def test_forms_read_before_authentication_take_one_party_s_half(settings, tenant):
