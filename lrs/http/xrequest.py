@@ -190,7 +190,7 @@ class _BodyDeadline:
     seconds, plus 1 s for every `rate` bytes received (as Apache's
     mod_reqtimeout MinRate). One timer, moved only when it goes off early:
     asyncio.timeout() with a reschedule per chunk cost 8-12 us a request
-    here, this 1-2."""
+    here, this about 3 (docs/benchmarks.md, "Session 11")."""
 
     __slots__ = ("_loop", "_task", "_started", "_grace", "_rate", "_timer", "received",
                  "expired")
