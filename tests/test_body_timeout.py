@@ -74,6 +74,8 @@ def test_a_body_that_stops_arriving_gets_408_stores_nothing_and_frees_its_share(
         assert r.status_code == 200 and r.json()["statements"] == []
         metrics = httpx.get(f"{server.url}/metrics").text
         assert 'lrs_statements_rejected_total{reason="timeout"} 1.0' in metrics
+        assert ('lrs_http_requests_total{method="POST",route="/xapi/statements",status="408"}'
+                ' 1.0') in metrics  # what docs/operations.md's LRSSlowRequestBodies watches
         assert "lrs_write_backlog_bytes 0.0" in metrics
 
 
