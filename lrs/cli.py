@@ -62,6 +62,8 @@ def _print(args: argparse.Namespace, obj: Any, text: str) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # imported here: the other commands need no server
 
+    from lrs.http import connections
+
     with database_url(settings) as url:
         async def prepare(conn: asyncpg.Connection) -> dict | None:
             if settings.migrate:
@@ -96,11 +98,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # stack, so that the embedded PostgreSQL is stopped on the way out.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _exit_quietly)
+        _raise_open_file_limit(settings.workers * settings.max_connections)
         uvicorn.run(
             "lrs.app:app_from_env", factory=True, host=settings.host, port=settings.port,
             workers=settings.workers, log_config=None, access_log=False,
-            timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False)
+            timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False,
+            http=connections.http_protocol(settings.header_timeout_seconds,
+                                           settings.max_connections))
     return 0
+
+
+# Descriptors beyond the connections: the pool's, the embedded PostgreSQL's
+# pipes and logs, the metrics files, the modules.
+_SPARE_FILES = 256
+
+
+def _raise_open_file_limit(connections: int) -> None:
+    """Make room for LRS_MAX_CONNECTIONS per worker: the soft limit on open
+    files is often 1,024 while the hard one is far higher. Past the soft
+    limit the server could no longer accept connections at all."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < wanted:
+            print(f"lrs: the open-file limit ({hard}) is below LRS_MAX_CONNECTIONS x workers "
+                  f"plus {_SPARE_FILES}: connections past it are refused by the system",
+                  file=sys.stderr, flush=True)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:

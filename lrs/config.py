@@ -137,6 +137,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
+    # uvicorn bounds only the wait between requests on a kept-alive
+    # connection: these bound the rest before a request reaches the LRS
+    # (lrs.http.connections).
+    Setting("header_timeout_seconds", _positive_float, "20", "Seconds a request's headers may take to arrive, from its first byte or the connection's opening; past it a connection that sent nothing is closed, and one that sent part of a request is answered 408 and closed.", "float"),
+    Setting("max_connections", _positive_int, "4096", "HTTP connections each worker keeps open at once; a request on one more is answered 503 with Retry-After and its connection closed. `lrs serve` raises its open-file limit to fit, as far as the system's hard limit allows.", "int"),
     # A body that trickles in holds its bytes of the write backlog, and a
     # connection, for as long as it takes: so it gets a time to arrive that
     # grows with what has arrived (as Apache's mod_reqtimeout MinRate does),
@@ -184,6 +189,8 @@ class Settings:
     max_body_bytes: int = 52428800
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
+    header_timeout_seconds: float = 20.0
+    max_connections: int = 4096
     body_timeout_seconds: float = 20.0
     body_min_rate: int = 16384
     write_backlog_bytes: int = 16777216

@@ -34,6 +34,14 @@ HTTP_DURATION = Histogram(
     ["method", "route", "status"], buckets=_LATENCY_BUCKETS)
 HTTP_IN_FLIGHT = Gauge(
     "lrs_http_requests_in_flight", "HTTP requests being served.", multiprocess_mode="livesum")
+HTTP_CONNECTIONS = Gauge(
+    "lrs_http_connections", "HTTP connections open (LRS_MAX_CONNECTIONS per worker).",
+    multiprocess_mode="livesum")
+CONNECTIONS_CLOSED = Counter(
+    "lrs_http_connections_closed_total", "Connections closed before a request reached the LRS: "
+    "idle (nothing sent within LRS_HEADER_TIMEOUT_SECONDS of opening), slow_headers (a "
+    "request's headers took longer; answered 408), over_limit (answered 503: more than "
+    "LRS_MAX_CONNECTIONS open).", ["reason"])
 
 DB_POOL_SIZE = Gauge(
     "lrs_db_pool_connections", "Database connections open in the pool.", multiprocess_mode="livesum")

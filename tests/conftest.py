@@ -29,6 +29,7 @@ import uvicorn
 
 from lrs import accounts, config
 from lrs.app import create_app
+from lrs.http import connections
 from lrs.store import migrate, tenants
 from tests import live
 
@@ -130,7 +131,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         app = create_app(self.settings)
         self._server = uvicorn.Server(uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"))
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on",
+            http=connections.http_protocol(self.settings.header_timeout_seconds,
+                                           self.settings.max_connections)))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> None:

@@ -1,0 +1,125 @@
+"""Limits on HTTP connections, below the ASGI app: how long a request's
+headers may take, and how many connections a worker serves at once.
+
+uvicorn bounds the wait between requests on a kept-alive connection
+(timeout_keep_alive), but nothing else before a request reaches the app: a
+connection that opens and sends nothing, or sends its headers a byte at a
+time, is held for ever (Slowloris), and there is no bound on how many are
+open. Each one holds a file descriptor, and each request in flight its
+memory. So, per connection (`http_protocol`, the protocol uvicorn serves
+with):
+
+- a request's headers must be complete within `header_timeout` seconds of
+  its first byte, or of the connection's opening: else a connection that
+  sent nothing is closed, and one that sent part of a request is answered
+  408 and closed (as nginx's client_header_timeout and Apache's
+  RequestReadTimeout header= do). Its body then has its own deadline
+  (LRS_BODY_TIMEOUT_SECONDS, lrs.http.xrequest.read_body);
+- a request on a connection beyond the worker's `max_connections` open ones
+  is answered 503 with Retry-After, and its connection closed.
+"""
+
+from __future__ import annotations
+
+import functools
+from asyncio import TimerHandle
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from lrs import metrics
+from lrs.store.db import RETRY_AFTER
+
+
+def http_protocol(header_timeout: float, max_connections: int) -> Any:
+    """What to pass uvicorn as `http=`: picklable, for `--workers N`."""
+    return functools.partial(LimitedHttpProtocol, header_timeout=header_timeout,
+                             max_connections=max_connections)
+
+
+def _error_body(status: int, code: str, message: str) -> bytes:
+    """The one JSON error body (lrs.http.errors)."""
+    return orjson.dumps({"error": {"status": status, "code": code, "message": message}})
+
+
+async def _over_limit(max_connections: int, scope: Any, receive: Any, send: Any) -> None:
+    body = _error_body(503, "service_unavailable",
+                       f"this server has more than {max_connections} connections open; retry")
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        *((k.lower().encode(), v.encode()) for k, v in RETRY_AFTER.items())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LimitedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header deadline and a connection
+    cap (the module docstring)."""
+
+    def __init__(self, *args: Any, header_timeout: float, max_connections: int,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout = header_timeout
+        self._max_connections = max_connections
+        self._header_deadline: TimerHandle | None = None
+        self._request_begun = False
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        metrics.HTTP_CONNECTIONS.inc()
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        metrics.HTTP_CONNECTIONS.dec()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._request_begun = True
+        # On a kept-alive connection the deadline runs from the request's
+        # first byte (uvicorn's keep-alive timeout covers the wait for it).
+        if self._header_deadline is None:
+            self._arm_header_deadline()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_deadline()
+        self._request_begun = False
+        if len(self.connections) <= self._max_connections:
+            super().on_headers_complete()
+            return
+        # Answered through uvicorn's request cycle, which reads (and drops)
+        # the body and closes the connection after the answer.
+        metrics.CONNECTIONS_CLOSED.labels(reason="over_limit").inc()
+        app, self.app = self.app, functools.partial(_over_limit, self._max_connections)
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
+
+    def _arm_header_deadline(self) -> None:
+        self._header_deadline = self.loop.call_later(self._header_timeout, self._headers_late)
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_late(self) -> None:
+        self._header_deadline = None
+        if self.transport.is_closing():
+            return
+        if not self._request_begun:
+            # Opened and never used: closed as an idle kept-alive one is.
+            metrics.CONNECTIONS_CLOSED.labels(reason="idle").inc()
+            self.transport.close()
+            return
+        metrics.CONNECTIONS_CLOSED.labels(reason="slow_headers").inc()
+        body = _error_body(408, "request_timeout", "the request's headers did not arrive "
+                           f"within {self._header_timeout:g} s")
+        # What else the client sent on this connection is not read.
+        self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                             b"content-length: " + str(len(body)).encode()
+                             + b"\r\nconnection: close\r\n\r\n" + body)
+        self.transport.close()

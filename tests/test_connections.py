@@ -1,0 +1,170 @@
+"""Limits on connections before a request reaches the LRS
+(lrs.http.connections), over raw sockets against a real server: a
+connection that sends nothing is closed, one whose headers trickle in is
+answered 408 and closed, and a request on a connection past
+LRS_MAX_CONNECTIONS is answered 503 with Retry-After; the others are served
+meanwhile."""
+
+from __future__ import annotations
+
+import base64
+import os
+import resource
+import socket
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import orjson
+
+from tests import live
+from tests.conftest import server_with
+
+HEAD = "GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 2.0.0\r\n\r\n"
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urllib.parse.urlsplit(url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+
+
+def _read_all(sock: socket.socket) -> tuple[bytes, float]:
+    """Everything until the server closes the socket, and how long that took."""
+    started, answer = time.monotonic(), b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer, time.monotonic() - started
+
+
+def _closed_count(url: str, reason: str) -> float:
+    metrics = httpx.get(f"{url}/metrics").text
+    line = f'lrs_http_connections_closed_total{{reason="{reason}"}} '
+    found = [x for x in metrics.splitlines() if x.startswith(line)]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(settings):
+    with server_with(settings.replace(header_timeout_seconds=1.0)) as server:
+        before = _closed_count(server.url, "idle")  # the registry is the process's
+        with _connect(server.url) as idle:
+            answer, took = _read_all(idle)
+        assert answer == b""  # closed without a word, as an idle kept-alive one
+        assert 0.9 <= took < 3, took
+        assert _closed_count(server.url, "idle") == before + 1
+
+
+def test_headers_that_trickle_in_get_408_while_other_clients_are_served(settings):
+    with server_with(settings.replace(header_timeout_seconds=1.0)) as server, \
+            _connect(server.url) as slow:
+        before = _closed_count(server.url, "slow_headers")
+        # A first request answered, then the next one trickles in: the
+        # deadline holds for each request of a kept-alive connection.
+        slow.sendall(HEAD.encode())
+        assert slow.recv(65536).startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        sent = 0
+        # One byte every 0.1 s: each byte is progress, none is a whole header block.
+        while time.monotonic() - started < 2.5 and sent < len(HEAD) - 4:
+            try:
+                slow.sendall(HEAD[sent].encode())
+            except OSError:  # closed by the server, as it should be
+                break
+            sent += 1
+            # The server answers the others meanwhile.
+            if sent == 5:
+                assert httpx.get(f"{server.url}/xapi/about").status_code == 200
+            time.sleep(0.1)
+        answer, _ = _read_all(slow)
+        took = time.monotonic() - started
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), answer
+        assert b"connection: close" in head.lower()
+        error = orjson.loads(body)["error"]
+        assert error == {"status": 408, "code": "request_timeout",
+                         "message": "the request's headers did not arrive within 1 s"}
+        assert 0.9 <= took < 2.5, took
+        assert _closed_count(server.url, "slow_headers") == before + 1
+
+
+def test_the_deadline_is_for_headers_only_and_rearms_for_each_request(settings, tenant):
+    """A kept-alive connection serves request after request, with pauses
+    between them, and a body may take longer than the header timeout
+    (it has LRS_BODY_TIMEOUT_SECONDS)."""
+    with server_with(settings.replace(header_timeout_seconds=1.0)) as server, \
+            _connect(server.url) as sock:
+        before = {r: _closed_count(server.url, r) for r in ("idle", "slow_headers")}
+        for _ in range(3):
+            sock.sendall(HEAD.encode())
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            time.sleep(0.6)  # under uvicorn's 5 s keep-alive; 1.8 s in all
+        params = urllib.parse.urlencode({
+            "activityId": "http://example.org/course", "stateId": "slow",
+            "agent": '{"mbox": "mailto:learner@example.org"}'})
+        auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+        body = b'{"page": 7}'
+        sock.sendall(f"PUT /xapi/activities/state?{params} HTTP/1.1\r\nHost: lrs\r\n"
+                     f"Authorization: Basic {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Content-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode())
+        time.sleep(1.5)  # past the header timeout, within the body's
+        sock.sendall(body)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 204 "), answer
+        stored = httpx.get(f"{server.url}/xapi/activities/state?{params}",
+                           auth=(tenant.key, tenant.secret),
+                           headers={"X-Experience-API-Version": "2.0.0"})
+        assert stored.json() == {"page": 7}
+        assert {r: _closed_count(server.url, r) for r in before} == before
+
+
+def test_a_request_past_max_connections_gets_503_and_the_rest_are_served(settings, tenant):
+    with server_with(settings.replace(max_connections=3)) as server:
+        before = _closed_count(server.url, "over_limit")
+        held = [_connect(server.url) for _ in range(3)]
+        try:
+            for sock in held:  # three open connections, each served
+                sock.sendall(HEAD.encode())
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            with _connect(server.url) as extra:
+                extra.sendall(HEAD.encode())
+                answer, _ = _read_all(extra)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 "), answer
+            assert b"retry-after: " in head.lower() and b"connection: close" in head.lower()
+            assert orjson.loads(body)["error"]["code"] == "service_unavailable"
+            for sock in held:  # those within the limit go on being served
+                sock.sendall(HEAD.encode())
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        finally:
+            for sock in held:
+                sock.close()
+        # Once they are gone, a new connection is served again.
+        deadline = time.monotonic() + 5
+        while (r := httpx.get(f"{server.url}/xapi/about")).status_code == 503:
+            assert time.monotonic() < deadline, "the closed connections were never let go"
+            time.sleep(0.05)
+        assert r.status_code == 200
+        assert _closed_count(server.url, "over_limit") == before + 1
+        assert "lrs_http_connections " in httpx.get(f"{server.url}/metrics").text
+
+
+def test_lrs_serve_workers_apply_the_limits_and_it_raises_its_open_file_limit(database_url):
+    """`lrs serve --workers 2`, started with a soft open-file limit of 512
+    (a hard one above): it raises the soft one to fit 2 x LRS_MAX_CONNECTIONS,
+    and its workers close a connection that sends nothing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * 1000 + 256
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning",
+           "LRS_MAX_CONNECTIONS": "1000", "LRS_HEADER_TIMEOUT_SECONDS": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with live.served("--workers", "2", env=env, preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (512, hard))) as (url, proc):
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
+        assert int(line.split()[3]) == min(wanted, hard), line
+        with _connect(url) as idle:
+            answer, took = _read_all(idle)
+        assert answer == b"" and 0.9 <= took < 3, (answer, took)
+        assert "lrs_http_connections " in httpx.get(f"{url}/metrics").text
