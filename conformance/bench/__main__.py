@@ -11,7 +11,11 @@ realistic statements of several agencies, and prints a table:
 - GET /statements latency per filter on the agency the writes filled;
 - with `--scenarios flood` (not by default): one agency floods the LRS with
   1,000-statement POSTs from 128 connections while another sends single
-  statements, and what each gets (flood.py).
+  statements, and what each gets (flood.py);
+- with `--scenarios connections` (not by default): a client holds thousands
+  of connections open without finishing a request (idle, and Slowloris)
+  while an agency sends single statements and new clients connect, and
+  what they get, against the agency alone (held_connections.py).
 
 Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
 --data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
@@ -49,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.bench import flood, idp, raw_insert, workload, wrk
+from conformance.bench import flood, held_connections, idp, raw_insert, workload, wrk
 
 
 @dataclass
@@ -192,6 +196,8 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
         if "flood" in args.scenarios:
             lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid,
                                (lambda: _stored(database_url)) if database_url else None)
+        if "connections" in args.scenarios:
+            lines += held_connections.run(args, origin, xapi_path, loads, work)
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
@@ -339,8 +345,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="before the reads, add about N statements to the queried agency "
                         "(e.g. 1000000 for reads over a million statements)")
     p.add_argument("--scenarios", default="singles,batches,queries",
-                   help="comma-separated: singles, batches, queries, and flood (one agency "
-                        "floods while another carries on; not run by default)")
+                   help="comma-separated: singles, batches, queries, and, not run by default, "
+                        "flood (one agency floods while another carries on) and connections "
+                        "(a client holds connections open while an agency carries on)")
+    p.add_argument("--open-files", type=int, metavar="N",
+                   help="ours: start `lrs serve` with this soft limit on open files (systemd "
+                        "gives services 1,024 unless told otherwise)")
     p.add_argument("--no-raw", action="store_true", help="skip the raw PostgreSQL baseline")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
@@ -366,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         served = stack.enter_context(ours.serving(
             args.data_dir, port=_free_port(), workers=args.workers, agencies=args.agencies,
-            lrs_path=args.lrs_path, bearer=args.bearer, admin=args.idp))
+            lrs_path=args.lrs_path, bearer=args.bearer, admin=args.idp,
+            open_files=args.open_files))
         credentials = served.credentials
         if args.bearer:
             credentials = [f"Bearer {t}" for t in served.tokens]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -126,11 +127,12 @@ def lrs_process(command: list[str], env: dict[str, str], origin: str, *, seconds
 @contextlib.contextmanager
 def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
             lrs_path: Path | None = None, bearer: bool = False,
-            admin: bool = False) -> Iterator[Served]:
+            admin: bool = False, open_files: int | None = None) -> Iterator[Served]:
     """`lrs_path`: a checkout of another version of the LRS to run instead
     (a baseline): its commands run in that folder, which `python -m` puts
     first on sys.path (PYTHONPATH alone would lose to the working directory
-    when the benchmark runs from this repository's root)."""
+    when the benchmark runs from this repository's root). `open_files`: the
+    soft limit on open files `lrs serve` starts with (it may raise it)."""
     from lrs import embedded
 
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -163,8 +165,11 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
         command = [sys.executable, "-m", "lrs", "serve", "--port", str(port),
                    "--workers", str(workers), "--no-migrate"]
         log = data_dir / "lrs.log"
+        limit = {} if open_files is None else {"preexec_fn": lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))}
         with open(log, "wb") as log_file, lrs_process(
-                command, env, origin, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT) as proc:
+                command, env, origin, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,
+                **limit) as proc:
             postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
             yield Served(origin, database_url, credentials, proc.pid, postmaster, log, tokens,
                          operator, names)
