@@ -146,7 +146,7 @@ SETTINGS: tuple[Setting, ...] = (
     # connection, for as long as it takes: so it gets a time to arrive that
     # grows with what has arrived (as Apache's mod_reqtimeout MinRate does),
     # long enough for a large upload over a slow link, not for ever.
-    Setting("body_timeout_seconds", _positive_float, "20", "Seconds a request body may take to arrive, plus 1 s for every LRS_BODY_MIN_RATE bytes received; past it the request is answered 408, nothing of it is stored and its connection is closed.", "float"),
+    Setting("body_timeout_seconds", _positive_float, "20", "Seconds a request body may take to arrive, plus 1 s for every LRS_BODY_MIN_RATE bytes received; past it the request is answered 408, nothing of it is stored and its connection is closed. A response gets as long to be taken in, for what is left unsent when it is complete; past it its connection is dropped.", "float"),
     Setting("body_min_rate", _positive_int, "16384", "Bytes a second a large request body must arrive at, on average (see LRS_BODY_TIMEOUT_SECONDS).", "int"),
     Setting("write_backlog_bytes", _positive_int, "16777216", "Bytes of statement and document request bodies each worker takes on at once (read, checked, being written). Past it a request waits, body unread, and waiting tenants are let in by turns.", "int"),
     Setting("write_backlog_wait_seconds", _positive_float, "10", "Seconds a statement or document write waits for room in the write backlog before it is answered 429 with Retry-After.", "float"),

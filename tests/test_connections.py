@@ -20,6 +20,7 @@ import orjson
 
 from tests import live
 from tests.conftest import server_with
+from tests.statements_support import new_id, statement
 
 HEAD = "GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 2.0.0\r\n\r\n"
 
@@ -168,3 +169,78 @@ def test_lrs_serve_workers_apply_the_limits_and_it_raises_its_open_file_limit(da
             answer, took = _read_all(idle)
         assert answer == b"" and 0.9 <= took < 3, (answer, took)
         assert "lrs_http_connections " in httpx.get(f"{url}/metrics").text
+
+
+def _large_page(server, tenant, registration: str) -> None:
+    """100 statements of ~60 KB each under `registration`: a page of ~6 MB,
+    more than a loopback socket buffers (4 MB at most here)."""
+    with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
+                      headers={"X-Experience-API-Version": "2.0.0"}, timeout=30) as client:
+        for _ in range(4):
+            batch = [statement(context={"registration": registration, "extensions": {
+                "http://example.org/notes": "x" * 60_000}}) for _ in range(25)]
+            assert client.post("/xapi/statements", json=batch).status_code == 200
+
+
+def _page_request(tenant, registration: str) -> bytes:
+    auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    return (f"GET /xapi/statements?registration={registration}&limit=100 HTTP/1.1\r\n"
+            f"Host: lrs\r\nAuthorization: Basic {auth}\r\n"
+            f"X-Experience-API-Version: 2.0.0\r\n\r\n").encode()
+
+
+def _content_length(head: bytes) -> int:
+    return int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")))
+
+
+def _reader(url: str) -> socket.socket:
+    """A connection whose client takes in little at a time (a small receive
+    buffer), so that what it does not read stays with the server."""
+    parts = urllib.parse.urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((parts.hostname, parts.port))
+    return sock
+
+
+def test_a_response_the_client_does_not_read_is_dropped_in_time(settings, tenant):
+    """A page of ~6 MB has 1 s (and 1 s per 10**9 bytes unsent) to be taken in:
+    a client that never reads has its connection dropped then (it held the
+    page in the worker's memory for ever), and one that reads in time gets it
+    all and keeps its connection."""
+    with server_with(settings.replace(body_timeout_seconds=1.0,
+                                      body_min_rate=10**9)) as server:
+        registration = new_id()
+        _large_page(server, tenant, registration)
+        before = _closed_count(server.url, "slow_reader")
+        with _reader(server.url) as late:
+            late.sendall(_page_request(tenant, registration))
+            live.wait_until(lambda: _closed_count(server.url, "slow_reader") == before + 1,
+                            10, "the unread response to be dropped")
+            received = b""
+            try:
+                while chunk := late.recv(65536):
+                    received += chunk
+            except ConnectionResetError:
+                pass  # dropped: the rest never comes
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert len(body) < _content_length(head)  # the rest never came
+
+
+        with _reader(server.url) as prompt:
+            prompt.sendall(_page_request(tenant, registration))
+            time.sleep(0.2)  # within its 1 s, then it reads
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += prompt.recv(65536)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            while len(body) < _content_length(head):
+                body += prompt.recv(65536)
+            assert len(orjson.loads(body)["statements"]) == 100
+            time.sleep(1.5)  # past its deadline, within uvicorn's 5 s keep-alive
+            prompt.sendall(HEAD.encode())
+            assert prompt.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert _closed_count(server.url, "slow_reader") == before + 1

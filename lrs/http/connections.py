@@ -1,5 +1,6 @@
 """Limits on HTTP connections, below the ASGI app: how long a request's
-headers may take, and how many connections a worker serves at once.
+headers may take, how many connections a worker serves at once, and how
+long a response may wait to be read.
 
 uvicorn bounds the wait between requests on a kept-alive connection
 (timeout_keep_alive), but nothing else before a request reaches the app: a
@@ -16,7 +17,15 @@ with):
   RequestReadTimeout header= do). Its body then has its own deadline
   (LRS_BODY_TIMEOUT_SECONDS, lrs.http.xrequest.read_body);
 - a request on a connection beyond the worker's `max_connections` open ones
-  is answered 503 with Retry-After, and its connection closed.
+  is answered 503 with Retry-After, and its connection closed;
+- a response the client does not take in is dropped with its connection:
+  what is still unsent when the response is complete must be gone within
+  LRS_BODY_TIMEOUT_SECONDS plus 1 s for every LRS_BODY_MIN_RATE bytes of it,
+  the rule a request body has. A response is handed to the transport whole,
+  so a client that asked for a page larger than the system's socket buffer
+  and stopped reading held the rest in the worker's memory, and its
+  connection, for ever: uvicorn's keep-alive timeout closes a connection
+  only once what it holds has been sent.
 """
 
 from __future__ import annotations
@@ -29,13 +38,16 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lrs import metrics
+from lrs.config import Settings
 from lrs.store.db import RETRY_AFTER
 
 
-def http_protocol(header_timeout: float, max_connections: int) -> Any:
+def http_protocol(settings: Settings) -> Any:
     """What to pass uvicorn as `http=`: picklable, for `--workers N`."""
-    return functools.partial(LimitedHttpProtocol, header_timeout=header_timeout,
-                             max_connections=max_connections)
+    return functools.partial(LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
+                             max_connections=settings.max_connections,
+                             drain_grace=settings.body_timeout_seconds,
+                             drain_rate=settings.body_min_rate)
 
 
 def _error_body(status: int, code: str, message: str) -> bytes:
@@ -58,11 +70,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     cap (the module docstring)."""
 
     def __init__(self, *args: Any, header_timeout: float, max_connections: int,
-                 **kwargs: Any) -> None:
+                 drain_grace: float, drain_rate: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timeout = header_timeout
         self._max_connections = max_connections
+        self._drain_grace, self._drain_rate = drain_grace, drain_rate
         self._header_deadline: TimerHandle | None = None
+        self._drain_deadline: TimerHandle | None = None
         self._request_begun = False
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -72,6 +86,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
+        if self._drain_deadline is not None:
+            self._drain_deadline.cancel()
         metrics.HTTP_CONNECTIONS.dec()
         super().connection_lost(exc)
 
@@ -97,6 +113,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             super().on_headers_complete()
         finally:
             self.app = app
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        unsent = self.transport.get_write_buffer_size()
+        # Armed once: a client that keeps asking while it does not read
+        # gets no more time for it.
+        if unsent and self._drain_deadline is None:
+            self._drain_deadline = self.loop.call_later(
+                self._drain_grace + unsent / self._drain_rate, self._response_not_taken)
+
+    def _response_not_taken(self) -> None:
+        self._drain_deadline = None
+        if self.transport.get_write_buffer_size():
+            metrics.CONNECTIONS_CLOSED.labels(reason="slow_reader").inc()
+            self.transport.abort()  # close() would wait for the client to read it all
 
     def _arm_header_deadline(self) -> None:
         self._header_deadline = self.loop.call_later(self._header_timeout, self._headers_late)
