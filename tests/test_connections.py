@@ -11,6 +11,8 @@ import base64
 import os
 import resource
 import socket
+import subprocess
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -244,3 +246,15 @@ def test_a_response_the_client_does_not_read_is_dropped_in_time(settings, tenant
             prompt.sendall(HEAD.encode())
             assert prompt.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert _closed_count(server.url, "slow_reader") == before + 1
+
+
+def test_lrs_serve_says_so_when_the_hard_open_file_limit_is_too_low():
+    """With both limits at 512, 4,096 connections cannot fit: the soft limit
+    stays and the operator is told, on stderr."""
+    code = ("import resource; from lrs.cli import _raise_open_file_limit; "
+            "_raise_open_file_limit(4096); print(resource.getrlimit(resource.RLIMIT_NOFILE))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True, preexec_fn=lambda: resource.setrlimit(
+                              resource.RLIMIT_NOFILE, (512, 512)))
+    assert done.stdout.strip() == "(512, 512)"
+    assert "the open-file limit (512) is below LRS_MAX_CONNECTIONS x workers" in done.stderr
