@@ -7,6 +7,7 @@ is missing (CI machines are fresh). Loopback only, every wait bounded."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -100,3 +101,19 @@ def test_the_alerts_in_the_operations_guide_are_valid_rules_on_our_metrics(tmp_p
     # Families are named without _total and _bucket.
     named = set(re.findall(r"\b(lrs_[a-z_]+?)(?:_bucket|_total)?\b", rules.group(1)))
     assert named and named <= exported, sorted(named - exported)
+
+
+def test_the_dashboard_queries_name_metrics_the_lrs_exports():
+    # docs/grafana/lrs-dashboard.json is imported as it is: a panel on a
+    # metric that was renamed or never existed would stay empty, silently.
+    from prometheus_client import REGISTRY
+
+    import lrs.metrics  # noqa: F401 - declares the metrics in the default registry
+    dashboard = json.loads((Path(__file__).resolve().parents[1] / "docs" / "grafana"
+                            / "lrs-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    exported = {m.name for m in REGISTRY.collect()}
+    named = {name for expr in exprs
+             for name in re.findall(r"\b(lrs_[a-z_]+?)(?:_bucket|_total)?\b", expr)}
+    assert {"lrs_http_connections", "lrs_http_connections_closed"} <= named
+    assert named <= exported, sorted(named - exported)
