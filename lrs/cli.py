@@ -103,7 +103,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "lrs.app:app_from_env", factory=True, host=settings.host, port=settings.port,
             workers=settings.workers, log_config=None, access_log=False,
             timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False,
-            http=connections.http_protocol(settings))
+            **connections.server_options(settings))
     return 0
 
 

@@ -132,7 +132,7 @@ class LiveServer:
         app = create_app(self.settings)
         self._server = uvicorn.Server(uvicorn.Config(
             app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on",
-            http=connections.http_protocol(self.settings)))
+            **connections.server_options(self.settings)))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> None:

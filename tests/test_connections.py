@@ -258,3 +258,16 @@ def test_lrs_serve_says_so_when_the_hard_open_file_limit_is_too_low():
                               resource.RLIMIT_NOFILE, (512, 512)))
     assert done.stdout.strip() == "(512, 512)"
     assert "the open-file limit (512) is below LRS_MAX_CONNECTIONS x workers" in done.stderr
+
+
+def test_a_websocket_upgrade_is_an_ordinary_request(settings):
+    """The LRS speaks no WebSocket: an upgrade request is answered as the
+    plain request it also is, by the LRS, within its connection limits."""
+    with server_with(settings) as server, _connect(server.url) as sock:
+        sock.sendall(b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\nX-Experience-API-Version: 2.0.0\r\n\r\n")
+        head, _, body = sock.recv(65536).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert b"x-experience-api-version: " in head.lower()
+        assert "2.0.0" in orjson.loads(body)["version"]

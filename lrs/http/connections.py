@@ -7,7 +7,7 @@ uvicorn bounds the wait between requests on a kept-alive connection
 connection that opens and sends nothing, or sends its headers a byte at a
 time, is held for ever (Slowloris), and there is no bound on how many are
 open. Each one holds a file descriptor, and each request in flight its
-memory. So, per connection (`http_protocol`, the protocol uvicorn serves
+memory. So, per connection (`server_options`: the protocol uvicorn serves
 with):
 
 - a request's headers must be complete within `header_timeout` seconds of
@@ -42,12 +42,15 @@ from lrs.config import Settings
 from lrs.store.db import RETRY_AFTER
 
 
-def http_protocol(settings: Settings) -> Any:
-    """What to pass uvicorn as `http=`: picklable, for `--workers N`."""
-    return functools.partial(LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
-                             max_connections=settings.max_connections,
-                             drain_grace=settings.body_timeout_seconds,
-                             drain_rate=settings.body_min_rate)
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for serving with these limits: its protocol,
+    picklable for `--workers N`; and no WebSocket, which the LRS does not
+    speak. (With it, an `Upgrade: websocket` request was handed to another
+    protocol, outside these limits, and answered 403 without the LRS.)"""
+    return {"http": functools.partial(
+        LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
+        max_connections=settings.max_connections, drain_grace=settings.body_timeout_seconds,
+        drain_rate=settings.body_min_rate), "ws": "none"}
 
 
 def _error_body(status: int, code: str, message: str) -> bytes:
