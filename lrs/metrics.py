@@ -38,11 +38,12 @@ HTTP_CONNECTIONS = Gauge(
     "lrs_http_connections", "HTTP connections open (LRS_MAX_CONNECTIONS per worker).",
     multiprocess_mode="livesum")
 CONNECTIONS_CLOSED = Counter(
-    "lrs_http_connections_closed_total", "Connections the LRS closed for their client's pace or number: "
-    "idle (nothing sent within LRS_HEADER_TIMEOUT_SECONDS of opening), slow_headers (a "
-    "request's headers took longer; answered 408), over_limit (answered 503: more than "
-    "LRS_MAX_CONNECTIONS open), slow_reader (a response not taken in within "
-    "LRS_BODY_TIMEOUT_SECONDS plus 1 s per LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
+    "lrs_http_connections_closed_total",
+    "Connections the LRS closed for their client's pace or number: idle (nothing sent within "
+    "LRS_HEADER_TIMEOUT_SECONDS of opening), slow_headers (a request's headers took longer; "
+    "answered 408), over_limit (answered 503: more than LRS_MAX_CONNECTIONS open), "
+    "slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS plus 1 s per "
+    "LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
 
 DB_POOL_SIZE = Gauge(
     "lrs_db_pool_connections", "Database connections open in the pool.", multiprocess_mode="livesum")

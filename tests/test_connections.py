@@ -7,6 +7,7 @@ meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import resource
@@ -17,11 +18,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 
+from lrs.store.statement_insert import WRITE_LOCK_SPACE
 from tests import live
-from tests.conftest import server_with
+from tests.conftest import run, server_with
 from tests.statements_support import new_id, statement
 
 HEAD = "GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 2.0.0\r\n\r\n"
@@ -271,3 +274,43 @@ def test_a_websocket_upgrade_is_an_ordinary_request(settings):
         assert head.startswith(b"HTTP/1.1 200 "), head
         assert b"x-experience-api-version: " in head.lower()
         assert "2.0.0" in orjson.loads(body)["version"]
+
+
+def test_late_headers_behind_a_request_in_flight_close_the_connection_after_its_answer(
+        settings, tenant):
+    """A request is being answered (its write waits for the tenant's write
+    lock, held here) when the next one on the same connection starts and
+    stalls: no 408 may land inside the first answer; the connection closes
+    after it instead, and the first statement is stored."""
+    async def scenario() -> tuple[bytes, float]:
+        holder = await asyncpg.connect(settings.database_url)
+        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
+        auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+        body = orjson.dumps(statement(id=statement_id))
+        reader, writer = await asyncio.open_connection(
+            *urllib.parse.urlsplit(server.url).netloc.split(":"))
+        writer.write(f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\n"
+                     f"Authorization: Basic {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                     .encode() + body + b"G")  # ... and the first byte of the next request
+        await asyncio.sleep(2.0)  # past the next request's 1 s for its headers
+        await lock.rollback()
+        started = time.monotonic()
+        answer = await asyncio.wait_for(reader.read(), 10)  # until the server closes it
+        writer.close()
+        await holder.close()
+        return answer, time.monotonic() - started
+
+    statement_id = new_id()
+    with server_with(settings.replace(header_timeout_seconds=1.0)) as server:
+        answer, _ = run(scenario())
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), answer
+        assert orjson.loads(rest) == [statement_id]  # the whole answer, and nothing after it
+        stored = httpx.get(f"{server.url}/xapi/statements", params={"statementId": statement_id},
+                           auth=(tenant.key, tenant.secret),
+                           headers={"X-Experience-API-Version": "2.0.0"})
+        assert stored.status_code == 200

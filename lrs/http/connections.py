@@ -69,8 +69,7 @@ async def _over_limit(max_connections: int, scope: Any, receive: Any, send: Any)
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header deadline and a connection
-    cap (the module docstring)."""
+    """uvicorn's httptools protocol with the limits of the module docstring."""
 
     def __init__(self, *args: Any, header_timeout: float, max_connections: int,
                  drain_grace: float, drain_rate: int, **kwargs: Any) -> None:
@@ -143,6 +142,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def _headers_late(self) -> None:
         self._header_deadline = None
         if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The request before it is still being answered: a 408 now would
+            # land inside that answer. The connection closes after it instead.
+            metrics.CONNECTIONS_CLOSED.labels(reason="slow_headers").inc()
+            self.cycle.keep_alive = False
             return
         if not self._request_begun:
             # Opened and never used: closed as an idle kept-alive one is.
