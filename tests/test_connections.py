@@ -1,9 +1,10 @@
-"""Limits on connections before a request reaches the LRS
-(lrs.http.connections), over raw sockets against a real server: a
-connection that sends nothing is closed, one whose headers trickle in is
-answered 408 and closed, and a request on a connection past
-LRS_MAX_CONNECTIONS is answered 503 with Retry-After; the others are served
-meanwhile."""
+"""Limits on connections (lrs.http.connections), over raw sockets against
+real servers: a connection that sends nothing is closed; one whose headers
+trickle in is answered 408 and closed (after the answer in flight on it, if
+any); a request past LRS_MAX_CONNECTIONS is answered 503 with Retry-After; a
+response the client does not read is dropped in time; an Upgrade: websocket
+request is an ordinary one; and `lrs serve` raises its open-file limit to
+fit. The other clients are served meanwhile."""
 
 from __future__ import annotations
 
