@@ -23,6 +23,8 @@ from conformance.bench.__main__ import _on_database, _scratch_database, main
      "--idp and --bearer start ours; for another LRS give --token"),
     (["--bearer", "--url", "http://127.0.0.1:9/xapi", "--auth", "K:S"],
      "--idp and --bearer start ours; for another LRS give --token"),
+    (["--open-files", "1024", "--url", "http://127.0.0.1:9/xapi", "--auth", "K:S"],
+     "--open-files starts ours with that limit"),
 ])
 def test_token_options_that_do_not_go_together_are_refused(argv, message, capsys):
     with pytest.raises(SystemExit) as stopped:

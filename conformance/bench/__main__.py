@@ -359,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--idp and --bearer are two kinds of token: give one")
     if args.url and (args.idp or args.bearer):
         p.error("--idp and --bearer start ours; for another LRS give --token (one per agency)")
+    if args.url and args.open_files:
+        p.error("--open-files starts ours with that limit; another LRS is started by its owner")
     args.load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     wrk.require_wrk()
     if args.url:
