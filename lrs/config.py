@@ -141,7 +141,7 @@ SETTINGS: tuple[Setting, ...] = (
     # connection: these bound the rest before a request reaches the LRS
     # (lrs.http.connections).
     Setting("header_timeout_seconds", _positive_float, "20", "Seconds a request's headers may take to arrive, from its first byte or the connection's opening; past it a connection that sent nothing is closed, and one that sent part of a request is answered 408 and closed.", "float"),
-    Setting("max_connections", _positive_int, "4096", "HTTP connections each worker keeps open at once; a request on one more is answered 503 with Retry-After and its connection closed. `lrs serve` raises its open-file limit to fit, as far as the system's hard limit allows.", "int"),
+    Setting("max_connections", _positive_int, "4096", "HTTP connections each worker keeps open at once. One more closes the oldest that has sent nothing yet, else one kept alive between requests; if all are busy it is answered 503 with Retry-After. `lrs serve` raises its open-file limit to fit, as far as the system's hard limit allows.", "int"),
     # A body that trickles in holds its bytes of the write backlog, and a
     # connection, for as long as it takes: so it gets a time to arrive that
     # grows with what has arrived (as Apache's mod_reqtimeout MinRate does),

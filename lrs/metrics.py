@@ -41,7 +41,9 @@ CONNECTIONS_CLOSED = Counter(
     "lrs_http_connections_closed_total",
     "Connections the LRS closed for their client's pace or number: idle (nothing sent within "
     "LRS_HEADER_TIMEOUT_SECONDS of opening), slow_headers (a request's headers took longer; "
-    "answered 408), over_limit (answered 503: more than LRS_MAX_CONNECTIONS open), "
+    "answered 408), shed (sent nothing yet, or kept alive between requests, when a new one "
+    "came to a worker with LRS_MAX_CONNECTIONS open), over_limit (a new one, answered 503: "
+    "all were busy), "
     "slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS plus 1 s per "
     "LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
 

@@ -45,7 +45,9 @@ def _read_all(sock: socket.socket) -> tuple[bytes, float]:
 
 
 def _closed_count(url: str, reason: str) -> float:
-    metrics = httpx.get(f"{url}/metrics").text
+    # On a connection the server closes itself, gone at once (a connection
+    # counts against LRS_MAX_CONNECTIONS until the server sees it close).
+    metrics = httpx.get(f"{url}/metrics", headers={"Connection": "close"}).text
     line = f'lrs_http_connections_closed_total{{reason="{reason}"}} '
     found = [x for x in metrics.splitlines() if x.startswith(line)]
     return float(found[0].split()[-1]) if found else 0.0
@@ -126,35 +128,103 @@ def test_the_deadline_is_for_headers_only_and_rearms_for_each_request(settings, 
         assert {r: _closed_count(server.url, r) for r in before} == before
 
 
-def test_a_request_past_max_connections_gets_503_and_the_rest_are_served(settings, tenant):
+def _still_open(sock: socket.socket) -> bool:
+    """Neither closed by the server nor sent anything: recv would wait."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)
+
+
+def test_past_max_connections_the_oldest_unused_one_makes_room(settings):
+    """Three connections that sent nothing fill a worker of three: a fourth
+    is served, and the oldest of the three is closed for it; then, with no
+    unused one left, one kept alive between requests makes room."""
     with server_with(settings.replace(max_connections=3)) as server:
-        before = _closed_count(server.url, "over_limit")
-        held = [_connect(server.url) for _ in range(3)]
+        before = _closed_count(server.url, "shed")
+        idle = [_connect(server.url) for _ in range(3)]
+        time.sleep(0.2)  # accepted, in that order
         try:
-            for sock in held:  # three open connections, each served
-                sock.sendall(HEAD.encode())
-                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
-            with _connect(server.url) as extra:
-                extra.sendall(HEAD.encode())
-                answer, _ = _read_all(extra)
-            head, _, body = answer.partition(b"\r\n\r\n")
-            assert head.startswith(b"HTTP/1.1 503 "), answer
-            assert b"retry-after: " in head.lower() and b"connection: close" in head.lower()
-            assert orjson.loads(body)["error"]["code"] == "service_unavailable"
-            for sock in held:  # those within the limit go on being served
-                sock.sendall(HEAD.encode())
-                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            with _connect(server.url) as newcomer:
+                newcomer.sendall(HEAD.encode())
+                assert newcomer.recv(65536).startswith(b"HTTP/1.1 200 ")
+                assert idle[0].recv(1) == b""  # the oldest unused one, closed
+                assert _still_open(idle[1]) and _still_open(idle[2])
+                idle[1].sendall(HEAD.encode())  # used now, and kept alive after
+                assert idle[1].recv(65536).startswith(b"HTTP/1.1 200 ")
+                # Counting: newcomer, idle 1 and 2, and each _closed_count's own.
+                assert _closed_count(server.url, "shed") == before + 2
+                assert idle[2].recv(1) == b""  # unused: closed before the others
+                assert _still_open(idle[1]) and _still_open(newcomer)
+                time.sleep(0.2)  # the count's own connection let go
+                # Two connections kept alive: a third is served, and a fourth
+                # takes the place of one of the three, none of them unused.
+                with _connect(server.url) as third:
+                    third.sendall(HEAD.encode())
+                    assert third.recv(65536).startswith(b"HTTP/1.1 200 ")
+                    with _connect(server.url) as fourth:
+                        fourth.sendall(HEAD.encode())
+                        assert fourth.recv(65536).startswith(b"HTTP/1.1 200 ")
+                        # (Its close may reach us a moment after the answer.)
+                        live.wait_until(lambda: not all(
+                            _still_open(sock) for sock in (idle[1], newcomer, third)), 5,
+                            "a connection kept alive to make room")
+                        kept = [_still_open(sock) for sock in (idle[1], newcomer, third)]
+                        assert sorted(kept) == [False, True, True], kept
         finally:
-            for sock in held:
+            for sock in idle:
                 sock.close()
-        # Once they are gone, a new connection is served again.
-        deadline = time.monotonic() + 5
-        while (r := httpx.get(f"{server.url}/xapi/about")).status_code == 503:
-            assert time.monotonic() < deadline, "the closed connections were never let go"
-            time.sleep(0.05)
-        assert r.status_code == 200
+
+
+def test_past_max_connections_with_every_one_busy_a_newcomer_gets_503(settings, tenant):
+    """Two connections of a worker of two have a write in flight (its tenant's
+    write lock is held here): a third connection is answered 503 with
+    Retry-After and closed, and both writes are answered once the lock goes."""
+    async def scenario() -> tuple[list[bytes], bytes]:
+        holder = await asyncpg.connect(settings.database_url)
+        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
+        host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+        writers = []
+        for _ in range(2):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(_post(tenant, orjson.dumps(statement())))
+            writers.append((reader, writer))
+        await asyncio.sleep(0.5)  # both waiting for the lock
+        reader, writer = await asyncio.open_connection(host, port)
+        refused = await asyncio.wait_for(reader.read(), 10)  # until closed
+        writer.close()
+        await lock.rollback()
+        answers = [await asyncio.wait_for(r.read(65536), 10) for r, _ in writers]
+        for _, w in writers:
+            w.close()
+        await holder.close()
+        return answers, refused
+
+    with server_with(settings.replace(max_connections=2)) as server:
+        before = _closed_count(server.url, "over_limit")
+        answers, refused = run(scenario())
+        head, _, body = refused.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), refused
+        assert b"retry-after: " in head.lower() and b"connection: close" in head.lower()
+        assert orjson.loads(body)["error"]["code"] == "service_unavailable"
+        assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers), answers
         assert _closed_count(server.url, "over_limit") == before + 1
         assert "lrs_http_connections " in httpx.get(f"{server.url}/metrics").text
+
+
+def _post(tenant, body: bytes) -> bytes:
+    auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    return (f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nAuthorization: Basic {auth}\r\n"
+            f"X-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 def test_lrs_serve_workers_apply_the_limits_and_it_raises_its_open_file_limit(database_url):

@@ -348,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated: singles, batches, queries, and, not run by default, "
                         "flood (one agency floods while another carries on) and connections "
                         "(a client holds connections open while an agency carries on)")
+    p.add_argument("--held-connections", type=int, default=3000, metavar="N",
+                   help="connections the `connections` scenario's client holds open without "
+                        "sending anything (besides 300 that trickle their headers)")
     p.add_argument("--open-files", type=int, metavar="N",
                    help="ours: start `lrs serve` with this soft limit on open files (systemd "
                         "gives services 1,024 unless told otherwise)")

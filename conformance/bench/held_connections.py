@@ -2,9 +2,9 @@
 thousands of connections open without finishing a request, while an agency
 sends single statements and new clients keep connecting.
 
-The attacker opens IDLE connections that send nothing and TRICKLE ones that
-send a request's headers a byte a second (Slowloris), and opens a new one
-for every one the LRS closes. The agency's rate and latency are measured
+The attacker opens --held-connections (3,000) connections that send nothing
+and TRICKLE (300) that send a request's headers a byte a second
+(Slowloris), and opens a new one for every one the LRS closes. The agency's rate and latency are measured
 first alone, then under the attack, for --seconds each; a new client
 connects every half second and asks for /xapi/about (3 s to answer). What
 a shared LRS owes here shows in whether those new clients are still served:
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from conformance.bench import workload, wrk
 
-IDLE, TRICKLE = 3000, 300
+TRICKLE = 300
 AGENCY_CONNECTIONS = 64
 OPENED_PER_ROUND = 200  # at most, every 0.2 s: the attacker's own pace
 HEADERS = (b"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\n"
@@ -39,9 +39,9 @@ HEADER = ["| phase | attacker connections held | agency statements/s | p50 ms | 
 
 
 class _Attacker(threading.Thread):
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, idle: int) -> None:
         super().__init__(daemon=True)
-        self.address = (host, port)
+        self.address, self.idle = (host, port), idle
         self.stop = threading.Event()
         self.held = {"idle": 0, "trickle": 0}
         self.counts = {"opened": 0, "closed": 0, "408": 0, "503": 0, "refused": 0}
@@ -52,7 +52,7 @@ class _Attacker(threading.Thread):
         sent: dict[socket.socket, int] = {}  # trickling socket -> header bytes sent
         last_byte = time.monotonic()
         while not self.stop.is_set():
-            for kind, wanted in (("idle", IDLE), ("trickle", TRICKLE)):
+            for kind, wanted in (("idle", self.idle), ("trickle", TRICKLE)):
                 for _ in range(min(OPENED_PER_ROUND, wanted - self.held[kind])):
                     self._open(selector, kind, sent)
             self.most_held = max(self.most_held, sum(self.held.values()))
@@ -118,9 +118,9 @@ class _NewClients(threading.Thread):
                 pass
 
 
-def _raise_own_open_file_limit() -> None:
+def _raise_own_open_file_limit(idle: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = IDLE + TRICKLE + AGENCY_CONNECTIONS + 256
+    wanted = idle + TRICKLE + AGENCY_CONNECTIONS + 256
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (
             wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
@@ -128,16 +128,17 @@ def _raise_own_open_file_limit() -> None:
 
 def run(args, origin: str, xapi_path: str, loads: list[workload.AgencyLoad],
         work: Path) -> list[str]:
-    _raise_own_open_file_limit()
+    idle = args.held_connections
+    _raise_own_open_file_limit(idle)
     requests_file = work / "held-connections.tsv"
     workload.write_requests(requests_file, loads[:1], 1, xapi_path, args.seed)
     parts = urlsplit(origin)
     print(f"connections: {loads[0].name} single statements from {AGENCY_CONNECTIONS} "
-          f"connections, {args.seconds} s alone, then {args.seconds} s while {IDLE:,} idle and "
+          f"connections, {args.seconds} s alone, then {args.seconds} s while {idle:,} idle and "
           f"{TRICKLE:,} trickling connections are held ...", flush=True)
     lines = ["", f"A client holds connections open; an agency carries on ({args.seconds} s "
              "a phase):", "", *HEADER]
-    attacker = _Attacker(parts.hostname or "127.0.0.1", parts.port or 80)
+    attacker = _Attacker(parts.hostname or "127.0.0.1", parts.port or 80, idle)
     for phase in ("alone", "under the attack"):
         if phase != "alone":
             attacker.start()

@@ -16,8 +16,13 @@ with):
   408 and closed (as nginx's client_header_timeout and Apache's
   RequestReadTimeout header= do). Its body then has its own deadline
   (LRS_BODY_TIMEOUT_SECONDS, lrs.http.xrequest.read_body);
-- a request on a connection beyond the worker's `max_connections` open ones
-  is answered 503 with Retry-After, and its connection closed;
+- a worker keeps at most `max_connections` open. When one more arrives, the
+  oldest connection that has not sent a byte makes room for it, else one
+  kept alive between requests; only when every one is busy is the newcomer
+  answered 503 with Retry-After and closed. Past the process's open-file
+  limit the system itself would refuse connections (libuv then accepts and
+  drops each at once): everyone, established clients included, lost service
+  to a client that merely held connections open;
 - a response the client does not take in is dropped with its connection:
   what is still unsent when the response is complete must be gone within
   LRS_BODY_TIMEOUT_SECONDS plus 1 s for every LRS_BODY_MIN_RATE bytes of it,
@@ -58,14 +63,13 @@ def _error_body(status: int, code: str, message: str) -> bytes:
     return orjson.dumps({"error": {"status": status, "code": code, "message": message}})
 
 
-async def _over_limit(max_connections: int, scope: Any, receive: Any, send: Any) -> None:
-    body = _error_body(503, "service_unavailable",
-                       f"this server has more than {max_connections} connections open; retry")
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        *((k.lower().encode(), v.encode()) for k, v in RETRY_AFTER.items())]})
-    await send({"type": "http.response.body", "body": body})
+def _unused_connections(server_state: Any) -> dict[Any, None]:
+    """The worker's connections that have not sent a byte yet, oldest first
+    (kept on uvicorn's state shared by the worker's protocols)."""
+    unused = getattr(server_state, "lrs_unused_connections", None)
+    if unused is None:
+        unused = server_state.lrs_unused_connections = {}
+    return unused
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
@@ -84,9 +88,34 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         metrics.HTTP_CONNECTIONS.inc()
+        self._unused = _unused_connections(self.server_state)
+        self._unused[self] = None
         self._arm_header_deadline()
+        if len(self.connections) > self._max_connections:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        """Close a connection that is doing nothing, or else this new one."""
+        victim = next((c for c in self._unused if c is not self), None)
+        if victim is None:  # a scan, but only when no connection is unused
+            victim = next((c for c in self.connections if c is not self and c._between_requests()),
+                          None)
+        if victim is not None:
+            metrics.CONNECTIONS_CLOSED.labels(reason="shed").inc()
+            victim.transport.close()
+            return
+        metrics.CONNECTIONS_CLOSED.labels(reason="over_limit").inc()
+        body = _error_body(503, "service_unavailable", "this server has "
+                           f"{self._max_connections} connections open, all busy; retry")
+        retry = "".join(f"{k.lower()}: {v}\r\n" for k, v in RETRY_AFTER.items()).encode()
+        self._answer_and_close(b"503 Service Unavailable", body, retry)
+
+    def _between_requests(self) -> bool:
+        return (not self._request_begun and not self.pipeline and not self.transport.is_closing()
+                and (self.cycle is None or self.cycle.response_complete))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._unused.pop(self, None)
         self._disarm_header_deadline()
         if self._drain_deadline is not None:
             self._drain_deadline.cancel()
@@ -96,6 +125,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._request_begun = True
+        self._unused.pop(self, None)
         # On a kept-alive connection the deadline runs from the request's
         # first byte (uvicorn's keep-alive timeout covers the wait for it).
         if self._header_deadline is None:
@@ -104,17 +134,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm_header_deadline()
         self._request_begun = False
-        if len(self.connections) <= self._max_connections:
-            super().on_headers_complete()
-            return
-        # Answered through uvicorn's request cycle, which reads (and drops)
-        # the body and closes the connection after the answer.
-        metrics.CONNECTIONS_CLOSED.labels(reason="over_limit").inc()
-        app, self.app = self.app, functools.partial(_over_limit, self._max_connections)
-        try:
-            super().on_headers_complete()
-        finally:
-            self.app = app
+        super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -155,10 +175,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="slow_headers").inc()
-        body = _error_body(408, "request_timeout", "the request's headers did not arrive "
-                           f"within {self._header_timeout:g} s")
-        # What else the client sent on this connection is not read.
-        self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-                             b"content-length: " + str(len(body)).encode()
-                             + b"\r\nconnection: close\r\n\r\n" + body)
+        self._answer_and_close(b"408 Request Timeout", _error_body(
+            408, "request_timeout",
+            f"the request's headers did not arrive within {self._header_timeout:g} s"))
+
+    def _answer_and_close(self, status: bytes, body: bytes, headers: bytes = b"") -> None:
+        """Answer outside any request cycle (none is in flight), then close.
+        What else the client sent on this connection is not read."""
+        self.transport.write(b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
+                             b"content-length: " + str(len(body)).encode() + b"\r\n" + headers
+                             + b"connection: close\r\n\r\n" + body)
         self.transport.close()
