@@ -96,12 +96,16 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _make_room(self) -> None:
         """Close a connection that is doing nothing, or else this new one."""
-        victim = next((c for c in self._unused if c is not self), None)
+        victim = next((c for c in self._unused
+                       if c is not self and not c.transport.is_closing()), None)
         if victim is None:  # a scan, but only when no connection is unused
             victim = next((c for c in self.connections if c is not self and c._between_requests()),
                           None)
         if victim is not None:
             metrics.CONNECTIONS_CLOSED.labels(reason="shed").inc()
+            # Out of the running at once: it leaves `connections` only when
+            # its close is done, and the next newcomer may come before that.
+            self._unused.pop(victim, None)
             victim.transport.close()
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="over_limit").inc()
