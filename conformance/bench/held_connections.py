@@ -4,13 +4,13 @@ sends single statements and new clients keep connecting.
 
 The attacker opens --held-connections (3,000) connections that send nothing
 and TRICKLE (300) that send a request's headers a byte a second
-(Slowloris), and opens a new one for every one the LRS closes. The agency's rate and latency are measured
-first alone, then under the attack, for --seconds each; a new client
-connects every half second and asks for /xapi/about (3 s to answer). What
-a shared LRS owes here shows in whether those new clients are still served:
-an LRS that holds every connection for ever runs out of file descriptors
-(`--open-files` starts ours with a lower soft limit, as systemd gives
-services by default: 1,024).
+(Slowloris), and opens a new one for every one the LRS closes. The agency's
+rate and latency are measured first alone, then under the attack, for
+--seconds each; a new client connects every half second and asks for
+/xapi/about (3 s to answer). What a shared LRS owes here shows in whether
+those new clients are still served: an LRS that holds every connection for
+ever runs out of file descriptors (`--open-files` starts ours with a lower
+soft limit, as systemd gives services by default: 1,024).
 """
 
 from __future__ import annotations
