@@ -43,9 +43,8 @@ CONNECTIONS_CLOSED = Counter(
     "LRS_HEADER_TIMEOUT_SECONDS of opening), slow_headers (a request's headers took longer; "
     "answered 408), shed (sent nothing yet, or kept alive between requests, when a new one "
     "came to a worker with LRS_MAX_CONNECTIONS open), over_limit (a new one, answered 503: "
-    "all were busy), "
-    "slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS plus 1 s per "
-    "LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
+    "all were busy), slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS "
+    "plus 1 s per LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
 
 DB_POOL_SIZE = Gauge(
     "lrs_db_pool_connections", "Database connections open in the pool.", multiprocess_mode="livesum")

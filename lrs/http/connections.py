@@ -36,14 +36,15 @@ with):
 from __future__ import annotations
 
 import functools
+import http
 from asyncio import TimerHandle
 from typing import Any
 
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lrs import metrics
 from lrs.config import Settings
+from lrs.http.errors import error_body
 from lrs.store.db import RETRY_AFTER
 
 
@@ -56,11 +57,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
         LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
         max_connections=settings.max_connections, drain_grace=settings.body_timeout_seconds,
         drain_rate=settings.body_min_rate), "ws": "none"}
-
-
-def _error_body(status: int, code: str, message: str) -> bytes:
-    """The one JSON error body (lrs.http.errors)."""
-    return orjson.dumps({"error": {"status": status, "code": code, "message": message}})
 
 
 def _unused_connections(server_state: Any) -> dict[Any, None]:
@@ -109,10 +105,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             victim.transport.close()
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="over_limit").inc()
-        body = _error_body(503, "service_unavailable", "this server has "
-                           f"{self._max_connections} connections open, all busy; retry")
-        retry = "".join(f"{k.lower()}: {v}\r\n" for k, v in RETRY_AFTER.items()).encode()
-        self._answer_and_close(b"503 Service Unavailable", body, retry)
+        self._answer_and_close(503, "service_unavailable", "this server has "
+                               f"{self._max_connections} connections open, all busy; retry",
+                               RETRY_AFTER)
 
     def _between_requests(self) -> bool:
         return (not self._request_begun and not self.pipeline and not self.transport.is_closing()
@@ -179,14 +174,17 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="slow_headers").inc()
-        self._answer_and_close(b"408 Request Timeout", _error_body(
-            408, "request_timeout",
-            f"the request's headers did not arrive within {self._header_timeout:g} s"))
+        self._answer_and_close(408, "request_timeout", "the request's headers did not arrive "
+                               f"within {self._header_timeout:g} s")
 
-    def _answer_and_close(self, status: bytes, body: bytes, headers: bytes = b"") -> None:
-        """Answer outside any request cycle (none is in flight), then close.
-        What else the client sent on this connection is not read."""
-        self.transport.write(b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
-                             b"content-length: " + str(len(body)).encode() + b"\r\n" + headers
-                             + b"connection: close\r\n\r\n" + body)
+    def _answer_and_close(self, status: int, code: str, message: str,
+                          headers: dict[str, str] | None = None) -> None:
+        """Answer with the one JSON error body (lrs.http.errors) outside any
+        request cycle (none is in flight), then close. What else the client
+        sent on this connection is not read."""
+        body = error_body(status, code, message)
+        head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+                "content-type: application/json", f"content-length: {len(body)}",
+                *(f"{k.lower()}: {v}" for k, v in (headers or {}).items()), "connection: close"]
+        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         self.transport.close()

@@ -20,12 +20,16 @@ from lrs.store.db import RETRY_AFTER, UNAVAILABLE
 _CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_body(status: int, code: str, message: str, field: str | None = None) -> bytes:
     body: dict = {"status": status, "code": code, "message": message}
     if field:
         body["field"] = field
-    return Response(orjson.dumps({"error": body}), status_code=status,
+    return orjson.dumps({"error": body})
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(status, code, message, field), status_code=status,
                     media_type="application/json", headers=headers)
 
 
