@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +31,7 @@ from lrs import accounts, config
 from lrs.app import create_app
 from lrs.http import connections
 from lrs.store import migrate, tenants
+from lrs.store.statement_insert import WRITE_LOCK_SPACE
 from tests import live
 
 T = TypeVar("T")
@@ -190,6 +191,44 @@ def make_tenant(database_url: str, scopes: tuple[str, ...] = ("all",)) -> Tenant
         return Tenant(name, cred["key"], cred["secret"])
 
     return on_connection(database_url, create)
+
+
+class HeldWriteLock:
+    """A tenant's write lock held from outside the LRS (holding_write_lock)."""
+
+    def __init__(self, conn: asyncpg.Connection, tenant_id: int,
+                 transaction: asyncpg.transaction.Transaction) -> None:
+        self.conn, self.tenant_id, self._transaction = conn, tenant_id, transaction
+
+    async def release(self) -> None:
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            await transaction.rollback()
+
+    async def writer_waiting(self) -> bool:
+        """Whether one of the LRS's group commits waits for this lock."""
+        return bool(await self.conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND objid = $1", self.tenant_id))
+
+
+@contextlib.asynccontextmanager
+async def holding_write_lock(database_url: str, tenant: Tenant) -> AsyncIterator[HeldWriteLock]:
+    """`tenant`'s write lock (pg_advisory_xact_lock(WRITE_LOCK_SPACE, id), as
+    lrs_write_statements takes it), held until release() or the block ends:
+    the tenant's statement writes wait in the LRS's writer meanwhile, with
+    their bodies read."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
+        held = HeldWriteLock(conn, tenant_id, transaction)
+        yield held
+        await held.release()
+    finally:
+        await conn.close()
 
 
 def add_credential(database_url: str, tenant: str, scopes: list[str]) -> tuple[str, str]:

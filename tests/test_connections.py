@@ -19,16 +19,19 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 
-from lrs.store.statement_insert import WRITE_LOCK_SPACE
 from tests import live
-from tests.conftest import run, server_with
+from tests.conftest import holding_write_lock, run, server_with
 from tests.statements_support import new_id, statement
 
 HEAD = "GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 2.0.0\r\n\r\n"
+
+
+def _basic(tenant) -> str:
+    """The credentials of an Authorization: Basic header."""
+    return base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
 
 
 def _connect(url: str) -> socket.socket:
@@ -111,7 +114,7 @@ def test_the_deadline_is_for_headers_only_and_rearms_for_each_request(settings, 
         params = urllib.parse.urlencode({
             "activityId": "http://example.org/course", "stateId": "slow",
             "agent": '{"mbox": "mailto:learner@example.org"}'})
-        auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+        auth = _basic(tenant)
         body = b'{"page": 7}'
         sock.sendall(f"PUT /xapi/activities/state?{params} HTTP/1.1\r\nHost: lrs\r\n"
                      f"Authorization: Basic {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
@@ -186,27 +189,22 @@ def test_past_max_connections_with_every_one_busy_a_newcomer_gets_503(settings, 
     write lock is held here): a third connection is answered 503 with
     Retry-After and closed, and both writes are answered once the lock goes."""
     async def scenario() -> tuple[list[bytes], bytes]:
-        holder = await asyncpg.connect(settings.database_url)
-        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
-        lock = holder.transaction()
-        await lock.start()
-        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
-        host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
-        writers = []
-        for _ in range(2):
+        async with holding_write_lock(settings.database_url, tenant) as lock:
+            host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+            writers = []
+            for _ in range(2):
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(_post(tenant, orjson.dumps(statement())))
+                writers.append((reader, writer))
+            await asyncio.sleep(0.5)  # both waiting for the lock
             reader, writer = await asyncio.open_connection(host, port)
-            writer.write(_post(tenant, orjson.dumps(statement())))
-            writers.append((reader, writer))
-        await asyncio.sleep(0.5)  # both waiting for the lock
-        reader, writer = await asyncio.open_connection(host, port)
-        refused = await asyncio.wait_for(reader.read(), 10)  # until closed
-        writer.close()
-        await lock.rollback()
-        answers = [await asyncio.wait_for(r.read(65536), 10) for r, _ in writers]
-        for _, w in writers:
-            w.close()
-        await holder.close()
-        return answers, refused
+            refused = await asyncio.wait_for(reader.read(), 10)  # until closed
+            writer.close()
+            await lock.release()
+            answers = [await asyncio.wait_for(r.read(65536), 10) for r, _ in writers]
+            for _, w in writers:
+                w.close()
+            return answers, refused
 
     with server_with(settings.replace(max_connections=2)) as server:
         before = _closed_count(server.url, "over_limit")
@@ -221,7 +219,7 @@ def test_past_max_connections_with_every_one_busy_a_newcomer_gets_503(settings, 
 
 
 def _post(tenant, body: bytes) -> bytes:
-    auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    auth = _basic(tenant)
     return (f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nAuthorization: Basic {auth}\r\n"
             f"X-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -259,7 +257,7 @@ def _large_page(server, tenant, registration: str) -> None:
 
 
 def _page_request(tenant, registration: str) -> bytes:
-    auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    auth = _basic(tenant)
     return (f"GET /xapi/statements?registration={registration}&limit=100 HTTP/1.1\r\n"
             f"Host: lrs\r\nAuthorization: Basic {auth}\r\n"
             f"X-Experience-API-Version: 2.0.0\r\n\r\n").encode()
@@ -353,31 +351,21 @@ def test_late_headers_behind_a_request_in_flight_close_the_connection_after_its_
     lock, held here) when the next one on the same connection starts and
     stalls: no 408 may land inside the first answer; the connection closes
     after it instead, and the first statement is stored."""
-    async def scenario() -> tuple[bytes, float]:
-        holder = await asyncpg.connect(settings.database_url)
-        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
-        lock = holder.transaction()
-        await lock.start()
-        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
-        auth = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
-        body = orjson.dumps(statement(id=statement_id))
-        reader, writer = await asyncio.open_connection(
-            *urllib.parse.urlsplit(server.url).netloc.split(":"))
-        writer.write(f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\n"
-                     f"Authorization: Basic {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
-                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-                     .encode() + body + b"G")  # ... and the first byte of the next request
-        await asyncio.sleep(2.0)  # past the next request's 1 s for its headers
-        await lock.rollback()
-        started = time.monotonic()
-        answer = await asyncio.wait_for(reader.read(), 10)  # until the server closes it
-        writer.close()
-        await holder.close()
-        return answer, time.monotonic() - started
+    async def scenario() -> bytes:
+        async with holding_write_lock(settings.database_url, tenant) as lock:
+            reader, writer = await asyncio.open_connection(
+                *urllib.parse.urlsplit(server.url).netloc.split(":"))
+            writer.write(_post(tenant, orjson.dumps(statement(id=statement_id)))
+                         + b"G")  # ... and the first byte of the next request
+            await asyncio.sleep(2.0)  # past the next request's 1 s for its headers
+            await lock.release()
+            answer = await asyncio.wait_for(reader.read(), 10)  # until the server closes it
+            writer.close()
+            return answer
 
     statement_id = new_id()
     with server_with(settings.replace(header_timeout_seconds=1.0)) as server:
-        answer, _ = run(scenario())
+        answer = run(scenario())
         head, _, rest = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 "), answer
         assert orjson.loads(rest) == [statement_id]  # the whole answer, and nothing after it

@@ -11,15 +11,13 @@ import threading
 import time
 import urllib.parse
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 
 from lrs.backlog import WriteBacklog
 from lrs.errors import TooManyRequests
-from lrs.store.statement_insert import WRITE_LOCK_SPACE
-from tests.conftest import run, server_with
+from tests.conftest import holding_write_lock, run, server_with
 from tests.statements_support import new_id, statement
 
 XAPI = {"X-Experience-API-Version": "2.0.0"}
@@ -315,33 +313,25 @@ def test_a_body_without_content_length_holds_only_its_size_once_read(
     # largest allowed (the tenant's whole half), it would keep the tenant's
     # next write waiting until 429; holding its own size, it does not.
     async def scenario() -> tuple[httpx.Response, httpx.Response, int]:
-        holder = await asyncpg.connect(database_url)
-        tenant_id = await holder.fetchval("SELECT id FROM tenants WHERE name = $1", tenant.name)
-        lock = holder.transaction()
-        await lock.start()
-        await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
-
         async def one_chunk():
             yield _batch(registration, 1)
 
-        async with httpx.AsyncClient(base_url=server.url, auth=(tenant.key, tenant.secret),
-                                     headers=XAPI, timeout=30) as client:
+        async with holding_write_lock(database_url, tenant) as lock, httpx.AsyncClient(
+                base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
+                timeout=30) as client:
             chunked = asyncio.create_task(client.post(
                 "/xapi/statements", content=one_chunk(),
                 headers={"Content-Type": "application/json"}))
             for _ in range(500):  # until its group waits for the lock
                 await asyncio.sleep(0.01)
-                if await holder.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = "
-                                         "'advisory' AND NOT granted AND objid = $1", tenant_id):
+                if await lock.writer_waiting():
                     break
             sized = asyncio.create_task(client.post(
                 "/xapi/statements", content=_batch(registration, 5),
                 headers={"Content-Type": "application/json"}))
             await asyncio.sleep(1.5)  # past the backlog's 1 s wait
-            await lock.rollback()
-            answers = await asyncio.gather(chunked, sized)
-        await holder.close()
-        return answers
+            await lock.release()
+            return await asyncio.gather(chunked, sized)
 
     registration = new_id()
     with _small_backlog(settings, tenant) as (server, client):
