@@ -279,6 +279,22 @@ def _reader(url: str) -> socket.socket:
     return sock
 
 
+def _read_response(sock: socket.socket, rate: float | None = None) -> bytes:
+    """One response's body, taken in at most `rate` bytes a second if given."""
+    started, answer = time.monotonic(), b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    while len(body) < _content_length(head):
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {len(body)} of {_content_length(head)} bytes"
+        body += chunk
+        if rate:
+            time.sleep(max(0.0, started + len(body) / rate - time.monotonic()))
+    return body
+
+
 def test_a_response_the_client_does_not_read_is_dropped_in_time(settings, tenant):
     """A page of ~6 MB has 1 s (and 1 s per 10**9 bytes unsent) to be taken in:
     a client that never reads has its connection dropped then (it held the
@@ -307,17 +323,36 @@ def test_a_response_the_client_does_not_read_is_dropped_in_time(settings, tenant
         with _reader(server.url) as prompt:
             prompt.sendall(_page_request(tenant, registration))
             time.sleep(0.2)  # within its 1 s, then it reads
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                answer += prompt.recv(65536)
-            head, _, body = answer.partition(b"\r\n\r\n")
-            while len(body) < _content_length(head):
-                body += prompt.recv(65536)
-            assert len(orjson.loads(body)["statements"]) == 100
+            assert len(orjson.loads(_read_response(prompt))["statements"]) == 100
             time.sleep(1.5)  # past its deadline, within uvicorn's 5 s keep-alive
             prompt.sendall(HEAD.encode())
             assert prompt.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert _closed_count(server.url, "slow_reader") == before + 1
+
+
+def test_each_response_on_a_connection_has_its_own_time_to_be_taken_in(settings, tenant):
+    """Two ~6 MB pages on one connection, each with 3 s (and 1 s per 10 MB
+    unsent) to be taken in. The client takes the first at once, asks for the
+    second 2 s later and takes it over 2.5 s: past the first one's deadline
+    (about 3.5 s), within its own (about 5.5 s). It gets both, and keeps its
+    connection."""
+    with server_with(settings.replace(body_timeout_seconds=3.0,
+                                      body_min_rate=10**7)) as server:
+        registration = new_id()
+        _large_page(server, tenant, registration)
+        before = _closed_count(server.url, "slow_reader")
+        with _reader(server.url) as client:
+            started = time.monotonic()
+            client.sendall(_page_request(tenant, registration))
+            first = _read_response(client)
+            time.sleep(max(0.0, started + 2.0 - time.monotonic()))
+            client.sendall(_page_request(tenant, registration))
+            second = _read_response(client, rate=len(first) / 2.5)
+            assert time.monotonic() - started > 4.0  # past the first one's deadline
+            assert orjson.loads(second) == orjson.loads(first)
+            client.sendall(HEAD.encode())
+            assert client.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert _closed_count(server.url, "slow_reader") == before
 
 
 def test_lrs_serve_says_so_when_the_hard_open_file_limit_is_too_low():

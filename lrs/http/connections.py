@@ -30,7 +30,9 @@ with):
   so a client that asked for a page larger than the system's socket buffer
   and stopped reading held the rest in the worker's memory, and its
   connection, for ever: uvicorn's keep-alive timeout closes a connection
-  only once what it holds has been sent.
+  only once what it holds has been sent. Each response on a connection has
+  its own deadline: a client that took one in time and asked for the next
+  is judged on the next one's.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from __future__ import annotations
 import functools
 import http
 from asyncio import TimerHandle
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -79,6 +82,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._drain_grace, self._drain_rate = drain_grace, drain_rate
         self._header_deadline: TimerHandle | None = None
         self._drain_deadline: TimerHandle | None = None
+        # (bytes written when a response completed, when they must be sent
+        # by), oldest first; both rise along it (_expect_sent).
+        self._drain_due: deque[tuple[int, float]] = deque()
+        self._written = 0  # bytes the request cycles wrote to the transport
         self._request_begun = False
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -134,21 +141,42 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._disarm_header_deadline()
         self._request_begun = False
         super().on_headers_complete()
+        # The request's task has not run yet: its writes are counted from
+        # the first, so that what the client has taken in is known.
+        self.cycle.transport = _CountedWrites(self.transport, self)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         unsent = self.transport.get_write_buffer_size()
-        # Armed once: a client that keeps asking while it does not read
-        # gets no more time for it.
-        if unsent and self._drain_deadline is None:
-            self._drain_deadline = self.loop.call_later(
-                self._drain_grace + unsent / self._drain_rate, self._response_not_taken)
+        if unsent:
+            self._expect_sent(self._written,
+                              self.loop.time() + self._drain_grace + unsent / self._drain_rate)
 
-    def _response_not_taken(self) -> None:
+    def _expect_sent(self, written: int, due: float) -> None:
+        """What was written so far must have been sent by `due`. An earlier
+        expectation due no sooner is implied by this one (it asks for fewer
+        bytes), so it goes: the deadlines stay in order, and so few."""
+        while self._drain_due and self._drain_due[-1][1] >= due:
+            self._drain_due.pop()
+        self._drain_due.append((written, due))
+        if len(self._drain_due) == 1:  # the first due now: the check comes then
+            if self._drain_deadline is not None:
+                self._drain_deadline.cancel()
+            self._drain_deadline = self.loop.call_at(due, self._check_taken)
+
+    def _check_taken(self) -> None:
         self._drain_deadline = None
-        if self.transport.get_write_buffer_size():
+        sent = self._written - self.transport.get_write_buffer_size()
+        while self._drain_due and self._drain_due[0][0] <= sent:
+            self._drain_due.popleft()
+        if not self._drain_due:
+            return
+        due = self._drain_due[0][1]
+        if due <= self.loop.time():
             metrics.CONNECTIONS_CLOSED.labels(reason="slow_reader").inc()
             self.transport.abort()  # close() would wait for the client to read it all
+        else:  # that one was taken in time; the next has until its own deadline
+            self._drain_deadline = self.loop.call_at(due, self._check_taken)
 
     def _arm_header_deadline(self) -> None:
         self._header_deadline = self.loop.call_later(self._header_timeout, self._headers_late)
@@ -188,3 +216,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 *(f"{k.lower()}: {v}" for k, v in (headers or {}).items()), "connection: close"]
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         self.transport.close()
+
+
+class _CountedWrites:
+    """A request cycle's view of the connection's transport that counts the
+    bytes written through it into the protocol's `_written`: less what the
+    transport still holds, that is what the client has taken in."""
+
+    __slots__ = ("_transport", "_protocol")
+
+    def __init__(self, transport: Any, protocol: LimitedHttpProtocol) -> None:
+        self._transport, self._protocol = transport, protocol
+
+    def write(self, data: bytes) -> None:
+        self._protocol._written += len(data)
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
