@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import resource
 import socket
@@ -256,6 +257,19 @@ def _large_page(server, tenant, registration: str) -> None:
             assert client.post("/xapi/statements", json=batch).status_code == 200
 
 
+@contextlib.contextmanager
+def _serving_a_large_page(settings, tenant, *, grace: float, rate: int):
+    """A server whose responses have `grace` s, and 1 s per `rate` bytes
+    unsent, to be taken in; a ~6 MB page of statements under a registration
+    of its own; and the slow_reader count before any is read: (server,
+    registration, count)."""
+    with server_with(settings.replace(body_timeout_seconds=grace,
+                                      body_min_rate=rate)) as server:
+        registration = new_id()
+        _large_page(server, tenant, registration)
+        yield server, registration, _closed_count(server.url, "slow_reader")
+
+
 def _page_request(tenant, registration: str) -> bytes:
     auth = _basic(tenant)
     return (f"GET /xapi/statements?registration={registration}&limit=100 HTTP/1.1\r\n"
@@ -300,11 +314,8 @@ def test_a_response_the_client_does_not_read_is_dropped_in_time(settings, tenant
     a client that never reads has its connection dropped then (it held the
     page in the worker's memory for ever), and one that reads in time gets it
     all and keeps its connection."""
-    with server_with(settings.replace(body_timeout_seconds=1.0,
-                                      body_min_rate=10**9)) as server:
-        registration = new_id()
-        _large_page(server, tenant, registration)
-        before = _closed_count(server.url, "slow_reader")
+    with _serving_a_large_page(settings, tenant, grace=1.0, rate=10**9) as (
+            server, registration, before):
         with _reader(server.url) as late:
             late.sendall(_page_request(tenant, registration))
             live.wait_until(lambda: _closed_count(server.url, "slow_reader") == before + 1,
@@ -336,11 +347,8 @@ def test_each_response_on_a_connection_has_its_own_time_to_be_taken_in(settings,
     second 2 s later and takes it over 2.5 s: past the first one's deadline
     (about 3.5 s), within its own (about 5.5 s). It gets both, and keeps its
     connection."""
-    with server_with(settings.replace(body_timeout_seconds=3.0,
-                                      body_min_rate=10**7)) as server:
-        registration = new_id()
-        _large_page(server, tenant, registration)
-        before = _closed_count(server.url, "slow_reader")
+    with _serving_a_large_page(settings, tenant, grace=3.0, rate=10**7) as (
+            server, registration, before):
         with _reader(server.url) as client:
             started = time.monotonic()
             client.sendall(_page_request(tenant, registration))
