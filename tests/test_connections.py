@@ -297,7 +297,9 @@ def _read_response(sock: socket.socket, rate: float | None = None) -> bytes:
     """One response's body, taken in at most `rate` bytes a second if given."""
     started, answer = time.monotonic(), b""
     while b"\r\n\r\n" not in answer:
-        answer += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before the head was complete: {answer!r}"
+        answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 "), head
     while len(body) < _content_length(head):
