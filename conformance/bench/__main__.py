@@ -46,6 +46,7 @@ import importlib.util
 import os
 import platform
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -201,9 +202,12 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
         if "queries" in args.scenarios:
             lines += _read_scenarios(args, origin, xapi_path, loads[0], work, database_url)
     print()
+    # Ours runs on this interpreter, whose build counts: docs/benchmarks.md,
+    # "Which Python".
     measured = (args.url if args.url else
                 f"this repository's LRS ({args.lrs_path or 'this checkout'}), "
-                f"--workers {args.workers}")
+                f"--workers {args.workers}, {platform.python_implementation()} "
+                f"{platform.python_version()} ({sys.executable})")
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}; "
           f"measured: {measured}; X-Experience-API-Version {args.xapi_version}; "
