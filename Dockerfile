@@ -1,8 +1,8 @@
 # The LRS against an external PostgreSQL (LRS_DATABASE_URL). Multi-stage:
 # wheels are built in the first stage, the runtime stage has no compiler.
-# Python 3.11: on the benchmark machine it served 15% more single statements
-# a second than 3.12.1 and 18% more than 3.13.0, with the same libraries
-# (docs/benchmarks.md, "Session 13").
+# Python 3.11: on the benchmark machine it served about 9% more single
+# statements a second than 3.12.1 and 12% more than 3.13.0, with the same
+# libraries (medians of alternating runs; docs/benchmarks.md, "Session 13").
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
