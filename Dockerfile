@@ -1,6 +1,6 @@
 # The LRS against an external PostgreSQL (LRS_DATABASE_URL). Multi-stage:
 # wheels are built in the first stage, the runtime stage has no compiler.
-# Python 3.11: on the benchmark machine it served about 9% more single
+# Python 3.11: on the benchmark machine it served about 8% more single
 # statements a second than 3.12.1 and 12% more than 3.13.0, with the same
 # libraries (medians of alternating runs; docs/benchmarks.md, "Session 13").
 FROM python:3.11-slim AS build
