@@ -207,9 +207,10 @@ class HeldWriteLock:
 
     async def writer_waiting(self) -> bool:
         """Whether one of the LRS's group commits waits for this lock."""
+        # A two-key advisory lock shows its keys as classid and objid.
         return bool(await self.conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND objid = $1", self.tenant_id))
+            "AND classid = $1 AND objid = $2", WRITE_LOCK_SPACE, self.tenant_id))
 
 
 @contextlib.asynccontextmanager
