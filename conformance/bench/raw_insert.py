@@ -40,10 +40,10 @@ WITH s AS (
               $8::bytea[]) AS u(id, seq, verb_id, registration, ref_target, is_voiding, payload)),
 ag AS (
   INSERT INTO {SCHEMA}.statement_agents
-  SELECT $1, u.k, u.s, u.d FROM unnest($9::text[], $10::bigint[], $11::bool[]) AS u(k, s, d)),
+  SELECT $1, u.k, u.s, u.d FROM unnest($9::uuid[], $10::bigint[], $11::bool[]) AS u(k, s, d)),
 ac AS (
   INSERT INTO {SCHEMA}.statement_activities
-  SELECT $1, u.k, u.s, u.d FROM unnest($12::text[], $13::bigint[], $14::bool[]) AS u(k, s, d))
+  SELECT $1, u.k, u.s, u.d FROM unnest($12::uuid[], $13::bigint[], $14::bool[]) AS u(k, s, d))
 SELECT 1"""
 
 
@@ -83,7 +83,7 @@ def rows_for(statements: list[dict]) -> list[Row]:
     from lrs import ingest
     from lrs.auth.principal import Principal, authority_for, expand
     from lrs.xapi import jsonparse
-    from lrs.xapi.indexing import index_key
+    from lrs.xapi.indexing import index_key, key_hash
 
     principal = Principal(tenant_id=0, tenant="raw", credential="raw", scopes=expand(["all"]),
                           authority=authority_for("http://127.0.0.1", "raw"))
@@ -98,8 +98,8 @@ def rows_for(statements: list[dict]) -> list[Row]:
             registration=uuid.UUID(index.registration) if index.registration else None,
             ref_target=uuid.UUID(index.ref_target) if index.ref_target else None,
             is_voiding=index.voids, payload=jsonparse.dumps(p.statement),
-            agents=[(index_key(k), d) for k, d in index.agents.items()],
-            activities=[(index_key(k), d) for k, d in index.activities.items()]))
+            agents=[(key_hash(k), d) for k, d in index.agents.items()],
+            activities=[(key_hash(k), d) for k, d in index.activities.items()]))
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from lrs.store.db import Query, fetch
+from lrs.xapi.indexing import key_hash
 
 # The newest statements whose actor or object is the agent (or a Group it
 # is a member of): `direct` rows of the index (migrations/0002). Bounded, so
@@ -12,7 +13,7 @@ from lrs.store.db import Query, fetch
 NAMING = Query("agents.naming_statements", """
 SELECT s.payload FROM statement_agents a
 JOIN statements s ON s.tenant_id = a.tenant_id AND s.seq = a.seq
-WHERE a.tenant_id = $1 AND a.agent_key = $2 AND a.direct AND NOT s.voided
+WHERE a.tenant_id = $1 AND a.agent_hash = $2 AND a.direct AND NOT s.voided
 ORDER BY a.seq DESC
 LIMIT $3""")
 
@@ -21,4 +22,4 @@ LIMIT = 50
 
 async def statements_naming(conn: asyncpg.Connection, tenant_id: int, key: str,
                             limit: int = LIMIT) -> list[bytes]:
-    return [bytes(r["payload"]) for r in await fetch(conn, NAMING, tenant_id, key, limit)]
+    return [bytes(r["payload"]) for r in await fetch(conn, NAMING, tenant_id, key_hash(key), limit)]

@@ -4,7 +4,8 @@ A group is one tenant's waiting batches. Everything that needs no lock is
 done here first: duplicates and conflicts within the group, the payloads
 and index rows, attachment contents, and each activity's definitions folded
 together. Then one call of lrs_write_statements
-(migrations/0007_write_statements.sql), one round trip and one transaction,
+(migrations/0007_write_statements.sql, replaced by 0009_hashed_index_keys.sql),
+one round trip and one transaction,
 takes the tenant's write lock and either writes it all or, when an incoming
 id is already stored (duplicates: equivalent -> skip, different -> 409 for
 that batch) or a canonical definition needs a merge it cannot judge, writes
@@ -32,7 +33,7 @@ from lrs.store.db import RETRY_AFTER, Query, fetchrow
 from lrs.xapi import jsonparse
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
-from lrs.xapi.indexing import StatementIndex, index_key
+from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
 # lrs_write_statements (migration 0007) takes the lock with this value
@@ -193,7 +194,7 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
                      "assign_timestamp": p.assign_timestamp})
         for target, mapping in ((agents, index.agents), (activities, index.activities)):
             for key, direct in mapping.items():
-                target.append({"key": index_key(key), "at": at, "direct": direct})
+                target.append({"key": key_hash(key), "at": at, "direct": direct})
     return [ids, payloads, *(orjson.dumps(x).decode() for x in (rows, agents, activities))]
 
 

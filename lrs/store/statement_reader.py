@@ -25,6 +25,7 @@ import datetime as dt
 import asyncpg
 
 from lrs.store.db import Query, fetch, fetchrow
+from lrs.xapi.indexing import key_hash
 
 # How far the query counts StatementRef referrers and targets to choose
 # how to find the referrers of a page (see compile_page).
@@ -101,10 +102,10 @@ def _match(alias: str, f: StatementFilter, p: _Params, probe=None) -> list[str]:
     if f.registration is not None:
         conditions.append(f"{alias}.registration = {p.add(f.registration)}::uuid")
     if f.agent is not None:
-        conditions.append(probe("statement_agents", "agent_key", f.agent, f.related_agents,
+        conditions.append(probe("statement_agents", "agent_hash", f.agent, f.related_agents,
                                 f"{alias}.seq", p))
     if f.activity is not None:
-        conditions.append(probe("statement_activities", "activity_id", f.activity,
+        conditions.append(probe("statement_activities", "activity_hash", f.activity,
                                 f.related_activities, f"{alias}.seq", p))
     return conditions
 
@@ -117,7 +118,7 @@ def _probe(table: str, column: str, value: str, related: bool, seq: str, p: _Par
 def _index_row(table: str, column: str, value: str, related: bool, seq: str, p: _Params) -> str:
     """FROM and WHERE of `seq`'s row for `value` in an index table."""
     direct = "" if related else " AND x.direct"
-    return (f"{table} x WHERE x.tenant_id = $1 AND x.{column} = {p.add(value)} "
+    return (f"{table} x WHERE x.tenant_id = $1 AND x.{column} = {p.add(key_hash(value))} "
             f"AND x.seq = {seq}{direct}")
 
 
@@ -146,7 +147,7 @@ def _driver(alias: str, f: StatementFilter, p: _Params) -> tuple[str, list[str]]
     what it yields is a superset of the matches."""
     if f.agent is not None or f.activity is not None:
         table, column, value, related = _index_table(f)
-        conditions = [f"{alias}.tenant_id = $1", f"{alias}.{column} = {p.add(value)}"]
+        conditions = [f"{alias}.tenant_id = $1", f"{alias}.{column} = {p.add(key_hash(value))}"]
         return f"{table} {alias}", conditions + ([] if related else [f"{alias}.direct"])
     return f"statements {alias}", [f"{alias}.tenant_id = $1", *_match(alias, f, p)]
 
@@ -154,8 +155,8 @@ def _driver(alias: str, f: StatementFilter, p: _Params) -> tuple[str, list[str]]
 def _index_table(f: StatementFilter) -> tuple[str, str, str, bool]:
     """The index table of the agent filter if any, else of the activity's."""
     if f.agent is not None:
-        return "statement_agents", "agent_key", f.agent, f.related_agents
-    return "statement_activities", "activity_id", f.activity, f.related_activities
+        return "statement_agents", "agent_hash", f.agent, f.related_agents
+    return "statement_activities", "activity_hash", f.activity, f.related_activities
 
 
 def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
@@ -163,7 +164,7 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
     the content filters.
 
     With an agent (or activity) filter the rows come from that index table's
-    primary key (tenant_id, agent_key, seq), which yields them in seq order,
+    primary key (tenant_id, agent_hash, seq), which yields them in seq order,
     each statement found by one probe and the other filters checked on it.
     Otherwise from an index of `statements` (tenant_id, verb_id |
     registration | credential, seq) or the store order, as planned."""
@@ -175,7 +176,7 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
     if f.agent is not None and f.activity is not None:
         # On the agent's row, before its statement is read: the planner
         # may merge the two index tables' rows by seq, index-only.
-        conditions.append(_probe("statement_activities", "activity_id", f.activity,
+        conditions.append(_probe("statement_activities", "activity_hash", f.activity,
                                  f.related_activities, f"{x}.seq", p))
     # The statement by a probe of seq, LIMIT 1 keeping it one. As a plain
     # join, without statistics, the planner could instead scan a verb's
@@ -214,7 +215,7 @@ def _other_way(f: StatementFilter,
     if f.agent is not None and f.activity is not None:
         by_activity = dataclasses.replace(f, agent=None)
         source, seq, conditions = _matching("s", by_activity, p)
-        conditions.append(_row_probe("statement_agents", "agent_key", f.agent, f.related_agents,
+        conditions.append(_row_probe("statement_agents", "agent_hash", f.agent, f.related_agents,
                                      seq, p))
         return (source, seq, conditions), _driver("k", by_activity, p)
     if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
