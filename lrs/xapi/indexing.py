@@ -60,7 +60,10 @@ def index_key(key: str) -> str:
     return "#sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
-@functools.lru_cache(maxsize=1 << 16)  # learners and activities recur, statement after statement
+# Learners and activities recur, statement after statement: a hit costs
+# 0.13 us, a hash 1.3 us (about six a statement). Full, the cache holds
+# about 17 MB.
+@functools.lru_cache(maxsize=1 << 16)
 def key_hash(key: str) -> str:
     """What statement_agents and statement_activities hold for an agent key
     or activity id: the first 128 bits of the SHA-256 of its index_key, as
