@@ -246,14 +246,20 @@ def test_lrs_serve_workers_apply_the_limits_and_it_raises_its_open_file_limit(da
         assert "lrs_http_connections " in httpx.get(f"{url}/metrics").text
 
 
-def _large_page(server, tenant, registration: str) -> None:
-    """100 statements of ~60 KB each under `registration`: a page of ~6 MB,
-    more than a loopback socket buffers (4 MB at most here)."""
+# What a loopback connection here buffers in the kernel at most, which counts
+# as taken in (lrs.http.connections): the server's send buffer.
+KERNEL_BUFFERS = 4 * 2**20
+
+
+def _large_page(server, tenant, registration: str, *, each: int = 60_000,
+                per_post: int = 25) -> None:
+    """100 statements of `each` bytes and a little under `registration`: by
+    default a page of ~6 MB, more than a loopback connection buffers."""
     with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
                       headers={"X-Experience-API-Version": "2.0.0"}, timeout=30) as client:
-        for _ in range(4):
+        for _ in range(100 // per_post):
             batch = [statement(context={"registration": registration, "extensions": {
-                "http://example.org/notes": "x" * 60_000}}) for _ in range(25)]
+                "http://example.org/notes": "x" * each}}) for _ in range(per_post)]
             assert client.post("/xapi/statements", json=batch).status_code == 200
 
 
@@ -363,6 +369,35 @@ def test_each_response_on_a_connection_has_its_own_time_to_be_taken_in(settings,
             client.sendall(HEAD.encode())
             assert client.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert _closed_count(server.url, "slow_reader") == before
+
+
+def test_a_later_response_due_sooner_brings_the_deadline_forward(settings, tenant):
+    """A ~17 MB page, then a ~6 MB one, each with 1 s (and 1 s per MB
+    unsent) to be taken in. The client takes the first at once, so the
+    second, smaller, is due before the first would have been; then it stops
+    reading. The connection is dropped by the second one's deadline, not
+    left until the first one's."""
+    with _serving_a_large_page(settings, tenant, grace=1.0, rate=10**6) as (
+            server, small, before):
+        large = new_id()
+        _large_page(server, tenant, large, each=180_000, per_post=10)
+        with _reader(server.url) as client:
+            started = time.monotonic()
+            client.sendall(_page_request(tenant, large))
+            first = _read_response(client)
+            # At least this much of it was left to the transport when it was
+            # complete (the kernel holds KERNEL_BUFFERS at most).
+            first_due = started + 1.0 + (len(first) - KERNEL_BUFFERS) / 10**6
+            asked = time.monotonic()
+            client.sendall(_page_request(tenant, small))  # and reads none of it
+            live.wait_until(lambda: _closed_count(server.url, "slow_reader") == before + 1,
+                            20, "the unread second page to be dropped")
+            dropped = time.monotonic()
+        # Due by its own deadline: 1 s, and 1 s for each of its ~6 MB at most;
+        # the first page's came later than that.
+        own_due = 1.0 + 6.2 + 1.5
+        assert first_due - asked > own_due, (len(first), first_due - asked)
+        assert dropped - asked < own_due, (dropped - asked)
 
 
 def test_lrs_serve_says_so_when_the_hard_open_file_limit_is_too_low():
