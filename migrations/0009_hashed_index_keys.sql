@@ -5,9 +5,9 @@
 -- activity a statement names (about six a statement), each in two btree
 -- indexes. Their keys were IRIs and agent keys of 40-80 bytes; as uuids
 -- they are 16. Copying the same rows into copies of the tables cost
--- PostgreSQL 18% less CPU a statement (66-68 against 54 us; docs/
--- benchmarks.md, "Session 14"), and the smaller indexes cache better for
--- the reads that walk them.
+-- PostgreSQL 17-20% less CPU a statement (66-73 against 54-61 us in three
+-- rounds; docs/benchmarks.md, "Session 14"), and the indexes take half the
+-- space, so more of them stays in memory for the reads that walk them.
 --
 -- The hash is the first 16 bytes of the SHA-256 of the text held until now
 -- (lrs.xapi.indexing.index_key of the key; lrs.xapi.indexing.key_hash

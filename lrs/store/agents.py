@@ -22,4 +22,5 @@ LIMIT = 50
 
 async def statements_naming(conn: asyncpg.Connection, tenant_id: int, key: str,
                             limit: int = LIMIT) -> list[bytes]:
-    return [bytes(r["payload"]) for r in await fetch(conn, NAMING, tenant_id, key_hash(key), limit)]
+    rows = await fetch(conn, NAMING, tenant_id, key_hash(key), limit)
+    return [bytes(r["payload"]) for r in rows]
