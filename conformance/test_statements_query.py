@@ -121,6 +121,24 @@ def test_stget_08_agent_filter_by_account(lrs, f):
     assert lrs.query_ids({"agent": _agent_param(me)}) == [s["id"]]
 
 
+def test_stget_08_11_long_and_non_ascii_identifiers_are_found(lrs, f):
+    """Nothing in the spec bounds an IRI's or an account name's length or
+    script: an activity id and an account name of 1,200 UTF-8 bytes each
+    (over what a database index key comfortably holds) are found by the
+    activity and agent filters, and one character less is another id."""
+    act = f.activity_id("kurs-" + "é" * 600)
+    me = {"objectType": "Agent",
+          "account": {"homePage": "http://conformance.example.com/accounts",
+                      "name": f"Zoë-{new_id()}-" + "ł" * 600}}
+    s = f.statement(actor=me, activity=act)
+    shorter = dict(me["account"], name=me["account"]["name"][:-1])
+    near_miss = f.statement(actor=dict(me, account=shorter), activity=act[:-1])
+    lrs.store([s, near_miss])
+    lrs.wait_for_statement(near_miss["id"])
+    assert lrs.query_ids({"activity": act}) == [s["id"]], "STGET-11"
+    assert lrs.query_ids({"agent": _agent_param(me)}) == [s["id"]], "STGET-08"
+
+
 def test_stget_15_since_until(lrs, f, registration):
     stmts = [f.statement(registration=registration) for _ in range(3)]
     _sequential(lrs, stmts)
