@@ -38,7 +38,7 @@ def pgbouncer(database_url: str, tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("pgbouncer")
     port = live.free_port()
     database = (f"host={socket_dir} dbname={parts.path.lstrip('/')} user={parts.username} "
-                "connect_query='SET enable_bitmapscan = off'")
+                "connect_query='SET enable_bitmapscan = off; SET jit = off'")
     (folder / "pgbouncer.ini").write_text(f"""
 [databases]
 lrs = {database}
@@ -63,7 +63,8 @@ max_client_conn = 200
     async def answers() -> bool:
         conn = await asyncpg.connect(url, statement_cache_size=0, timeout=2)
         try:
-            return await conn.fetchval("SHOW enable_bitmapscan") == "off"
+            return (await conn.fetchval("SHOW enable_bitmapscan"),
+                    await conn.fetchval("SHOW jit")) == ("off", "off")
         finally:
             await conn.close()
 

@@ -40,7 +40,16 @@ RETRY_AFTER = {"Retry-After": "5"}
 # common verb over 100,000 statements: 80-130 ms a page, against 2-8 ms
 # walking the verb's index; docs/benchmarks.md). With statistics the pages
 # cost the same either way, and lrs_write_statements measured no different.
-SERVER_SETTINGS = {"application_name": "lrs", "enable_bitmapscan": "off"}
+#
+# And no JIT compilation. A server built with LLVM (Debian's and Ubuntu's
+# packages, many managed services; not the embedded one) compiles every
+# query whose estimated cost passes jit_above_cost, and the read queries'
+# estimates do (a page walks an index that, for all the planner knows, it
+# reads to the end): on Debian's PostgreSQL 15, a page of a verb or a
+# registration over 200,000 statements took 430-480 ms with JIT, of which
+# 2-4 ms running it, and the writes' time did not change (docs/benchmarks.md,
+# "Session 14"; tests/test_jit.py).
+SERVER_SETTINGS = {"application_name": "lrs", "enable_bitmapscan": "off", "jit": "off"}
 # What a pooler accepts: PgBouncer refuses startup parameters it does not
 # know (08P01, "unsupported startup parameter") unless told to ignore them,
 # and knows application_name.
@@ -87,8 +96,9 @@ class Database:
             # A pooler in front that refuses the setting: serve without it
             # rather than not at all, and say how to get it back.
             log.warning("the database refused a connection setting (%s); connecting without "
-                        "enable_bitmapscan=off: set it for the LRS's role instead "
-                        "(ALTER ROLE ... SET enable_bitmapscan = off; docs/operations.md)", exc)
+                        "enable_bitmapscan=off and jit=off: set them for the LRS's role instead "
+                        "(ALTER ROLE ... SET enable_bitmapscan = off, and SET jit = off; "
+                        "docs/operations.md)", exc)
             pool = await asyncpg.create_pool(dsn, server_settings=POOLER_SERVER_SETTINGS,
                                              **options)
         metrics.DB_POOL_SIZE.inc(pool.get_size())
