@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -21,6 +23,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -283,3 +286,48 @@ def version(request: pytest.FixtureRequest) -> str:
 def client(client_for, tenant: Tenant, version: str) -> httpx.Client:
     """A client of a fresh tenant, in each xAPI version."""
     return client_for(tenant.key, tenant.secret, version=version)
+
+
+PG15 = Path("/usr/lib/postgresql/15/bin")
+PASSWORD = "p@ss w%rd:/x"  # every character a URL would have to escape
+
+
+@pytest.fixture(scope="session")
+def postgres15() -> Iterator[str]:
+    """A PostgreSQL 15 cluster (Debian's postgresql-15, installed when
+    missing; built with LLVM, so it can JIT) on a loopback port, with a role
+    `lrs` that logs in with PASSWORD and two databases it owns, `lrs` and
+    `lrs_restored`, empty at first; the URL without a database name.
+    tests/test_backup_external.py writes to them, tests/test_jit.py plans a
+    query in `lrs`."""
+    live.ensure_debian_package("postgresql-15", str(PG15 / "postgres"))
+    folder = Path(tempfile.mkdtemp(prefix="lrs-pg15-"))
+    user = "postgres" if os.geteuid() == 0 else None  # it will not run as root
+    if user:
+        folder.chmod(0o755)
+        shutil.chown(folder, user)
+    port = live.free_port()
+
+    def pg(*args: str) -> None:
+        subprocess.run([str(PG15 / args[0]), *args[1:]], check=True, user=user, timeout=60,
+                       capture_output=True)
+
+    pg("initdb", "-D", str(folder / "data"), "-U", "postgres", "--auth-local=trust",
+       "--auth-host=scram-sha-256", "--no-sync")
+    pg("pg_ctl", "start", "-D", str(folder / "data"), "-l", str(folder / "postgres.log"), "-w",
+       "-o", f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={folder}")
+    try:
+        async def create() -> None:
+            conn = await asyncpg.connect(host=str(folder), port=port, user="postgres")
+            try:
+                await conn.execute(f"CREATE ROLE lrs LOGIN PASSWORD '{PASSWORD}'")
+                for name in ("lrs", "lrs_restored"):
+                    await conn.execute(f"CREATE DATABASE {name} OWNER lrs")
+            finally:
+                await conn.close()
+
+        run(create())
+        yield f"postgresql://lrs:{quote(PASSWORD, safe='')}@127.0.0.1:{port}"
+    finally:
+        pg("pg_ctl", "stop", "-D", str(folder / "data"), "-m", "immediate", "-w")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -13,7 +13,6 @@ import orjson
 
 from lrs.store.db import Database
 from tests.conftest import run
-from tests.test_backup_external import postgres15  # noqa: F401  (a fixture)
 
 # Costed far past jit_above_cost (100,000); only planned, never run.
 COSTLY = "SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 1000) b"
@@ -26,7 +25,7 @@ async def _compiled(conn: asyncpg.Connection) -> bool:
     return "JIT" in orjson.loads(plan)[0]
 
 
-def test_the_lrs_connections_are_not_jit_compiled(postgres15):  # noqa: F811
+def test_the_lrs_connections_are_not_jit_compiled(postgres15):
     url = f"{postgres15}/lrs"
 
     async def scenario() -> tuple[bool, bool]:
