@@ -54,6 +54,10 @@ SERVER_SETTINGS = {"application_name": "lrs", "enable_bitmapscan": "off", "jit":
 # know (08P01, "unsupported startup parameter") unless told to ignore them,
 # and knows application_name.
 POOLER_SERVER_SETTINGS = {"application_name": "lrs"}
+# What connections through such a pooler lack: to be set for the LRS's role,
+# or by the pooler on its server connections (docs/operations.md).
+POOLER_LACKS = {name: value for name, value in SERVER_SETTINGS.items()
+                if name not in POOLER_SERVER_SETTINGS}
 
 
 class Query(NamedTuple):
@@ -95,10 +99,12 @@ class Database:
         except asyncpg.ProtocolViolationError as exc:
             # A pooler in front that refuses the setting: serve without it
             # rather than not at all, and say how to get it back.
-            log.warning("the database refused a connection setting (%s); connecting without "
-                        "enable_bitmapscan=off and jit=off: set them for the LRS's role instead "
-                        "(ALTER ROLE ... SET enable_bitmapscan = off, and SET jit = off; "
-                        "docs/operations.md)", exc)
+            log.warning("the database refused the connection settings (%s); connecting "
+                        "without %s: set them for the LRS's role instead (%s; "
+                        "docs/operations.md)", exc,
+                        " and ".join(f"{name}={value}" for name, value in POOLER_LACKS.items()),
+                        "; ".join(f"ALTER ROLE ... SET {name} = {value}"
+                                  for name, value in POOLER_LACKS.items()))
             pool = await asyncpg.create_pool(dsn, server_settings=POOLER_SERVER_SETTINGS,
                                              **options)
         metrics.DB_POOL_SIZE.inc(pool.get_size())
