@@ -1,5 +1,8 @@
 """lrs.xapi.jsonparse: strict JSON with optional duplicate-key rejection."""
 
+import json
+import re
+
 import orjson
 import pytest
 from hypothesis import given
@@ -50,23 +53,25 @@ json_objects = st.recursive(
     max_leaves=12)
 
 
+def _objects(value) -> list[dict]:
+    """Every object in `value`, at any depth."""
+    found = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 @given(json_objects, st.data())
 def test_a_repeated_key_in_compact_json_is_found(value, data):
     # Compact bodies take the fast path (orjson writes them back unchanged
     # unless a pair was dropped): repeat one pair of one object, any depth.
-    objects = []
-
-    def collect(node):
-        if isinstance(node, dict):
-            objects.append(node)
-            for child in node.values():
-                collect(child)
-        elif isinstance(node, list):
-            for child in node:
-                collect(child)
-
-    collect(value)
-    target = data.draw(st.sampled_from(objects))
+    target = data.draw(st.sampled_from(_objects(value)))
     key = data.draw(st.sampled_from(sorted(target)))
     compact = orjson.dumps(value)
     assert parse_json(compact, reject_duplicate_keys=True) == value
@@ -75,6 +80,57 @@ def test_a_repeated_key_in_compact_json_is_found(value, data):
     repeated = inner[:-1] + b"," + pair + b"}"
     body = compact.replace(inner, repeated, 1)
     with pytest.raises(BadRequest, match="repeats the key"):
+        parse_json(body, reject_duplicate_keys=True)
+
+
+# How clients write JSON: (between items, between key and value, "\/" for "/").
+STYLES = {
+    "compact": (",", ":", False),  # JSON.stringify, Jackson, orjson
+    "python": (", ", ": ", False),  # json.dumps's defaults
+    "php": (",", ":", True),  # json_encode's defaults (Moodle's logstore_xapi)
+    "pretty": (",\n    ", ": ", True),  # json_encode with JSON_PRETTY_PRINT
+}
+# Keys and strings full of what the formatting comparison must not be fooled
+# by: spaces, slashes, backslashes, quotes, and the structural characters.
+tricky_text = st.text(alphabet='a /\\":,{}[]\né', max_size=6)
+tricky_objects = st.recursive(
+    st.dictionaries(tricky_text, st.none() | st.integers(-2**63, 2**63 - 1) | tricky_text,
+                    min_size=1, max_size=4),
+    lambda children: st.dictionaries(tricky_text, children | st.lists(children, max_size=3),
+                                     min_size=1, max_size=4),
+    max_leaves=12)
+
+
+def _render(node, style: str, repeat: tuple[dict, str] | None = None) -> str:
+    """`node` as a client writing in `style` would send it; with `repeat`,
+    the object repeat[0] has its pair repeat[1] written twice."""
+    item_sep, key_sep, escaped_slashes = STYLES[style]
+
+    def text(s: str) -> str:
+        written = json.dumps(s, ensure_ascii=False)
+        return written.replace("/", "\\/") if escaped_slashes else written
+
+    if isinstance(node, dict):
+        pairs = list(node.items())
+        if repeat is not None and node is repeat[0]:
+            pairs.append((repeat[1], node[repeat[1]]))
+        return "{" + item_sep.join(text(k) + key_sep + _render(v, style, repeat)
+                                   for k, v in pairs) + "}"
+    if isinstance(node, list):
+        return "[" + item_sep.join(_render(v, style, repeat) for v in node) + "]"
+    return text(node) if isinstance(node, str) else json.dumps(node)
+
+
+@given(tricky_objects, st.sampled_from(sorted(STYLES)), st.data())
+def test_a_repeated_key_is_found_however_the_body_is_formatted(value, style, data):
+    # Spaced and slash-escaped bodies are compared with orjson's output once
+    # both lose their formatting (jsonparse._kept_every_member); that must
+    # never hide a repeated pair, whatever the strings hold.
+    assert parse_json(_render(value, style).encode(), reject_duplicate_keys=True) == value
+    target = data.draw(st.sampled_from(_objects(value)))
+    key = data.draw(st.sampled_from(sorted(target)))
+    body = _render(value, style, repeat=(target, key)).encode()
+    with pytest.raises(BadRequest, match=re.escape(f"repeats the key {key!r}")):
         parse_json(body, reject_duplicate_keys=True)
 
 
