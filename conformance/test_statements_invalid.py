@@ -134,6 +134,10 @@ COMMON: list[tuple[str, Mutator, tuple[str, ...]]] = [
     ("sr02_scaled_out_of_range", _set("result", {"score": {"scaled": 1.5}}), ("scaled",)),
     ("sr03_raw_above_max", _set("result", {"score": {"raw": 11, "min": 0, "max": 10}}), ("raw", "max")),
     ("sr04_bad_duration", _set("result", {"duration": "1 hour"}), ("duration",)),
+    # ISO 8601's and RFC 3339's digits are ASCII; a regex's \d and int() take others.
+    ("sr04_duration_with_other_digits", _set("result", {"duration": "PT\u0661H"}), ("duration",)),
+    ("dt02_timestamp_with_other_digits",
+     _set("timestamp", "\uff12\uff10\uff12\uff13-11-15T07:41:07.000Z"), ("timestamp",)),
     ("sc03_bad_context_activities_key", _set("context", {"contextActivities": {"parents": [{"id": "http://e.com/a"}]}}),
      ("parents", "contextActivities")),
     ("sc01_bad_context_language", _set("context", {"language": "xx yy"}), ("language",)),

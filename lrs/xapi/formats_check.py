@@ -71,11 +71,12 @@ _GOOD_TAGS_MAX = 4096
 # "alternative format" P0003-04-01T...) is rejected because components here
 # carry unit letters. A decimal fraction is allowed on the lowest-order
 # component present (ISO 8601 4.4.3.2), written with "." (we do not accept
-# the comma: the equivalence code compares durations numerically).
+# the comma: the equivalence code compares durations numerically). Digits are
+# ASCII: see the timestamps below.
 _NUM = r"(\d+(?:\.\d+)?)"
 _DURATION = re.compile(
     rf"P(?:{_NUM}W|(?=\d|T\d)(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?"
-    rf"(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)")
+    rf"(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)", re.ASCII)
 
 # --- Statement "version" ---------------------------------------------------------
 # 1.0.3 Data 2.4.10: formatted as for the version header and starting with
@@ -90,19 +91,21 @@ _VERSION_V2 = re.compile(r"(?:1|2)\.0(?:\.(?:0|[1-9][0-9]*))?")
 # offset required. RFC 3339 5.6 allows "t"/"z" in lower case and (its NOTE)
 # a space for "T"; the ADL 2.0 suite sends "2008-09-15 15:53:00.601+00:00"
 # and expects 200.
+# Digits are ASCII (RFC 3339's and ISO 8601's DIGIT): re.ASCII, since \d
+# alone also matches other scripts' digits, which int() reads.
 _TS_RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))", re.ASCII)
 # 1.0.3 Data 4.5: any ISO 8601 combined date and time, extended or basic
 # format (the suite's wording: "ISO 8601 Extended or ISO 8601 Basic"); the
 # time zone is only SHOULD*, seconds may be left out (reduced precision),
 # and the decimal mark may be "," as ISO 8601 allows.
 _TS_ISO_EXTENDED = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?")
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?", re.ASCII)
 _TS_ISO_BASIC = re.compile(
     r"(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
-    r"(?:([Zz])|([+-])(\d{2})(\d{2})?)?")
+    r"(?:([Zz])|([+-])(\d{2})(\d{2})?)?", re.ASCII)
 _UTC = timezone.utc
 _OFFSETS: dict[tuple[str, str, str | None], timezone] = {}
 

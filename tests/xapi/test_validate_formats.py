@@ -78,7 +78,9 @@ def test_duration_valid(value):
 
 @pytest.mark.parametrize("value", [
     "", "P", "PT", "P4W1D", "PA1H0M0S", "should fail", "P1YT", "1H", "PT1H2",
-    "P0003-04-01T00:00:00", "PT1.5H2M", "-PT1S", "P1M2Y", "PT1S ", 12345])
+    "P0003-04-01T00:00:00", "PT1.5H2M", "-PT1S", "P1M2Y", "PT1S ", 12345,
+    # Digits of other scripts (fullwidth, Arabic-Indic): ISO 8601's are ASCII.
+    "PT\uff11H", "P\u0661D"])
 def test_duration_invalid(value):
     assert not is_duration(value)
 
@@ -127,7 +129,10 @@ def test_timestamp_iso8601_only_in_1_0_3(value):
     "01/011/2015", "should fail", "2008-09-15T15:53:00.601-00",
     "2008-09-15T15:53:00.601-0000", "2008-09-15T15:53:00.601-00:00",
     "2015-02-30T00:00:00Z", "2015-13-01T00:00:00Z", "2015-01-01T24:00:00Z",
-    "2015-01-01T23:59:60Z", "2015-01-01", "2015-01-01T10:00:00+24:00", "", 1234])
+    "2015-01-01T23:59:60Z", "2015-01-01", "2015-01-01T10:00:00+24:00", "", 1234,
+    # Digits of other scripts: int() reads them, RFC 3339 and ISO 8601 do not.
+    "\uff12\uff10\uff11\uff15-01-01T00:00:00Z", "2015-01-01T00:00:0\u0661Z",
+    "2015-01-01T00:00:00.\u0661Z", "2015-01-01T00:00:00+0\u0661:00"])
 @pytest.mark.parametrize("version", [V1, V2])
 def test_timestamp_invalid(value, version):
     with pytest.raises(ValidationError) as info:
