@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrs.errors import ValidationError
 from lrs.xapi.formats_check import (is_duration, is_iri, is_language_tag,
@@ -130,6 +132,7 @@ def test_timestamp_iso8601_only_in_1_0_3(value):
     "2008-09-15T15:53:00.601-0000", "2008-09-15T15:53:00.601-00:00",
     "2015-02-30T00:00:00Z", "2015-13-01T00:00:00Z", "2015-01-01T24:00:00Z",
     "2015-01-01T23:59:60Z", "2015-01-01", "2015-01-01T10:00:00+24:00", "", 1234,
+    "2015-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "2015-00-10T00:00:00Z",
     # Digits of other scripts: int() reads them, RFC 3339 and ISO 8601 do not.
     "\uff12\uff10\uff11\uff15-01-01T00:00:00Z", "2015-01-01T00:00:0\u0661Z",
     "2015-01-01T00:00:00.\u0661Z", "2015-01-01T00:00:00+0\u0661:00"])
@@ -138,6 +141,19 @@ def test_timestamp_invalid(value, version):
     with pytest.raises(ValidationError) as info:
         parse_timestamp(value, "statement.timestamp", version)
     assert info.value.path == "statement.timestamp"
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+       st.text(alphabet="0123456789", max_size=12), st.sampled_from([V1, V2]))
+def test_utc_timestamps_read_exactly(moment, fraction, version):
+    # The common form ("...T...Z", read by datetime.fromisoformat) and the
+    # general path (more than nine fraction digits) agree on every instant:
+    # digits past microseconds are cut, never rounded.
+    value = moment.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0")
+    value += ("." + fraction if fraction else "") + "Z"
+    micro = int((fraction + "000000")[:6])
+    assert parse_timestamp(value, "t", version) == moment.replace(microsecond=micro,
+                                                                   tzinfo=UTC)
 
 
 def test_timestamp_without_zone_is_utc_in_1_0_3():
