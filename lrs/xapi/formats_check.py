@@ -109,7 +109,8 @@ _TS_ISO_BASIC = re.compile(
 # What nearly every client sends: UTC, "T", "Z", seconds and a fraction of
 # up to nine digits, every field in range but the day of the month.
 # datetime.fromisoformat reads that in 0.6 us with this check, against 2.3
-# for the groups and int()s of the general path (timeit, CPython 3.11).
+# for the groups and int()s of the general path (timeit, CPython 3.11). It
+# takes "Z" and cuts fractions past microseconds since 3.11 (3.11-3.13 agree).
 _TS_COMMON_UTC = re.compile(
     r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z")
