@@ -3,6 +3,7 @@ Consistent-Through and Last-Modified (STGET-01..05, 26, 28, 37)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -423,9 +424,34 @@ def test_stput_04_stpost_03_duplicate_id_changes_no_activity_definition(lrs, f):
 @pytest.mark.versions("2.0.0")  # SV-08 is a 2.0 LRS rule (1.0.3 leaves it undefined)
 def test_sv_08_duplicate_property_rejected_2_0(lrs, f, version):
     s = f.statement()
-    import json as _json
-    body = _json.dumps(s)
+    body = json.dumps(s)
     dup = body[:-1] + ', "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}'
     r = lrs.post("statements", content=dup.encode(), headers={"Content-Type": "application/json"})
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
+def _written(value: object, style: str) -> str:
+    """JSON as clients write it: compact (JSON.stringify), Python's json.dumps
+    defaults (", " and ": "), or PHP's json_encode defaults ("/" as "\\/")."""
+    text = json.dumps(value) if style == "python" else json.dumps(value, separators=(",", ":"))
+    return text.replace("/", "\\/") if style == "php" else text
+
+
+@pytest.mark.versions("2.0.0")
+@pytest.mark.parametrize("style", ["compact", "python", "php"])
+def test_sv_08_a_repeated_nested_property_is_rejected_however_written(lrs, f, version, style):
+    # The same batch without the repetition is stored: the way the JSON is
+    # written is not what is refused.
+    assert_status(lrs.post("statements", content=_written([f.statement()], style).encode(),
+                           headers={"Content-Type": "application/json"}), 200)
+    s = f.statement()
+    s["actor"] = {"objectType": "Agent", "mbox": "mailto:first@conformance.example.com"}
+    text = _written([f.statement(), s], style)
+    pair = _written({"mbox": s["actor"]["mbox"]}, style)[1:-1]
+    again = pair.replace("first@", "second@")
+    body = text.replace(pair, pair + (", " if style == "python" else ",") + again, 1)
+    assert body != text
+    r = lrs.post("statements", content=body.encode(), headers={"Content-Type": "application/json"})
     assert_status(r, 400)
     assert_status(lrs.get_statement(s["id"]), 404)
