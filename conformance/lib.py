@@ -336,6 +336,20 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# How clients write a JSON body: compact (JSON.stringify, Jackson, orjson);
+# Python's json.dumps with its defaults (", " and ": "); PHP's json_encode
+# with its defaults (compact, every "/" as "\\/": Moodle's logstore_xapi).
+CLIENT_STYLES = ("compact", "python", "php")
+
+
+def client_json(value: Any, style: str = "compact") -> str:
+    """`value` as JSON, written the way a client of `style` writes it."""
+    if style == "python":
+        return json.dumps(value)
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("/", "\\/") if style == "php" else text
+
+
 def basic_authorization(key: str, secret: str) -> str:
     """An HTTP Basic Authorization header value."""
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from conformance.lib import (CONSISTENT_THROUGH, VERSION_HEADER, assert_status, deep, new_id,
-                             parse_http_date, parse_iso)
+from conformance.lib import (CLIENT_STYLES, CONSISTENT_THROUGH, VERSION_HEADER, assert_status,
+                             client_json, deep, new_id, parse_http_date, parse_iso)
 
 
 def _same_core(sent: dict, got: dict) -> None:
@@ -431,24 +431,17 @@ def test_sv_08_duplicate_property_rejected_2_0(lrs, f, version):
     assert_status(lrs.get_statement(s["id"]), 404)
 
 
-def _written(value: object, style: str) -> str:
-    """JSON as clients write it: compact (JSON.stringify), Python's json.dumps
-    defaults (", " and ": "), or PHP's json_encode defaults ("/" as "\\/")."""
-    text = json.dumps(value) if style == "python" else json.dumps(value, separators=(",", ":"))
-    return text.replace("/", "\\/") if style == "php" else text
-
-
 @pytest.mark.versions("2.0.0")
-@pytest.mark.parametrize("style", ["compact", "python", "php"])
+@pytest.mark.parametrize("style", CLIENT_STYLES)
 def test_sv_08_a_repeated_nested_property_is_rejected_however_written(lrs, f, version, style):
     # The same batch without the repetition is stored: the way the JSON is
     # written is not what is refused.
-    assert_status(lrs.post("statements", content=_written([f.statement()], style).encode(),
+    assert_status(lrs.post("statements", content=client_json([f.statement()], style).encode(),
                            headers={"Content-Type": "application/json"}), 200)
     s = f.statement()
     s["actor"] = {"objectType": "Agent", "mbox": "mailto:first@conformance.example.com"}
-    text = _written([f.statement(), s], style)
-    pair = _written({"mbox": s["actor"]["mbox"]}, style)[1:-1]
+    text = client_json([f.statement(), s], style)
+    pair = client_json({"mbox": s["actor"]["mbox"]}, style)[1:-1]
     again = pair.replace("first@", "second@")
     body = text.replace(pair, pair + (", " if style == "python" else ",") + again, 1)
     assert body != text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import urllib.error
 import urllib.request
@@ -13,8 +14,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from conformance.bench import idp
+from conformance.bench import idp, workload
 from conformance.bench.__main__ import _on_database, _scratch_database, main
+from conformance.lib import CLIENT_STYLES
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -72,3 +74,25 @@ def test_no_scratch_database_with_database_url_or_no_raw(database_url, no_raw, c
     with _scratch_database(argparse.Namespace(database_url=database_url, no_raw=no_raw)) as url:
         assert url is None
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("style", CLIENT_STYLES)
+def test_write_requests_bodies_are_written_as_each_kind_of_client_writes(style, tmp_path):
+    loads = workload.make_agencies([("key", "secret")], 200, seed=3)
+    path = tmp_path / "post.tsv"
+    assert workload.write_requests(path, loads, 100, "/xapi/", seed=3, style=style) == 2
+    bodies = [line.split("\t")[3] for line in path.read_text().splitlines()]
+    # The same statements whatever the style, in the order sent.
+    sent = [stmt for body in bodies for stmt in json.loads(body)]
+    assert sorted(map(json.dumps, sent)) == sorted(map(json.dumps, loads[0].statements[:200]))
+    body = bodies[0]
+    assert ('{"actor": {' in body) == (style == "python")  # json.dumps's ", " and ": "
+    assert ("\\/" in body) == (style == "php")  # json_encode's escaped slashes
+    assert ("://" in body) == (style != "php")
+
+
+def test_an_unknown_body_style_is_refused(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--body-style", "xml"])
+    assert stopped.value.code == 2
+    assert "--body-style" in capsys.readouterr().err

@@ -55,6 +55,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from conformance.bench import flood, held_connections, idp, raw_insert, workload, wrk
+from conformance.lib import CLIENT_STYLES
 
 
 @dataclass
@@ -211,7 +212,7 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
           f"({platform.machine()}), load average before the run {args.load_before}; "
           f"measured: {measured}; X-Experience-API-Version {args.xapi_version}; "
-          f"{_sent(args)}")
+          f"{_sent(args)}; {args.body_style} JSON bodies")
     print("\n".join(lines))
     if raw_url and raw_url != database_url and not args.no_raw:
         print(SCRATCH_NOTE)
@@ -232,7 +233,8 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
                     cpu: Callable[[], dict[str, float]] | None) -> str:
     """One row of the write table."""
     requests_file = work / f"post-{scenario.per_request}.tsv"
-    workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed)
+    workload.write_requests(requests_file, loads, scenario.per_request, xapi_path, args.seed,
+                            args.body_style)
     before = _stored(database_url) if database_url else 0
     last_seq = _last_seq(database_url) if database_url else 0
     print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...", flush=True)
@@ -332,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
                         "and the raw baseline there instead of in a scratch PostgreSQL)")
     p.add_argument("--xapi-version", default="2.0.0",
                    help="X-Experience-API-Version of every request (1.0.3 for an LRS without 2.0)")
+    p.add_argument("--body-style", choices=CLIENT_STYLES, default="compact",
+                   help="how the write scenarios' bodies are written: compact (JSON.stringify), "
+                        "python (json.dumps's spaced separators) or php (json_encode's \"\\/\"; "
+                        "Moodle's logstore_xapi, which also sends --xapi-version 1.0.0)")
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
     # 1, as `lrs serve`: on 2 cores shared with PostgreSQL one worker did

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.bench.learning import Agency
-from conformance.lib import basic_authorization
+from conformance.lib import basic_authorization, client_json
 
 
 @dataclass
@@ -47,16 +47,17 @@ def make_agencies(credentials: list[tuple[str, str] | str], statements_each: int
 
 
 def write_requests(path: Path, loads: list[AgencyLoad], per_request: int, xapi_path: str,
-                   seed: int) -> int:
+                   seed: int, style: str = "compact") -> int:
     """A file of POSTs of `per_request` statements each, agencies interleaved
-    at random (as their traffic arrives). Returns the number of lines."""
+    at random (as their traffic arrives), their bodies written as a client of
+    `style` writes JSON (lib.CLIENT_STYLES). Returns the number of lines."""
     rng = random.Random(seed)
     requests = []
     for load in loads:
         stmts = load.statements
         for start in range(0, len(stmts) - per_request + 1, per_request):
             chunk = stmts[start:start + per_request]
-            body = json.dumps(chunk[0] if per_request == 1 else chunk, separators=(",", ":"))
+            body = client_json(chunk[0] if per_request == 1 else chunk, style)
             requests.append(f"POST\t{xapi_path}statements\t{load.authorization}\t{body}")
     rng.shuffle(requests)
     path.write_text("\n".join(requests) + "\n")
