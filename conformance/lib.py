@@ -338,7 +338,7 @@ def new_id() -> str:
 
 # How clients write a JSON body: compact (JSON.stringify, Jackson, orjson);
 # Python's json.dumps with its defaults (", " and ": "); PHP's json_encode
-# with its defaults (compact, every "/" as "\\/": Moodle's logstore_xapi).
+# with its defaults (compact, every "/" as "\/": Moodle's logstore_xapi).
 CLIENT_STYLES = ("compact", "python", "php")
 
 
