@@ -39,23 +39,19 @@ VERSIONS = ("2.0.0", "1.0.3")
 
 def measure(passes: int) -> dict[str, float]:
     """In this process, for the lrs package first on sys.path."""
-    import gc
-
     from conformance.bench.workload import make_agencies
     from lrs import app, ingest
-    from lrs.auth.principal import Principal
+    from lrs.auth.principal import Principal, authority_for, expand
     from lrs.store.statement_insert import _statement_columns
 
     app._tune_allocator()
     statements = make_agencies([("key", "secret")], STATEMENTS, seed=7)[0].statements
     chunks = [statements[at:at + PER_REQUEST] for at in range(0, STATEMENTS, PER_REQUEST)]
     principal = Principal(tenant_id=1, tenant="agency", credential="key",
-                          scopes=frozenset({"all"}),
-                          authority={"objectType": "Agent",
-                                     "account": {"homePage": "https://lrs.example", "name": "key"}})
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*app.GC_THRESHOLDS)
+                          scopes=expand(["all"]),
+                          authority=authority_for("http://127.0.0.1:8080", "key"))
+    # As the worker does once started: what is alive now is frozen.
+    app._tune_garbage_collector()
 
     def one_pass(bodies: list[bytes], version: str) -> None:
         for body in bodies:
