@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 
 from lrs.xapi.agents import IFI_PROPERTIES
 from lrs.xapi.definitions import COMPONENT_LISTS, LANGUAGE_MAP_PROPERTIES
-from lrs.xapi.languages import reduce_language_map
+from lrs.xapi.languages import Preferences, reduce_language_map
 from lrs.xapi.versions import V1
 
 FORMATS = ("exact", "ids", "canonical")
@@ -52,7 +52,7 @@ CanonicalLookup = Callable[[str], dict | None]
 _Transform = Callable[[Mapping], Mapping]
 
 
-def format_statement(stmt: dict, fmt: str, *, languages: list[str],
+def format_statement(stmt: dict, fmt: str, *, languages: Preferences,
                      canonical: CanonicalLookup | None = None,
                      version: str) -> dict:
     """`stmt` as the reader asked for it. `languages` is the parsed
@@ -161,7 +161,7 @@ def ids_verb(verb: Mapping) -> dict:
 
 # --- canonical -----------------------------------------------------------------
 
-def canonical_activity(activity: Mapping, languages: list[str],
+def canonical_activity(activity: Mapping, languages: Preferences,
                        canonical: CanonicalLookup | None) -> Mapping:
     """The Activity with the LRS's definition, each language map cut to the
     reader's language (STGET-20..22)."""
@@ -174,7 +174,7 @@ def canonical_activity(activity: Mapping, languages: list[str],
     return {**activity, "definition": one_language_definition(definition, languages)}
 
 
-def one_language_definition(definition: Mapping, languages: list[str]) -> dict:
+def one_language_definition(definition: Mapping, languages: Preferences) -> dict:
     """`definition` with name, description and every interaction component's
     description holding one language (1.0.3 Communication 2.1.3: "The LRS MUST
     return only one language in each of these maps")."""
@@ -192,7 +192,7 @@ def one_language_definition(definition: Mapping, languages: list[str]) -> dict:
     return out
 
 
-def canonical_verb(verb: Mapping, languages: list[str]) -> Mapping:
+def canonical_verb(verb: Mapping, languages: Preferences) -> Mapping:
     display = verb.get("display")
     if type(display) is not dict:
         return verb

@@ -3,6 +3,7 @@ import copy
 import pytest
 
 from lrs.xapi.formats import downgrade_for_v1, format_statement
+from lrs.xapi.languages import Preferences
 from lrs.xapi.versions import V1, V2
 
 CHOICE = {
@@ -40,8 +41,8 @@ def statement():
 
 
 def fmt(stmt, name, languages=(), canonical=None, version=V2):
-    return format_statement(stmt, name, languages=list(languages), canonical=canonical,
-                            version=version)
+    return format_statement(stmt, name, languages=Preferences(tuple(languages)),
+                            canonical=canonical, version=version)
 
 
 @pytest.mark.parametrize("version", [V1, V2])
