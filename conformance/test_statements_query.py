@@ -235,6 +235,39 @@ def test_stget_20_21_22_23_format_canonical_one_language(lrs, f):
         assert len(disp) == 1, "STGET-23: a returned canonical verb display holds one language"
 
 
+@pytest.mark.parametrize("accept,names,descriptions", [
+    # Quality values rank the ranges; each map takes the best range it holds:
+    # the name has fr, the description only de.
+    ("de;q=0.5, fr;q=0.9, en;q=0.1", {"fr"}, {"de"}),
+    # A range matches a tag it equals or is a prefix of (en matches en-GB),
+    # case aside.
+    ("EN, fr;q=0.5", {"en-GB"}, {"en-GB"}),
+    # q=0 is "not acceptable": with nothing acceptable in the description, any
+    # of its languages may stand in but the one refused.
+    ("de;q=0, fr", {"fr"}, {"en-GB", "ja"}),
+])
+def test_stget_21_22_canonical_language_chosen_per_map(lrs, f, accept, names, descriptions):
+    """RFC 2616 14.4 applied to each language map separately (1.0.3 Part Three
+    §2.1.3, 2.0 §4.1.6.1 "Language Filtering Requirements")."""
+    s = f.statement()
+    s["object"]["definition"] = {
+        "name": {"en-GB": "Colour", "fr": "Couleur", "ja": "色"},
+        "description": {"en-GB": "A lesson", "de": "Eine Lektion", "ja": "授業"},
+        "type": "http://adlnet.gov/expapi/activities/lesson"}
+    lrs.store(s)
+    lrs.wait_for_statement(s["id"])
+    r = lrs.get("statements", params={"statementId": s["id"], "format": "canonical"},
+                headers={"Accept-Language": accept})
+    assert_status(r, 200)
+    d = r.json()["object"]["definition"]
+    assert len(d["name"]) == 1 and len(d["description"]) == 1, \
+        f"STGET-21: a canonical language map holds exactly one language: {d}"
+    assert set(d["name"]) <= names and set(d["description"]) <= descriptions, (
+        f"STGET-22: with Accept-Language {accept!r} the name should be in one of "
+        f"{sorted(names)} and the description in one of {sorted(descriptions)}, each map "
+        f"chosen on its own: {d}")
+
+
 # -- parameter validation ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("params", [
