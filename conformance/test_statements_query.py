@@ -236,22 +236,26 @@ def test_stget_20_21_22_23_format_canonical_one_language(lrs, f):
 
 
 @pytest.mark.parametrize("accept,names,descriptions", [
-    # Quality values rank the ranges; each map takes the best range it holds:
-    # the name has fr, the description only de.
+    # Quality values rank the languages; each map takes its best acceptable
+    # one: the name has fr, the description only de.
     ("de;q=0.5, fr;q=0.9, en;q=0.1", {"fr"}, {"de"}),
-    # A range matches a tag it equals or is a prefix of (en matches en-GB),
-    # case aside.
-    ("EN, fr;q=0.5", {"en-GB"}, {"en-GB"}),
+    # A range matches a tag it equals or is a prefix of, case aside; a more
+    # specific range decides for the tags it matches, whatever its place.
+    ("EN-us, fr;q=0.5", {"en-US"}, {"en-GB", "de", "ja"}),
+    ("en-GB;q=0.5, en;q=0.9", {"en-US"}, {"en-GB"}),
+    # "*" rates every language no other range names.
+    ("de;q=0.5, *;q=0.8", {"en-GB", "en-US", "fr"}, {"en-GB", "ja"}),
     # q=0 is "not acceptable": with nothing acceptable in the description, any
     # of its languages may stand in but the one refused.
     ("de;q=0, fr", {"fr"}, {"en-GB", "ja"}),
 ])
 def test_stget_21_22_canonical_language_chosen_per_map(lrs, f, accept, names, descriptions):
     """RFC 2616 14.4 applied to each language map separately (1.0.3 Part Three
-    §2.1.3, 2.0 §4.1.6.1 "Language Filtering Requirements")."""
+    §2.1.3, 2.0 §4.1.6.1 "Language Filtering Requirements"): a language's
+    quality is that of the longest range matching it, "*" matching the rest."""
     s = f.statement()
     s["object"]["definition"] = {
-        "name": {"en-GB": "Colour", "fr": "Couleur", "ja": "色"},
+        "name": {"en-GB": "Colour", "en-US": "Color", "fr": "Couleur"},
         "description": {"en-GB": "A lesson", "de": "Eine Lektion", "ja": "授業"},
         "type": "http://adlnet.gov/expapi/activities/lesson"}
     lrs.store(s)

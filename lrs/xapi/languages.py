@@ -10,9 +10,13 @@ and every language map picks its own key (`pick_language`).
 Language tags are case-insensitive (RFC 5646 2.1.1), so matching ignores
 case; the key returned is always the map's own spelling.
 
-A language the header gives quality 0 is "not acceptable" (RFC 2616 14.4):
-it is never chosen, not even as a fallback, unless the map holds nothing
-else (every non-empty map yields one entry, STGET-21).
+Each language of a map gets the quality RFC 2616 gives it: that of the
+longest range in the header matching it (a range matches a tag it equals or
+is a prefix of, "en" matching "en-GB"), "*" matching only what no other
+range does. The map shows its best acceptable language. When it has none,
+the nearest the reader would take stands in (`pick_language`), but never one
+the header refused with quality 0 unless the map holds nothing else: every
+non-empty map yields one entry (STGET-21).
 """
 
 from __future__ import annotations
@@ -20,66 +24,65 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-# Tried, in this order, when no preference matches (and always when the
-# client sent no Accept-Language): "und" is RFC 5646's "undetermined"
-# language, so a map that has it meant it as the neutral choice; English is
-# the language most xAPI content is written in. After these, the map's first
-# key, so every non-empty map yields exactly one entry (STGET-21).
+# Tried, in this order, when the map holds nothing the reader accepts (and
+# always when the client sent no Accept-Language): "und" is RFC 5646's
+# "undetermined" language, so a map that has it meant it as the neutral
+# choice; English is the language most xAPI content is written in. After
+# these, the map's first key.
 FALLBACKS = ("und", "en-us", "en")
 
 
 @dataclasses.dataclass(frozen=True)
 class Preferences:
-    """A reader's Accept-Language."""
+    """A reader's Accept-Language: its language ranges, lower-cased, with
+    their quality values, in the header's order."""
 
-    ranked: tuple[str, ...] = ()  # the acceptable ranges, most preferred first
-    refused: tuple[str, ...] = ()  # the ranges with quality 0, lower-cased
+    ranges: tuple[tuple[str, float], ...] = ()
 
-    def refuses(self, key: str) -> bool:
-        """Whether `key` (lower-cased) is not acceptable: the longest range
-        that matches it has quality 0 (RFC 2616 14.4). "*" matches only
-        what no other range does."""
-        if not self.refused:
-            return False
-        longest, refused = -1, False
-        for ranges, quality_zero in ((self.ranked, False), (self.refused, True)):
-            for lang_range in ranges:
-                low = lang_range.lower()
-                if low == "*":
-                    length = 0
-                elif key == low or key.startswith(low + "-"):
-                    length = len(low)
-                else:
-                    continue
-                if length > longest:
-                    longest, refused = length, quality_zero
-        return refused
+    def quality(self, tag: str) -> tuple[float, int] | None:
+        """The quality of language `tag` (lower-cased) and the position of
+        the range that gives it: RFC 2616 14.4, the longest range matching
+        it. None when no range matches."""
+        found, longest = None, -1
+        for position, (lang_range, quality) in enumerate(self.ranges):
+            if lang_range == "*":
+                length = 0
+            elif tag == lang_range or tag.startswith(lang_range + "-"):
+                length = len(lang_range)
+            else:
+                continue
+            if length > longest:
+                found, longest = (quality, position), length
+        return found
+
+    def refuses(self, tag: str) -> bool:
+        found = self.quality(tag)
+        return found is not None and found[0] == 0
+
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        """The acceptable ranges, most preferred first (ties in the
+        header's order)."""
+        order = sorted(range(len(self.ranges)), key=lambda i: (-self.ranges[i][1], i))
+        return tuple(self.ranges[i][0] for i in order if self.ranges[i][1] > 0)
 
 
 def parse_accept_language(header: str | None) -> Preferences:
     """The language ranges of an Accept-Language header.
 
     RFC 7231 5.3.5 / RFC 2616 14.4: comma-separated ranges, each with an
-    optional ";q=" weight in [0, 1] (default 1). Acceptable ranges are ranked
-    by weight, ties in the header's order; those with q=0 are kept apart as
-    refused. "*" is a range like the others. Malformed items are skipped
-    rather than failing the request: the header only steers a choice we can
-    always make some other way.
+    optional ";q=" weight in [0, 1] (default 1); q=0 is "not acceptable".
+    Malformed items are skipped rather than failing the request: the header
+    only steers a choice we can always make some other way.
     """
     if not header:
         return Preferences()
-    weighted: list[tuple[float, int, str]] = []
-    refused: list[str] = []
-    for position, item in enumerate(header.split(",")):
+    ranges = []
+    for item in header.split(","):
         parsed = _parse_range(item)
-        if parsed is None:
-            continue
-        if parsed[1] > 0:
-            weighted.append((-parsed[1], position, parsed[0]))
-        else:
-            refused.append(parsed[0].lower())
-    weighted.sort()
-    return Preferences(tuple(tag for _, _, tag in weighted), tuple(refused))
+        if parsed is not None:
+            ranges.append((parsed[0].lower(), parsed[1]))
+    return Preferences(tuple(ranges))
 
 
 def _parse_range(item: str) -> tuple[str, float] | None:
@@ -111,56 +114,45 @@ def _is_range(tag: str) -> bool:
 def pick_language(lmap: Mapping[str, object], prefs: Preferences) -> str | None:
     """The key of `lmap` to show a reader with preferences `prefs`.
 
-    For each range in preference order: a key equal to it, else a key it is a
-    prefix of ("en" matches "en-GB", RFC 2616 14.4), else (a step beyond RFC
-    2616, the RFC 4647 3.4 "lookup" fallback) a key that is a prefix of it
-    ("en-US" finds "en"). "*" matches the first key. Then, for each range, a
-    key with the same primary language ("en-US" takes "en-GB"). With no
-    match: "und", "en-US", "en", then the map's first key. Keys the reader
-    refused are passed over throughout, unless there are no others. None
-    only for an empty map.
+    The key of the highest quality (module docstring); between equals, the
+    one whose range comes first in the header, then map order. When no key
+    is acceptable, the nearest one, passing over refused keys unless there
+    are no others: for each acceptable range, most preferred first, a key
+    that is a prefix of it (the RFC 4647 3.4 "lookup" fallback, a step
+    beyond RFC 2616: "en-US" finds "en"); then, for each range, a key with
+    the same primary language ("en-US" takes "en-GB"); then "und", "en-US",
+    "en"; then the first key. None only for an empty map.
     """
     if not lmap:
         return None
     lowered = {key.lower(): key for key in lmap}
-    if prefs.refused:
-        lowered = {low: key for low, key in lowered.items()
-                   if not prefs.refuses(low)} or lowered
-    for pref in prefs.ranked:
-        found = _match(pref.lower(), lowered)
-        if found is not None:
-            return found
-    # A second pass before giving up on the reader's wishes: the same primary
-    # language in another region ("en-US" reader, only "en-GB" on offer).
-    for pref in prefs.ranked:
-        primary = pref.lower().split("-")[0] + "-"
-        for low, key in lowered.items():
+    best, best_rank = None, None
+    for low, key in lowered.items():
+        found = prefs.quality(low)
+        if found is not None and found[0] > 0:
+            rank = (-found[0], found[1])
+            if best_rank is None or rank < best_rank:
+                best, best_rank = key, rank
+    if best is not None:
+        return best
+    candidates = {low: key for low, key in lowered.items() if not prefs.refuses(low)} or lowered
+    ranked = [pref for pref in prefs.ranked if pref != "*"]
+    for pref in ranked:
+        parts = pref.split("-")
+        while len(parts) > 1:
+            parts.pop()
+            found_key = candidates.get("-".join(parts))
+            if found_key is not None:
+                return found_key
+    for pref in ranked:
+        primary = pref.split("-")[0] + "-"
+        for low, key in candidates.items():
             if low.startswith(primary):
                 return key
     for fallback in FALLBACKS:
-        if fallback in lowered:
-            return lowered[fallback]
-    return next(iter(lowered.values()))
-
-
-def _match(pref: str, lowered: dict[str, str]) -> str | None:
-    if pref == "*":
-        return next(iter(lowered.values()))
-    exact = lowered.get(pref)
-    if exact is not None:
-        return exact
-    prefix = pref + "-"
-    for low, key in lowered.items():
-        if low.startswith(prefix):
-            return key
-    # Truncate the range one subtag at a time (RFC 4647 3.4).
-    parts = pref.split("-")
-    while len(parts) > 1:
-        parts.pop()
-        candidate = lowered.get("-".join(parts))
-        if candidate is not None:
-            return candidate
-    return None
+        if fallback in candidates:
+            return candidates[fallback]
+    return next(iter(candidates.values()))
 
 
 def reduce_language_map(lmap: Mapping[str, str], prefs: Preferences) -> dict[str, str]:

@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from lrs.xapi.formats import downgrade_for_v1, format_statement
-from lrs.xapi.languages import Preferences
+from lrs.xapi.languages import parse_accept_language
 from lrs.xapi.versions import V1, V2
 
 CHOICE = {
@@ -41,7 +41,7 @@ def statement():
 
 
 def fmt(stmt, name, languages=(), canonical=None, version=V2):
-    return format_statement(stmt, name, languages=Preferences(tuple(languages)),
+    return format_statement(stmt, name, languages=parse_accept_language(", ".join(languages)),
                             canonical=canonical, version=version)
 
 
