@@ -149,6 +149,15 @@ def test_depth_limit():
         parse_json(_nested(MAX_DEPTH + 1), reject_duplicate_keys=False)
 
 
+@pytest.mark.parametrize("flag", [False, True])
+def test_a_deep_body_with_a_long_integer_is_400_not_500(flag):
+    # The exact parse of long integers (json) stops at Python's recursion
+    # limit where orjson reads on: the depth is checked before it.
+    body = b"[" * 1000 + b"12345678901234567890" + b"]" * 1000
+    with pytest.raises(BadRequest, match="deeper"):
+        parse_json(body, reject_duplicate_keys=flag)
+
+
 def test_depth_limit_mixed_containers():
     body = b'{"a":' * 40 + b"[" * 30 + b"]" * 30 + b"}" * 40
     with pytest.raises(BadRequest, match="deeper"):
