@@ -210,6 +210,29 @@ def test_if_none_match_star(doc):
     assert doc.get("inm").json() == {"v": 1}
 
 
+def test_a_precondition_sent_on_several_header_lines_is_one_list(doc):
+    # RFC 9110 5.3: If-None-Match: "a" and If-None-Match: "b" on two lines are
+    # "a", "b". Only the first line was read, so the current tag on the second
+    # line did not stop the write.
+    etag = doc.create("lines", {"v": 1}).headers["etag"]
+
+    def put(name: str, first: str, second: str) -> httpx.Response:
+        return doc.client.put(doc.path, params=doc.one("lines"), content=b'{"v": 2}',
+                              headers=[("Content-Type", "application/json"),
+                                       (name, first), (name, second)])
+
+    _error(put("If-None-Match", '"other"', etag), 412)
+    assert doc.get("lines").json() == {"v": 1}
+    assert put("If-Match", '"stale"', etag).status_code == 204
+    assert doc.get("lines").json() == {"v": 2}
+
+
+def test_a_null_character_in_a_document_id_is_400(doc):
+    # Ids are kept as PostgreSQL text, which cannot hold U+0000: it was a 500.
+    _error(doc.put("a\x00b", {"v": 1}, headers=CREATE), 400)
+    _error(doc.get("a\x00b"), 400)
+
+
 def test_post_and_delete_honour_if_match(doc):
     etag = doc.create("pd", {"v": 1}).headers["etag"]
     _error(doc.post("pd", {"w": 2}, headers={"If-Match": '"0000"'}), 412)

@@ -86,8 +86,7 @@ async def _list(xreq: XRequest, principal: Principal, target: Target) -> Respons
 
 async def _write(xreq: XRequest, principal: Principal, version: str, target: Target) -> Response:
     runtime: Runtime = xreq.runtime
-    pre = rules.parse_preconditions(xreq.headers.get("if-match"),
-                                    xreq.headers.get("if-none-match"))
+    pre = rules.parse_preconditions(_field(xreq, "if-match"), _field(xreq, "if-none-match"))
     context = {"kind": target.kind, "version": version}
     if xreq.method == "DELETE":
         change = functools.partial(rules.plan_delete, pre=pre, **context)
@@ -108,6 +107,13 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
     # RFC 9110 8.8.3: the ETag of what the write left, so a client can chain
     # conditional writes without a GET in between.
     return Response(status_code=204, headers=_validators(stored) if stored else None)
+
+
+def _field(xreq: XRequest, name: str) -> str | None:
+    """A list header as one value: RFC 9110 5.3, several field lines of it
+    are one list (If-None-Match: "a" and If-None-Match: "b" are "a", "b")."""
+    lines = xreq.headers.getlist(name)
+    return ", ".join(lines) if lines else None
 
 
 def _validators(document: Document) -> dict[str, str]:

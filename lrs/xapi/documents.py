@@ -53,6 +53,7 @@ import hashlib
 import orjson
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
+from lrs.xapi import jsonparse
 from lrs.xapi.agents import agent_key
 from lrs.xapi.formats_check import is_iri, is_uuid, parse_timestamp
 from lrs.xapi.validate import validate_agent
@@ -151,6 +152,7 @@ def parse_target(kind: str, params: dict[str, str], version: str) -> Target:
     if "agent" in params:
         fields["agent_key"] = parse_agent(params["agent"], version,
                                           allow_group=kind == STATE)
+        _no_nul(fields["agent_key"], "agent")
     if "registration" in params:
         if not is_uuid(params["registration"]):
             raise BadRequest("parameter 'registration' must be a UUID", field="registration")
@@ -159,6 +161,7 @@ def parse_target(kind: str, params: dict[str, str], version: str) -> Target:
     if doc_id is not None:
         if doc_id == "":
             raise BadRequest(f"parameter {k.id_param!r} must not be empty", field=k.id_param)
+        _no_nul(doc_id, k.id_param)
         fields["doc_id"] = doc_id
     if "since" in params:
         since = _since(params["since"], version)
@@ -168,6 +171,14 @@ def parse_target(kind: str, params: dict[str, str], version: str) -> Target:
             raise BadRequest(f"parameter 'since' cannot be combined with {k.id_param!r}",
                              field="since")
     return Target(**fields)
+
+
+def _no_nul(value: str, name: str) -> None:
+    # A document is kept under its id and agent as PostgreSQL text, which
+    # cannot hold U+0000 (an IRI cannot either: activityId is refused as one).
+    if "\x00" in value:
+        raise BadRequest(f"parameter {name!r} must not contain the character U+0000",
+                         field=name)
 
 
 def parse_agent(raw: str, version: str, *, allow_group: bool, name: str = "agent") -> str:
@@ -308,7 +319,12 @@ def merge_json(current: Document, posted: Document) -> bytes:
     400 when either side is not application/json or not a JSON object."""
     stored = _json_object(current, "the stored document")
     incoming = _json_object(posted, "the posted document")
-    return orjson.dumps({**stored, **incoming})
+    try:
+        # jsonparse: integers beyond 64 bits stay exact, and a document
+        # deeper than orjson writes (254 levels) is written by json.
+        return jsonparse.dumps({**stored, **incoming})
+    except RecursionError:
+        raise BadRequest("cannot merge: the merged document nests too deeply") from None
 
 
 def _json_object(document: Document, what: str) -> dict:
@@ -316,9 +332,11 @@ def _json_object(document: Document, what: str) -> dict:
         raise BadRequest(f"cannot merge: {what} is {document.content_type!r}, not "
                          "application/json (use PUT to replace it)")
     try:
-        value = orjson.loads(document.content)
-    except orjson.JSONDecodeError:
+        value = jsonparse.strict_loads(document.content)
+    except ValueError:
         raise BadRequest(f"cannot merge: {what} is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest(f"cannot merge: {what} nests too deeply") from None
     if not isinstance(value, dict):
         raise BadRequest(f"cannot merge: {what} is not a JSON object")
     return value

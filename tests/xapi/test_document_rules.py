@@ -128,6 +128,29 @@ def test_merge_refuses_what_is_not_a_json_object(current, sent):
         _post(current, sent)
 
 
+def test_merge_keeps_values_the_post_did_not_touch_exactly():
+    # Integers beyond 64 bits stay integers (orjson alone read them as floats).
+    merged = _post(new_document("application/json", b'{"big":123456789012345678901234567890}'),
+                   json_doc({"x": 1}))
+    assert merged.content == b'{"big":123456789012345678901234567890,"x":1}'
+
+
+@pytest.mark.parametrize("depth", [253, 600])
+def test_merge_writes_a_document_deeper_than_orjson_writes(depth):
+    # orjson reads 1,024 levels but writes only 254: such a merge was a 500.
+    deep = b'{"d":' + b"[" * depth + b"]" * depth + b"}"
+    merged = _post(new_document("application/json", deep), json_doc({"x": 1}))
+    assert merged.content == deep[:-1] + b',"x":1}'
+
+
+def test_a_merge_past_any_parser_depth_is_refused_not_failed():
+    # A long integer sends the exact parse to the json module, whose depth
+    # is Python's recursion limit.
+    deep = b'{"d":' + b"[" * 1000 + b"12345678901234567890" + b"]" * 1000 + b"}"
+    with pytest.raises(BadRequest, match="nests too deeply"):
+        _post(new_document("application/json", deep), json_doc({"x": 1}))
+
+
 def test_json_type_ignores_parameters_and_case():
     assert d.is_json_type("Application/JSON; charset=utf-8")
     assert not d.is_json_type("application/jsonp")
@@ -187,6 +210,10 @@ def test_parse_since():
     {"agent": '{"objectType": "Group", "mbox": "mailto:g@e.com"}'},
     {"registration": "nope"},
     {"profileId": ""},
+    # Ids and agent keys are kept as PostgreSQL text, which cannot hold
+    # U+0000: a request naming one was a 500.
+    {"profileId": "p\x00"},
+    {"agent": '{"account": {"homePage": "http://e.com", "name": "a\\u0000"}}'},
 ])
 def test_bad_values(params):
     base = {"activityId": "http://e.com/a", "agent": AGENT}
