@@ -23,6 +23,13 @@ def test_about_lists_the_versions_a_request_can_use(server):
         assert response.headers["content-type"] == "application/json"
 
 
+def test_about_refuses_a_parameter_it_does_not_define(server):
+    # GEN-07, as every resource does; without credentials, as About is open.
+    response = httpx.get(f"{server.url}/xapi/about", params={"foo": "1"})
+    assert response.status_code == 400
+    assert "'foo'" in response.json()["error"]["message"]
+
+
 def test_head_about_has_no_body(server):
     response = httpx.head(f"{server.url}/xapi/about")
     assert response.status_code == 200

@@ -28,6 +28,11 @@ def listed_versions(header: str | None) -> list[str]:
 
 
 async def about(request: Request) -> Response:
+    if request.query_params:
+        # GEN-07 (1.0.3 Communication 3.2, 2.0 LRS 4.1.5): a parameter the
+        # resource does not define is refused, here as on every resource.
+        name = next(iter(request.query_params))
+        raise BadRequest(f"parameter {name!r} is not allowed here", field=name)
     return JSONResponse({
         "version": listed_versions(request.headers.get(HEADER)),
         "extensions": {"urn:x-lrs:build": {"version": __version__}},
