@@ -164,9 +164,12 @@ class XAPI:
         assert urlsplit(target).netloc == urlsplit(self.cfg.url).netloc, target
         return target
 
-    def request(self, method: str, path: str, *, params: Any = None, headers: dict | None = None,
+    def request(self, method: str, path: str, *, params: Any = None,
+                headers: dict | list[tuple[str, str]] | None = None,
                 json_body: Any = None, content: bytes | str | None = None,
                 version: str | None | bool = True) -> httpx.Response:
+        """`headers` as a dict replaces the defaults; as a list of pairs, its
+        lines are sent after them as they are, a name repeated if it is."""
         h: dict[str, str] = {}
         v = self.version if version is True else version
         if v:
@@ -174,9 +177,13 @@ class XAPI:
         if json_body is not None:
             content = json.dumps(json_body).encode("utf-8")
             h["Content-Type"] = "application/json"
-        if headers:
+        sent: dict | list = h
+        if isinstance(headers, dict):
             h.update(headers)
-        return self.http.request(method, self.url(path), params=params, headers=h, content=content)
+        elif headers:
+            sent = [*h.items(), *headers]
+        return self.http.request(method, self.url(path), params=params, headers=sent,
+                                 content=content)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)

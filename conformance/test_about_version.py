@@ -83,6 +83,16 @@ def test_gen_04_about_head(cfg):
     assert h.content == b""
 
 
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_gen_07_about_unknown_parameter_400(cfg, version):
+    """1.0.3 Part Three §3.2, 2.0 §4.1.5: "any requests to any of these
+    resources that use any parameters which the LRS does not recognize" are
+    400; About defines none (ABOUT-06 exempts its version header only)."""
+    with XAPI(cfg, version) as c:
+        r = c.get("about", params={"foo": "1"})
+    assert_status(r, 400)
+
+
 # -- version header negotiation ----------------------------------------------------------
 
 @pytest.mark.parametrize("sent,expected", [

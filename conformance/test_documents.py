@@ -140,6 +140,23 @@ def test_doc_05_put_if_match(lrs, doc):
     assert _get(lrs, doc, "im").json() == {"v": 3}
 
 
+def test_doc_05_06_a_precondition_on_several_header_lines(lrs, doc):
+    """If-Match and If-None-Match are lists (RFC 2616 14.24/14.26), and a list
+    sent on several header lines is the one list joined by commas (4.2)."""
+    _create(lrs, doc, "lines", {"v": 1})
+    et = _etag(_get(lrs, doc, "lines"))
+
+    def put(name: str, first: str, second: str, body: dict):
+        return lrs.put(doc.path, params=doc.one("lines"), json_body=body,
+                       headers=[(name, first), (name, second)])
+
+    assert_status(put("If-None-Match", '"other"', et, {"v": 2}), 412)
+    assert _get(lrs, doc, "lines").json() == {"v": 1}, \
+        "DOC-06: the current ETag on a second If-None-Match line must stop the write"
+    assert_status(put("If-Match", '"stale"', et, {"v": 3}), 204)
+    assert _get(lrs, doc, "lines").json() == {"v": 3}
+
+
 def test_doc_05_put_if_match_when_absent_412(lrs, doc):
     r = lrs.put(doc.path, params=doc.one("absent"), json_body={"v": 1}, headers={"If-Match": '"abc"'})
     assert_status(r, 412)
@@ -223,6 +240,28 @@ def test_doc_10_12_19_aprof_04_post_merges_json(lrs, doc):
     got = _get(lrs, doc, "merge")
     assert got.json() == {"a": 1, "b": {"y": 2}, "c": 3}, "DOC-10: shallow merge of top-level keys"
     assert got.headers["content-type"].startswith("application/json")
+
+
+def test_doc_10_merge_keeps_a_deeply_nested_property(lrs, doc):
+    """Other keys stay as they were, however deep: 300 levels, as any JSON
+    parser reads them (an LRS that could not write them back answered 500)."""
+    deep = {"d": json.loads("[" * 300 + "]" * 300), "n": 1}
+    assert_status(lrs.put(doc.path, params=doc.one("deep"), json_body=deep,
+                          headers={"If-None-Match": "*"}), 204)
+    assert_status(lrs.post(doc.path, params=doc.one("deep"), json_body={"n": 2}), 204)
+    assert _get(lrs, doc, "deep").json() == {**deep, "n": 2}, "DOC-10: other keys stay"
+
+
+def test_err_01_a_null_character_in_a_document_id(lrs, doc):
+    """An id is a String, and U+0000 is a JSON string's character: stored and
+    read back, or refused as an invalid argument (400); never a server error."""
+    r = lrs.put(doc.path, params=doc.one("a\x00b"), json_body={"v": 1},
+                headers={"If-None-Match": "*"})
+    assert_status(r, 204, 400)
+    if r.status_code == 204:
+        got = _get(lrs, doc, "a\x00b")
+        assert_status(got, 200)
+        assert got.json() == {"v": 1}
 
 
 def test_doc_10_merge_with_charset_content_type(lrs, doc):
