@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import timezone
 
-
+from lrs.errors import ValidationError
 from lrs.xapi.agents import normalize_mbox
+from lrs.xapi.formats_check import parse_timestamp
 from lrs.xapi.jsonparse import dumps
 
 # Top-level properties the LRS assigns or that are not part of the statement.
@@ -180,12 +181,15 @@ def _sort_key(value: object) -> bytes:
 # Seconds with a fraction of more than two digits: the digits past the second
 # are dropped (1.0.3 Data 4.6: "any precision beyond 0.01 second precision
 # SHOULD* NOT be included in the comparison").
-_LONG_SECONDS = re.compile(r"(\d+[.,]\d{2})\d+S$")
+_SECONDS = re.compile(r"(\d+)(?:[.,](\d*))?S$")
 
 
 def truncate_duration(duration: str) -> str:
-    """`duration` with its seconds cut to 0.01 s ("PT1.2345S" -> "PT1.23S")."""
-    return _LONG_SECONDS.sub(r"\1S", duration)
+    """`duration` with its seconds written to exactly 0.01 s, so that only
+    that much is compared (2.0 LRS 4.2.7; 1.0.3 Data 4.6): "PT1.2345S",
+    "PT1.23S" and "PT1.230S" are "PT1.23S"; "PT1S" and "PT1.001S" are
+    "PT1.00S"."""
+    return _SECONDS.sub(lambda m: f"{int(m[1])}.{(m[2] or '')[:2]:0<2}S", duration)
 
 
 def _instant(timestamp: object) -> object:
@@ -196,10 +200,11 @@ def _instant(timestamp: object) -> object:
     if type(timestamp) is not str:
         return timestamp
     try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
+        # The validator's own reading (1.0.3's, which takes every form 2.0
+        # does): datetime.fromisoformat refused a lower-case "z" before
+        # Python 3.12, so such a timestamp compared as its string.
+        moment = parse_timestamp(timestamp)
+    except ValidationError:
         return timestamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat()

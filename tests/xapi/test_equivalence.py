@@ -1,5 +1,6 @@
 import copy
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -149,9 +150,22 @@ def test_duration_compares_to_hundredths():
     assert not statements_equivalent(statement(), d)
 
 
+@pytest.mark.parametrize("first, second, same", [
+    # Written with fewer digits than hundredths: still the same 0.01 s.
+    ("PT1S", "PT1.001S", True), ("PT1.5S", "PT1.501S", True), ("PT1.50S", "PT1.5S", True),
+    ("PT1,5S", "PT1.5S", True),
+    ("PT1.2S", "PT1.234S", False), ("PT1S", "PT1.01S", False),
+])
+def test_durations_are_compared_to_the_hundredth_however_written(first, second, same):
+    a = variant(lambda s: s["result"].update(duration=first))
+    b = variant(lambda s: s["result"].update(duration=second))
+    assert statements_equivalent(a, b) is same
+
+
 def test_truncate_duration():
     assert truncate_duration("PT4H35M59.14S") == "PT4H35M59.14S"
     assert truncate_duration("PT59.149S") == "PT59.14S"
+    assert truncate_duration("PT59S") == "PT59.00S"
     assert truncate_duration("P1D") == "P1D"
 
 
@@ -175,6 +189,9 @@ def test_substatement_rules():
     assert statements_equivalent(a, same)
     later = variant(lambda s: s.update(object=substatement(timestamp="2030-01-01T00:00:01Z")))
     assert not statements_equivalent(a, later)
+    # RFC 3339 lets "t" and "z" be lower-case: the same instant.
+    lower = variant(lambda s: s.update(object=substatement(timestamp="2030-01-01t00:00:00z")))
+    assert statements_equivalent(a, lower)
 
 
 def test_statement_ref_id_case():
