@@ -160,9 +160,10 @@ def _check_agrees(path: str, attachment: dict, part: Part) -> None:
     # length. The rule binds only "when both the parameter and property are
     # specified": a part without Content-Length is not held to `length` (the
     # ADL suite sends such parts and expects 200).
+    # (`length` is validated before: an integer, which JSON may write 16.0.)
     length = attachment.get("length")
-    if ("content-length" in part.headers and isinstance(length, int)
-            and not isinstance(length, bool) and length != len(part.body)):
+    if ("content-length" in part.headers and type(length) in (int, float)
+            and length != len(part.body)):
         raise ValidationError(f"{path}.length", f"is {length} but the attachment data "
                                                 f"(multipart part {part.index}) is "
                                                 f"{len(part.body)} octets")

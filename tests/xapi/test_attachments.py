@@ -139,11 +139,15 @@ def test_declared_hash_that_is_no_sha2_hex_digest(declared: str) -> None:
         match_attachments([statement(attachment(sha2=declared))], [part(TEXT, sha2=declared)])
 
 
-def test_length_must_agree_with_a_part_content_length() -> None:  # ATT-04
+@pytest.mark.parametrize("length", [26, 26.0])
+def test_length_must_agree_with_a_part_content_length(length) -> None:  # ATT-04
+    # 26.0 is an integer as JSON writes it too (the validator takes it): it
+    # was not compared at all.
     p = part(TEXT, **{"content-length": str(len(TEXT))})
     with pytest.raises(ValidationError) as caught:
-        match_attachments([statement(attachment(length=26))], [p])
+        match_attachments([statement(attachment(length=length))], [p])
     assert caught.value.path == "statement[0].attachments[0].length"
+    assert match_attachments([statement(attachment(length=float(len(TEXT))))], [p])
 
 
 def test_length_is_not_checked_against_a_part_without_content_length() -> None:
