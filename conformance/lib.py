@@ -457,8 +457,10 @@ def attachment_object(data: bytes, content_type: str = "text/plain", *,
 
 
 def encode_multipart(body: Any, parts: list[tuple[bytes, str]], *,
-                     hash_header: bool = True) -> tuple[bytes, str]:
-    """First part: the statement JSON. Then one part per (data, content_type)."""
+                     hash_header: bool = True, content_length: bool = False
+                     ) -> tuple[bytes, str]:
+    """First part: the statement JSON. Then one part per (data, content_type),
+    with a Content-Length header if `content_length`."""
     boundary = "conformance-" + uuid.uuid4().hex
     out = bytearray()
     out += f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
@@ -468,6 +470,8 @@ def encode_multipart(body: Any, parts: list[tuple[bytes, str]], *,
         out += f"--{boundary}\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: binary\r\n".encode()
         if hash_header:
             out += f"X-Experience-API-Hash: {sha256_hex(data)}\r\n".encode()
+        if content_length:
+            out += f"Content-Length: {len(data)}\r\n".encode()
         out += b"\r\n" + data + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out), f'multipart/mixed; boundary="{boundary}"'

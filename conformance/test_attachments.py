@@ -88,6 +88,22 @@ def test_att_04_part_without_hash_header_400(lrs, f):
     assert_status(r, 400)
 
 
+def test_att_04_length_and_part_content_length_must_match(lrs, f):
+    """1.0.3 Part Three §1.5.2, 2.0 §4.1.3: where a part's header has a
+    property in the attachment object (Content-Length and `length`) and both
+    are given, they MUST match. `length` written 999.0 is the same number."""
+    data = b"sixteen octets.."
+    for length in (999, 999.0):
+        s = f.statement()
+        s["attachments"] = [{**attachment_object(data), "length": length}]
+        r = _post_multipart(lrs, s, [(data, "text/plain")], content_length=True)
+        assert_status(r, 400)
+        assert_status(lrs.get_statement(s["id"]), 404)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    assert_status(_post_multipart(lrs, s, [(data, "text/plain")], content_length=True), 200)
+
+
 def test_att_03_stpost_07_batch_missing_one_part_stores_nothing(lrs, f, registration):
     d1, d2 = b"first attachment", b"second attachment (missing)"
     a = f.statement(registration=registration)

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from conformance.lib import (CLIENT_STYLES, CONSISTENT_THROUGH, VERSION_HEADER, assert_status,
-                             client_json, deep, new_id, parse_http_date, parse_iso)
+from conformance.lib import (CLIENT_STYLES, CONSISTENT_THROUGH, VERB_EXPERIENCED, VERSION_HEADER,
+                             assert_status, client_json, deep, new_id, parse_http_date,
+                             parse_iso)
 
 
 def _same_core(sent: dict, got: dict) -> None:
@@ -389,6 +390,35 @@ def test_imm_02_sr_05_06_duration_compared_to_hundredths(lrs, f, version):
     diff = deep(s)
     diff["result"]["duration"] = "PT1.25S"
     assert_status(lrs.post_statements(diff), 409)
+
+
+@pytest.mark.parametrize("stored,sent", [("PT1S", "PT1.001S"), ("PT1.5S", "PT1.501S")])
+def test_imm_02_sr_06_duration_written_with_fewer_digits(lrs, f, version, stored, sent):
+    """The hundredths are compared, however few digits write them: PT1S is
+    PT1.00S (a string cut at two digits would not make them equal)."""
+    s = f.statement(result={"duration": stored})
+    assert_status(lrs.post_statements(s), 200)
+    same = deep(s)
+    same["result"]["duration"] = sent
+    r = lrs.post_statements(same)
+    if version == "1.0.3":
+        assert_status(r, 200, 409)  # SHOULD* in 1.0.3
+    else:
+        assert_status(r, 200)
+
+
+def test_imm_02_substatement_timestamp_with_a_lower_case_z(lrs, f):
+    """RFC 3339 5.6 lets "T" and "Z" be lower case: the same instant, so the
+    same statement (1.0.3 Part Two §2.3.1, 2.0 §4.2: a timestamp's
+    serialization is not compared)."""
+    s = f.statement()
+    s["object"] = {"objectType": "SubStatement", "actor": f.agent(),
+                   "verb": {"id": VERB_EXPERIENCED}, "object": {"id": f.activity_id()},
+                   "timestamp": "2020-01-01T00:00:00z"}
+    assert_status(lrs.post_statements(s), 200)
+    same = deep(s)
+    same["object"]["timestamp"] = "2020-01-01T01:00:00+01:00"
+    assert_status(lrs.post_statements(same), 200)
 
 
 def test_dt_04_timestamps_returned_in_utc_2_0(lrs, f, version):
