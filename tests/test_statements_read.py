@@ -324,6 +324,30 @@ def test_the_statement_ref_rule_applies_recursively(client):
     assert listed_ids(client, verb=ATTEMPTED) == [a, b, c]
 
 
+@pytest.mark.parametrize("other_targets", [0, 40])
+def test_the_statement_ref_rule_follows_a_chain_of_any_length(client, other_targets):
+    # No depth is set ("This rule applies recursively"): a chain of 20 refs
+    # (the walk stopped at 16). With 40 other matches the referrers are
+    # searched from the referrers' side, without them from the target's.
+    chain = stored(client, statement(verb={"id": ATTEMPTED}))
+    for _ in range(20):
+        chain += stored(client, statement(object={"objectType": "StatementRef",
+                                                  "id": chain[-1]}))
+    others = stored(client, [statement(verb={"id": ATTEMPTED})] * other_targets)
+    assert sorted(listed_ids(client, verb=ATTEMPTED)) == sorted(chain + others)
+
+
+def test_a_cycle_of_statement_refs_ends(client):
+    # Ids are the client's: a can refer to b before b exists, and b to a.
+    a, b = new_id(), new_id()
+    stored(client, statement(id=a, object={"objectType": "StatementRef", "id": b}))
+    stored(client, statement(id=b, object={"objectType": "StatementRef", "id": a}))
+    assert listed_ids(client, verb=ATTEMPTED) == []
+    [c] = stored(client, statement(verb={"id": ATTEMPTED}))
+    [d] = stored(client, statement(object={"objectType": "StatementRef", "id": c}))
+    assert listed_ids(client, verb=ATTEMPTED) == [d, c]
+
+
 def test_a_context_statement_ref_does_not_match(client):
     [target] = stored(client, statement(verb={"id": ATTEMPTED}))
     stored(client, statement(context={"statement": {"objectType": "StatementRef", "id": target}}))

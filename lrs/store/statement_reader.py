@@ -30,8 +30,6 @@ from lrs.xapi.indexing import key_hash
 # How far the query counts StatementRef referrers and targets to choose
 # how to find the referrers of a page (see compile_page).
 REFERRER_COUNT = 1000
-# How many StatementRef steps the rule follows from a referrer.
-MAX_REF_DEPTH = 16
 # How far the query counts the rows of an agent (or activity), and then of
 # its other filter (activity, verb, registration), to choose which of the two
 # to walk (see _direct): the agent's rows when there are fewer than
@@ -294,12 +292,12 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     # would be planned as a join over all of them).
     # The rule applies recursively (1.0.3 Communication 2.1.3: "a is a match
     # when a targets b which targets c" and c matches): a referrer matches
-    # when any statement down its chain of StatementRefs does. Chains are
-    # short (usually one step: a void); the depth bound also ends cycles.
-    chain = (f"WITH RECURSIVE chain(id, depth) AS (SELECT r.ref_target, 1 UNION ALL "
-             f"SELECT c.ref_target, chain.depth + 1 FROM statements c JOIN chain "
-             f"ON c.tenant_id = $1 AND c.id = chain.id "
-             f"WHERE c.ref_target IS NOT NULL AND chain.depth < {MAX_REF_DEPTH}) "
+    # when any statement down its chain of StatementRefs does, however long.
+    # Chains are short (usually one step: a void). UNION, not UNION ALL:
+    # an id met again adds no row, so a cycle of references ends the walk.
+    chain = (f"WITH RECURSIVE chain(id) AS (SELECT r.ref_target UNION "
+             f"SELECT c.ref_target FROM statements c JOIN chain "
+             f"ON c.tenant_id = $1 AND c.id = chain.id WHERE c.ref_target IS NOT NULL) "
              f"SELECT id FROM chain")
     # Each statement down the chain is found by its id, then checked
     # against the filters, the index tables by per-row probes (LIMIT 1 and
@@ -316,10 +314,10 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
                   f"ORDER BY r.seq {order} LIMIT {n}")
     # Each target's referrers, and theirs, by the ref_target index (OFFSET 0
     # keeps the planner from merging all referrers with all targets instead).
-    upward = (f"WITH RECURSIVE up(seq, id, depth) AS (SELECT u.seq, u.id, 1 FROM statements u "
-              f"WHERE u.tenant_id = $1 AND u.ref_target = t.id UNION ALL "
-              f"SELECT u.seq, u.id, up.depth + 1 FROM statements u JOIN up "
-              f"ON u.tenant_id = $1 AND u.ref_target = up.id WHERE up.depth < {MAX_REF_DEPTH}) "
+    upward = (f"WITH RECURSIVE up(seq, id) AS (SELECT u.seq, u.id FROM statements u "
+              f"WHERE u.tenant_id = $1 AND u.ref_target = t.id UNION "
+              f"SELECT u.seq, u.id FROM statements u JOIN up "
+              f"ON u.tenant_id = $1 AND u.ref_target = up.id) "
               f"SELECT r.seq FROM up JOIN statements r ON r.tenant_id = $1 AND r.seq = up.seq "
               f"WHERE {' AND '.join(referrer)} OFFSET 0")
     by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL ({upward}) r "
