@@ -179,6 +179,23 @@ def test_stget_30_statement_ref_matches_target_filters(lrs, f):
         "STGET-30: a statement referring to a matching statement matches too"
 
 
+def test_stget_30_statement_ref_rule_at_any_depth(lrs, f):
+    """"This rule applies recursively" (1.0.3 Part Three §2.1.3, 2.0
+    §4.1.6.1), with no depth given: a chain of 20 StatementRefs ends at a
+    match, so every link matches."""
+    act = f.activity_id()
+    chain = [f.statement(activity=act)]
+    for _ in range(20):
+        ref = f.statement(verb=VERB_ATTEMPTED)
+        ref["object"] = {"objectType": "StatementRef", "id": chain[-1]["id"]}
+        chain.append(ref)
+    for s in chain:
+        lrs.store(s)
+    ids = lrs.wait_for_count({"activity": act}, len(chain))
+    assert sorted(ids) == sorted(s["id"] for s in chain), \
+        f"STGET-30: {len(chain) - len(ids)} links of a 20-step chain were not found"
+
+
 # -- formats -----------------------------------------------------------------------------------
 
 def _stored_for_format(lrs, f):
