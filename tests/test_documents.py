@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import gzip
 import hashlib
 import json
 import threading
@@ -231,6 +232,14 @@ def test_a_null_character_in_a_document_id_is_400(doc):
     # Ids are kept as PostgreSQL text, which cannot hold U+0000: it was a 500.
     _error(doc.put("a\x00b", {"v": 1}, headers=CREATE), 400)
     _error(doc.get("a\x00b"), 400)
+
+
+def test_a_compressed_document_is_415_and_stores_nothing(doc):
+    # Stored as sent, it came back as gzip bytes labelled application/json.
+    response = doc.put("gz", content=gzip.compress(b'{"v": 1}'), content_type="application/json",
+                       headers={**CREATE, "Content-Encoding": "gzip"})
+    _error(response, 415)
+    _error(doc.get("gz"), 404)
 
 
 def test_post_and_delete_honour_if_match(doc):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 
 import orjson
 import pytest
@@ -186,6 +187,19 @@ def test_wrong_credentials_are_401(client_for, tenant, version):
     response = post(client_for(tenant.key, "wrong", version=version), statement())
     assert response.status_code == 401
     assert CONSISTENT in response.headers
+
+
+def test_a_compressed_body_is_415_and_stores_nothing(client):
+    # RFC 9110 15.5.16: a content coding the server does not take is 415,
+    # with the codings it does take. It was read as (invalid) JSON.
+    sid = new_id()
+    body = gzip.compress(orjson.dumps(statement(id=sid)))
+    response = client.post("/xapi/statements", content=body, headers={
+        "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 415
+    assert response.headers["accept-encoding"] == "identity"
+    assert "Content-Encoding" in error_of(response)["message"]
+    assert get_one(client, sid).status_code == 404
 
 
 def test_delete_is_405(client):

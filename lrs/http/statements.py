@@ -75,4 +75,5 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
 
 def _reason(exc: LRSError) -> str:
     return {400: "validation", 401: "auth", 403: "auth", 408: "timeout", 409: "conflict",
-            413: "size", 429: "rate", 503: "unavailable"}.get(exc.status, "other")
+            413: "size", 415: "validation", 429: "rate",
+            503: "unavailable"}.get(exc.status, "other")

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from lrs import metrics
 from lrs.auth.principal import Principal
 from lrs.backlog import BEFORE_AUTHENTICATION, Hold, WriteBacklog
-from lrs.errors import BadRequest, PayloadTooLarge, RequestTimeout
+from lrs.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from lrs.http.auth import authenticate
 from lrs.runtime import Runtime
 from lrs.xapi import alternate
@@ -160,6 +160,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body: 413 past `limit`, 408 if it does not arrive in time
     (LRS_BODY_TIMEOUT_SECONDS, plus 1 s per LRS_BODY_MIN_RATE bytes received)."""
     body_size(request, limit)  # 413 at once for a declared size past the limit
+    _uncompressed(request)
     settings = request.app.state.runtime.settings
     deadline = _BodyDeadline(settings.body_timeout_seconds, settings.body_min_rate)
     chunks = []
@@ -183,6 +184,18 @@ async def read_body(request: Request, limit: int) -> bytes:
     finally:
         deadline.stop()
     return b"".join(chunks)
+
+
+def _uncompressed(request: Request) -> None:
+    """415 for a body with a content coding (RFC 9110 8.4, 15.5.16): it would
+    otherwise be read as the statements or stored as the document it is
+    not, compressed bytes and all."""
+    codings = [c.strip().lower() for c in request.headers.get("content-encoding", "").split(",")]
+    if any(c not in ("", "identity") for c in codings):
+        raise UnsupportedMediaType(
+            f"a request body with Content-Encoding {request.headers['content-encoding']!r} "
+            "is not accepted: send it uncompressed", field="Content-Encoding",
+            headers={"Accept-Encoding": "identity"})
 
 
 class _BodyDeadline:
