@@ -295,10 +295,10 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     # when any statement down its chain of StatementRefs does, however long.
     # Chains are short (usually one step: a void). UNION, not UNION ALL:
     # an id met again adds no row, so a cycle of references ends the walk.
-    chain = (f"WITH RECURSIVE chain(id) AS (SELECT r.ref_target UNION "
-             f"SELECT c.ref_target FROM statements c JOIN chain "
-             f"ON c.tenant_id = $1 AND c.id = chain.id WHERE c.ref_target IS NOT NULL) "
-             f"SELECT id FROM chain")
+    chain = ("WITH RECURSIVE chain(id) AS (SELECT r.ref_target UNION "
+             "SELECT c.ref_target FROM statements c JOIN chain "
+             "ON c.tenant_id = $1 AND c.id = chain.id WHERE c.ref_target IS NOT NULL) "
+             "SELECT id FROM chain")
     # Each statement down the chain is found by its id, then checked
     # against the filters, the index tables by per-row probes (LIMIT 1 and
     # _row_probe keep it so: without statistics, on a young tenant, the
