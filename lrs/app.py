@@ -31,7 +31,11 @@ from lrs.store.statement_writer import StatementWriter
 def routes() -> list[Route]:
     # Starlette tries the routes in order, a regex each: the busiest first.
     return [
-        Route("/xapi/statements", statements.statements, methods=["GET", "PUT", "POST"]),
+        # Every method RFC 9110 names (HEAD comes with GET): the handler
+        # answers those it does not take 405 itself, so that they carry
+        # Consistent-Through as all its answers do (STGET-26).
+        Route("/xapi/statements", statements.statements,
+              methods=["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
         Route("/health", system.health, methods=["GET"]),
         Route("/ready", system.ready, methods=["GET"]),
         Route("/metrics", system.prometheus, methods=["GET"]),

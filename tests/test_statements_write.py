@@ -202,9 +202,22 @@ def test_a_compressed_body_is_415_and_stores_nothing(client):
     assert get_one(client, sid).status_code == 404
 
 
-def test_delete_is_405(client):
-    response = client.delete("/xapi/statements")
+@pytest.mark.parametrize("method", ["DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_405_with_allow_and_consistent_through(client, method):
+    # STGET-26: every answer of the resource carries Consistent-Through;
+    # Starlette's own 405 did not.
+    response = client.request(method, "/xapi/statements")
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, PUT, POST"
+    assert CONSISTENT in response.headers
+    # The same through 1.0.3's alternate syntax (which tunnels DELETE, not
+    # PATCH or OPTIONS: those are 400 there).
+    if method == "DELETE" and client.headers["X-Experience-API-Version"].startswith("1."):
+        tunneled = client.post("/xapi/statements", params={"method": method},
+                               data={"X-Experience-API-Version": "1.0.3"})
+        assert tunneled.status_code == 405
+        assert tunneled.headers["allow"] == "GET, HEAD, PUT, POST"
+        assert CONSISTENT in tunneled.headers
 
 
 def add_credential_for(database_url, tenant, scopes):

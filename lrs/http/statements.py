@@ -29,7 +29,8 @@ async def statements(request: Request) -> Response:
         if xreq.method in ("GET", "HEAD"):
             return await statement_reads.get(xreq, principal, version)
         if xreq.method not in ("PUT", "POST"):
-            raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/statements")
+            raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/statements",
+                                   headers={"Allow": "GET, HEAD, PUT, POST"})
         writing = True
         principal.require(*_WRITE_SCOPES)
         if xreq.method == "POST" and set(xreq.params) - {"method"}:
