@@ -178,9 +178,9 @@ def _sort_key(value: object) -> bytes:
     return dumps(value, sort_keys=True)
 
 
-# Seconds with a fraction of more than two digits: the digits past the second
-# are dropped (1.0.3 Data 4.6: "any precision beyond 0.01 second precision
-# SHOULD* NOT be included in the comparison").
+# A duration's seconds, and their fraction if any (1.0.3 Data 4.6: "any
+# precision beyond 0.01 second precision SHOULD* NOT be included in the
+# comparison"; 2.0 LRS 4.2.7: "shall not").
 _SECONDS = re.compile(r"(\d+)(?:[.,](\d*))?S$")
 
 
