@@ -80,6 +80,25 @@ def test_oauth_token_dies_with_its_credential(server, admin, tenant):
     assert "revoked" in response.json()["error"]["message"]
 
 
+def test_oauth_token_dies_with_its_rotated_secret(server, admin, tenant):
+    # Rotation is what an operator does when a secret leaks: a token traded
+    # for the old secret (just before, by whoever holds it) must end with it.
+    def traded(secret: str) -> dict:
+        token = httpx.post(f"{server.url}/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=(tenant.key, secret)).json()["access_token"]
+        return {"Authorization": f"Bearer {token}", **V2}
+
+    old = traded(tenant.secret)
+    assert httpx.get(f"{server.url}/xapi/statements", headers=old).status_code == 200
+    rotated = admin.post(f"/admin/credentials/{tenant.key}/rotate")
+    assert rotated.status_code == 200
+    response = httpx.get(f"{server.url}/xapi/statements", headers=old)
+    assert response.status_code == 401
+    assert "rotated" in response.json()["error"]["message"]
+    new = traded(rotated.json()["secret"])
+    assert httpx.get(f"{server.url}/xapi/statements", headers=new).status_code == 200
+
+
 def test_oauth_cannot_widen_scopes(server, make_credential, tenant):
     key, secret = make_credential(tenant.name, ["statements/read"])
     response = httpx.post(f"{server.url}/oauth/token", auth=(key, secret),

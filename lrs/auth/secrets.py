@@ -26,3 +26,11 @@ def hash_secret(secret: str) -> bytes:
 
 def secret_matches(secret: str, stored_hash: bytes) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def fingerprint(stored_hash: bytes) -> str:
+    """A short digest of a credential's stored secret hash, carried by the
+    tokens traded for it (the `sec` claim): rotating the secret changes it,
+    and so ends those tokens. 64 bits of a hash of a hash of 256 random bits
+    tell nothing of the secret to whoever reads a token."""
+    return hashlib.sha256(stored_hash).hexdigest()[:16]

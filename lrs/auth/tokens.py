@@ -34,7 +34,7 @@ EXTERNAL_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "P
 
 def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
           scopes: list[str], ttl: int, now: float | None = None,
-          credential: str | None = None) -> str:
+          credential: str | None = None, secret_fingerprint: str | None = None) -> str:
     now = time.time() if now is None else now
     claims = {
         "iss": issuer,
@@ -48,8 +48,11 @@ def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
         "jti": uuid.uuid4().hex,
     }
     if credential is not None:
-        # Tokens traded for a key/secret die with that credential.
+        # Tokens traded for a key/secret die with that credential, and with
+        # its secret when that is rotated (lrs.auth.secrets.fingerprint).
         claims["cred"] = credential
+        if secret_fingerprint is not None:
+            claims["sec"] = secret_fingerprint
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 

@@ -113,14 +113,19 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
     if it was traded for one, must still be active."""
     settings = runtime.settings
     credential = str(claims["cred"]) if "cred" in claims else None
+    # Tokens issued before the claim existed name no secret: they stay good
+    # until they expire, as they were.
+    fingerprint = str(claims["sec"]) if "sec" in claims else None
     tenant = str(claims["tenant"])
-    found = await _looked_up(runtime, ("token", tenant, credential),
-                             lambda conn: tenants.token_access(conn, tenant, credential))
+    found = await _looked_up(runtime, ("token", tenant, credential, fingerprint),
+                             lambda conn: tenants.token_access(conn, tenant, credential,
+                                                               fingerprint))
     if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
     access, active = found
     if not active:
-        raise tokens.TokenRefused("the credential this token was issued for is revoked", "revoked")
+        raise tokens.TokenRefused("the credential this token was issued for is revoked, "
+                                  "or its secret was rotated", "revoked")
     subject = str(claims["sub"])
     return _principal(access, subject, expand(str(claims["scope"]).split()),
                       authority_for(settings.base_url, subject))

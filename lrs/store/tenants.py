@@ -38,12 +38,16 @@ SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes,
 FROM credentials c JOIN tenants t ON t.id = c.tenant_id
 WHERE c.key = $1 AND c.revoked_at IS NULL""")
 # A token's tenant, and whether the credential it was traded for (if any)
-# is still active: one round trip per Bearer request.
+# is still active, with the secret it was traded with (when the token names
+# one: lrs.auth.secrets.fingerprint): one round trip per Bearer request.
 TOKEN_ACCESS = Query("tenants.token_access", """
 SELECT t.id AS tenant_id, t.name AS tenant, t.cors_origins, t.rate_limit_per_second,
        t.rate_limit_burst,
-       $2::text IS NULL OR EXISTS (SELECT 1 FROM credentials c WHERE c.key = $2
-                                   AND c.tenant_id = t.id AND c.revoked_at IS NULL) AS active
+       $2::text IS NULL OR EXISTS (
+           SELECT 1 FROM credentials c WHERE c.key = $2 AND c.tenant_id = t.id
+           AND c.revoked_at IS NULL
+           AND ($3::text IS NULL
+                OR left(encode(sha256(c.secret_hash), 'hex'), 16) = $3)) AS active
 FROM tenants t WHERE t.name = $1""")
 TENANT_ACCESS = Query("tenants.access", """
 SELECT id AS tenant_id, name AS tenant, cors_origins, rate_limit_per_second, rate_limit_burst
@@ -133,11 +137,13 @@ async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRo
     return CredentialRow(secret_hash, scopes, TenantAccess(**values))
 
 
-async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None
+async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None,
+                       secret_fingerprint: str | None = None
                        ) -> tuple[TenantAccess, bool] | None:
     """The tenant a token names, and whether its credential (if it was traded
-    for one) is still active; None for an unknown tenant."""
-    row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential)
+    for one) is still active and holds the secret it was traded with; None
+    for an unknown tenant."""
+    row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential, secret_fingerprint)
     if row is None:
         return None
     values = dict(row)
