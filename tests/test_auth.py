@@ -151,6 +151,19 @@ def test_missing_credentials_is_401(server):
     assert response.json()["error"]["message"].startswith("authentication required")
 
 
+def test_a_refused_authorization_header_is_not_echoed(server, tenant):
+    # A header with no space after its scheme is the credential itself; a
+    # tab after it was echoed back in the 401 (the key, and part of the
+    # secret, in the message a proxy may log).
+    pair = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    glued = _get(server, f"Basic{pair}")
+    assert glued.status_code == 401
+    assert pair.lower() not in glued.text.lower() and tenant.key not in glued.text
+    assert _get(server, f"Basic\t{pair}").status_code == 200  # any whitespace separates
+    digest = _get(server, "Digest username=x")
+    assert digest.status_code == 401 and "'digest'" in digest.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("case", [
     "expired", "not_yet_valid", "wrong_audience", "wrong_issuer", "no_tenant_claim",
     "wrong_key", "unknown_tenant",

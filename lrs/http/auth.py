@@ -25,13 +25,17 @@ async def authenticate(runtime: Runtime, header: str | None) -> Principal:
     """The principal of an Authorization header value, or 401."""
     if not header:
         raise _refused("authentication required: send HTTP Basic or a Bearer token", "missing")
-    scheme, _, value = header.partition(" ")
+    scheme, value = (header.split(None, 1) + [""])[:2]
     scheme = scheme.lower()
     if scheme == "basic":
         return await basic(runtime, value.strip())
     if scheme == "bearer":
         return await _bearer(runtime, value.strip())
-    raise _refused(f"unsupported authorization scheme {scheme!r}", "scheme")
+    # Named only when it looks like a scheme (Digest, Negotiate): a header
+    # without its space is the credential itself, never to be echoed back.
+    named = f" {scheme!r}" if len(scheme) <= 16 and scheme.isalnum() else ""
+    raise _refused(f"unsupported authorization scheme{named}: send HTTP Basic or a Bearer token",
+                   "scheme")
 
 
 def basic_pair(value: str) -> tuple[str, str]:
