@@ -324,6 +324,17 @@ def test_cors_preflight_and_per_tenant_origins(server, admin, tenant, new_tenant
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in unknown.headers
 
+    # Answers to no one are readable from any tenant's origin: a browser
+    # client learns the versions, and why it was refused.
+    for anonymous in (httpx.get(f"{server.url}/xapi/about", headers={"Origin": origin}),
+                      httpx.get(f"{server.url}/xapi/statements", headers={"Origin": origin, **V2}),
+                      httpx.get(f"{server.url}/xapi/statements", auth=(tenant.key, tenant.secret),
+                                headers={"Origin": origin})):  # no version header: 400
+        assert anonymous.status_code in (200, 400, 401)
+        assert anonymous.headers["access-control-allow-origin"] == origin
+    evil = httpx.get(f"{server.url}/xapi/about", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in evil.headers
+
 
 def test_rate_limit_per_credential(server, admin, tenant, make_credential):
     assert admin.put(f"/admin/tenants/{tenant.name}/access",

@@ -5,7 +5,11 @@ A preflight carries no credentials, so it is answered for an origin that
 any tenant (or LRS_CORS_ORIGINS) allows. The real request is then answered
 with Access-Control-Allow-Origin only when the caller's own tenant (or the
 global setting) allows that origin: a browser page of agency A's origin
-cannot read agency B's answers even with B's credentials."""
+cannot read agency B's answers even with B's credentials. An answer given
+to no one (GET /about, a 401, a version refused before authentication)
+holds nothing of any tenant's, so it is readable by any tenant's origin, as
+the preflight is: otherwise a browser client saw a failed request, not why
+it failed, and could not learn the versions the LRS speaks."""
 
 from __future__ import annotations
 
@@ -63,7 +67,9 @@ class CORS:
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 principal = state.get("principal")
-                allowed = globally or (principal is not None and origin in principal.cors_origins)
+                allowed = globally or (
+                    origin in principal.cors_origins if principal is not None
+                    else await runtime.services["cors_origins"].any_tenant_allows(origin))
                 headers = [*message.get("headers", []), (b"vary", b"Origin")]
                 if allowed:
                     headers += [(b"access-control-allow-origin", origin.encode("latin-1")),
