@@ -175,6 +175,13 @@ def test_document_over_the_limit_is_413(doc, server):
                    headers=CREATE).status_code == 204
 
 
+def test_a_merge_past_the_limit_is_413_and_changes_nothing(doc, server):
+    half = server.settings.max_document_bytes // 2
+    doc.create("grows", {"x": "a" * half})
+    _error(doc.post("grows", {"y": "b" * half}), 413)
+    assert doc.get("grows").json() == {"x": "a" * half}
+
+
 # --- preconditions -------------------------------------------------------------------
 
 def test_put_if_match(doc):

@@ -101,7 +101,8 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
                     rules.plan_put, sent=sent, pre=pre, **context,
                     unconditional_create=runtime.settings.unconditional_profile_put)
             else:
-                change = functools.partial(rules.plan_post, sent=sent, pre=pre, **context)
+                change = functools.partial(rules.plan_post, sent=sent, pre=pre, **context,
+                                           max_bytes=limit)
             stored = await store.modify(runtime.db, principal.tenant_id, target, change)
     metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method=xreq.method).inc()
     # RFC 9110 8.8.3: the ETag of what the write left, so a client can chain

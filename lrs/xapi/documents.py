@@ -52,7 +52,8 @@ import hashlib
 
 import orjson
 
-from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
+from lrs.errors import (BadRequest, Conflict, PayloadTooLarge, PreconditionFailed,
+                        ValidationError)
 from lrs.xapi import jsonparse
 from lrs.xapi.agents import agent_key
 from lrs.xapi.formats_check import is_iri, is_uuid, parse_timestamp
@@ -291,7 +292,9 @@ def plan_put(current: Document | None, *, sent: Document, pre: Preconditions,
 
 
 def plan_post(current: Document | None, *, sent: Document, pre: Preconditions,
-              kind: str, version: str) -> Document:
+              kind: str, version: str, max_bytes: int | None = None) -> Document:
+    """`max_bytes`: the most a stored document may hold (LRS_MAX_DOCUMENT_BYTES),
+    which a merge must not pass either: else merges grow it without bound."""
     check_preconditions(pre, current, method="POST", kind=kind, version=version)
     if current is None:
         if is_json_type(sent.content_type):
@@ -300,7 +303,11 @@ def plan_post(current: Document | None, *, sent: Document, pre: Preconditions,
             # (ADL 1.0.3 suite XAPI-00314).
             _json_object(sent, "the posted document")
         return sent  # DOC-12: POST stores a new document as given
-    return new_document(JSON_TYPE, merge_json(current, sent))
+    merged = merge_json(current, sent)
+    if max_bytes is not None and len(merged) > max_bytes:
+        raise PayloadTooLarge(f"the merged document would be {len(merged)} bytes, past the "
+                              f"limit of {max_bytes} bytes a document may hold")
+    return new_document(JSON_TYPE, merged)
 
 
 def plan_delete(current: Document | None, *, pre: Preconditions,

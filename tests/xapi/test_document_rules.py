@@ -7,7 +7,8 @@ import hashlib
 import orjson
 import pytest
 
-from lrs.errors import BadRequest, Conflict, PreconditionFailed, ValidationError
+from lrs.errors import (BadRequest, Conflict, PayloadTooLarge, PreconditionFailed,
+                        ValidationError)
 from lrs.xapi import documents as d
 from lrs.xapi.documents import (ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Preconditions, Tag,
                                 new_document, parse_preconditions)
@@ -149,6 +150,17 @@ def test_a_merge_past_any_parser_depth_is_refused_not_failed():
     deep = b'{"d":' + b"[" * 1000 + b"12345678901234567890" + b"]" * 1000 + b"}"
     with pytest.raises(BadRequest, match="nests too deeply"):
         _post(new_document("application/json", deep), json_doc({"x": 1}))
+
+
+def test_a_merge_past_the_document_limit_is_413():
+    # Each POST within the limit, the merged document past it: merges grew a
+    # document without bound (PUT of the same bytes was refused).
+    current = json_doc({"x": "a" * 60})
+    with pytest.raises(PayloadTooLarge):
+        d.plan_post(current, sent=json_doc({"y": "b" * 60}), pre=Preconditions(), kind=STATE,
+                    version=V2, max_bytes=100)
+    assert d.plan_post(current, sent=json_doc({"y": 1}), pre=Preconditions(), kind=STATE,
+                       version=V2, max_bytes=100)
 
 
 def test_json_type_ignores_parameters_and_case():
