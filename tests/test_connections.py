@@ -13,6 +13,7 @@ import base64
 import contextlib
 import os
 import resource
+import select
 import socket
 import subprocess
 import sys
@@ -65,6 +66,31 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(sett
         assert answer == b""  # closed without a word, as an idle kept-alive one
         assert 0.9 <= took < 3, took
         assert _closed_count(server.url, "idle") == before + 1
+
+
+def test_headers_past_their_limit_get_431_and_the_connection_closes(settings, tenant):
+    """Headers sent chunk after chunk past LRS_MAX_HEADER_BYTES: 431 and
+    closed, while a request whose body is far larger than the limit (sent in
+    one go with its headers) is served."""
+    with server_with(settings.replace(max_header_bytes=8192)) as server:
+        before = _closed_count(server.url, "large_headers")
+        with _connect(server.url) as sock:
+            sock.sendall(b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\n")
+            for _ in range(20):  # up to 20 header lines of 1 KB, one send each
+                # Until the answer comes: sending on would reset the closed
+                # connection, and the reset can take the answer with it.
+                if select.select([sock], [], [], 0.05)[0]:
+                    break
+                sock.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
+            answer, _ = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == \
+            "request_header_fields_too_large"
+        assert _closed_count(server.url, "large_headers") == before + 1
+        body = orjson.dumps([statement(result={"response": "r" * 20_000})])
+        with _connect(server.url) as sock:
+            sock.sendall(_post(tenant, body))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_headers_that_trickle_in_get_408_while_other_clients_are_served(settings):

@@ -16,6 +16,10 @@ with):
   408 and closed (as nginx's client_header_timeout and Apache's
   RequestReadTimeout header= do). Its body then has its own deadline
   (LRS_BODY_TIMEOUT_SECONDS, lrs.http.xrequest.read_body);
+- a request's line and headers may take `max_header_bytes`: past that it is
+  answered 431 (RFC 6585 5) and closed. The parser keeps what has come of
+  them in memory, so without a bound every connection could hold as much as
+  its client sent (16 MB of one header line was taken);
 - a worker keeps at most `max_connections` open. When one more arrives, the
   oldest connection that has not sent a byte makes room for it, else one
   kept alive between requests; only when every one is busy is the newcomer
@@ -58,6 +62,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
     protocol, outside these limits, and answered 403 without the LRS.)"""
     return {"http": functools.partial(
         LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
         max_connections=settings.max_connections, drain_grace=settings.body_timeout_seconds,
         drain_rate=settings.body_min_rate), "ws": "none"}
 
@@ -75,9 +80,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the limits of the module docstring."""
 
     def __init__(self, *args: Any, header_timeout: float, max_connections: int,
-                 drain_grace: float, drain_rate: int, **kwargs: Any) -> None:
+                 drain_grace: float, drain_rate: int, max_header_bytes: int = 65536,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timeout = header_timeout
+        self._max_header_bytes = max_header_bytes
+        # Bytes of the next request's line and headers received so far, and
+        # how many requests' headers were complete (see data_received).
+        self._header_bytes = 0
+        self._headed = 0
         self._max_connections = max_connections
         self._drain_grace, self._drain_rate = drain_grace, drain_rate
         self._header_deadline: TimerHandle | None = None
@@ -137,7 +148,24 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._header_deadline is None:
             self._arm_header_deadline()
 
+    def data_received(self, data: bytes) -> None:  # type: ignore[override]
+        headed = self._headed
+        super().data_received(data)
+        # Counted only while one request's headers are still coming, chunk
+        # after chunk (begun and not complete): a chunk that completes them
+        # may also hold its body, and a body's chunks come after them.
+        if (self._request_begun and self._headed == headed
+                and not self.transport.is_closing()):
+            self._header_bytes += len(data)
+            if self._header_bytes > self._max_header_bytes:
+                metrics.CONNECTIONS_CLOSED.labels(reason="large_headers").inc()
+                self._answer_and_close(431, "request_header_fields_too_large",
+                                       "the request's line and headers exceed "
+                                       f"{self._max_header_bytes} bytes")
+
     def on_headers_complete(self) -> None:
+        self._headed += 1
+        self._header_bytes = 0
         self._disarm_header_deadline()
         self._request_begun = False
         super().on_headers_complete()
