@@ -20,7 +20,7 @@ from lrs.config import Settings
 from lrs.http import about, admin, errors, oauth, statements, system
 from lrs.http import activities, agents, documents
 from lrs.http.cors import CORS, TenantOrigins
-from lrs.http.middleware import Observability, XAPIVersionHeader
+from lrs.http.middleware import Observability, TunneledHead, XAPIVersionHeader
 from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store.access_cache import AccessCache
@@ -39,7 +39,7 @@ def routes() -> list[Route]:
         Route("/health", system.health, methods=["GET"]),
         Route("/ready", system.ready, methods=["GET"]),
         Route("/metrics", system.prometheus, methods=["GET"]),
-        Route("/xapi/about", about.about, methods=["GET"]),
+        Route("/xapi/about", about.about, methods=["GET", "POST"]),
         Route("/oauth/token", oauth.token, methods=["POST"]),
         Route("/xapi/activities/state", documents.state,
               methods=["GET", "PUT", "POST", "DELETE"]),
@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes(),
         # Outermost first: the version header goes on every answer, 500s too.
         middleware=[Middleware(XAPIVersionHeader), Middleware(Observability),
-                    Middleware(CORS)],
+                    Middleware(CORS), Middleware(TunneledHead)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )

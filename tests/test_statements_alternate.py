@@ -109,3 +109,18 @@ def test_alternate_get_honours_the_real_accept_language_header(client_for, tenan
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "fr"})
     assert response.status_code == 200
     assert response.json()["object"]["definition"]["name"] == {"fr": "Couleur"}
+
+
+def test_a_tunneled_head_is_answered_without_a_body(client_for, tenant):
+    # GEN-04: a HEAD is its GET without the body, through the alternate
+    # syntax too, where HTTP sees a POST: so Content-Length 0, errors included.
+    [sid] = stored(client_for(tenant.key, tenant.secret, version="1.0.3"), statement())
+    fields = {"Authorization": basic(tenant), "X-Experience-API-Version": "1.0.3",
+              "statementId": sid}
+    got = alternate(client_for, "GET", fields)
+    head = alternate(client_for, "HEAD", fields)
+    assert got.status_code == head.status_code == 200 and got.json()["id"] == sid
+    assert head.content == b"" and head.headers["content-length"] == "0"
+    assert CONSISTENT in head.headers and head.headers["content-type"] == "application/json"
+    refused = alternate(client_for, "HEAD", {**fields, "Authorization": "Basic eDp5"})
+    assert refused.status_code == 401 and refused.content == b""

@@ -30,6 +30,22 @@ def test_about_refuses_a_parameter_it_does_not_define(server):
     assert "'foo'" in response.json()["error"]["message"]
 
 
+def test_about_through_the_alternate_syntax(server):
+    # GEN-16: TinCanJS over XDomainRequest sends every request as a POST,
+    # About's included; its form's version field is the request's.
+    url = f"{server.url}/xapi/about"
+    v1 = httpx.post(url, params={"method": "GET"}, data={"X-Experience-API-Version": "1.0.3"})
+    assert v1.status_code == 200 and v1.json()["version"] == ["1.0.3"]
+    bare = httpx.post(url, params={"method": "GET"}, content=b"",
+                      headers={"Content-Type": "text/plain"})
+    assert bare.status_code == 200 and bare.json()["version"] == ["1.0.3", "2.0.0"]
+    head = httpx.post(url, params={"method": "HEAD"}, data={})
+    assert head.status_code == 200 and head.content == b""
+    for refused in (httpx.post(url, params={"method": "PUT"}, data={}), httpx.post(url)):
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"
+    assert httpx.post(url, params={"method": "GET"}, data={"foo": "1"}).status_code == 400
+
+
 def test_head_about_has_no_body(server):
     response = httpx.head(f"{server.url}/xapi/about")
     assert response.status_code == 200

@@ -13,8 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lrs import __version__
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, MethodNotAllowed
+from lrs.http.middleware import OMIT_BODY
+from lrs.http.xrequest import read_body
+from lrs.xapi import alternate
 from lrs.xapi.versions import HEADER, SUPPORTED, V1, negotiate
+
+# An About request's form holds a few header fields at most.
+_FORM_LIMIT = 16_384
 
 
 def listed_versions(header: str | None) -> list[str]:
@@ -28,12 +34,27 @@ def listed_versions(header: str | None) -> list[str]:
 
 
 async def about(request: Request) -> Response:
-    if request.query_params:
+    version_header, params = request.headers.get(HEADER), request.query_params
+    if request.method == "POST":
+        # 1.0.3 Communication 1.3 (GEN-16): `POST /about?method=GET`, as
+        # TinCanJS sends every request through XDomainRequest. The form's
+        # version field is the request's; no version is refused here.
+        if not alternate.is_alternate_request(request.method, params):
+            raise MethodNotAllowed("POST is not allowed on /xapi/about",
+                                   headers={"Allow": "GET, HEAD"})
+        tunneled = alternate.read_about_request(params, await read_body(request, _FORM_LIMIT))
+        if tunneled.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{tunneled.method} is not allowed on /xapi/about",
+                                   headers={"Allow": "GET, HEAD"})
+        if tunneled.method == "HEAD":
+            request.scope["state"][OMIT_BODY] = True
+        version_header, params = tunneled.headers.get(HEADER, version_header), tunneled.params
+    if params:
         # GEN-07 (1.0.3 Communication 3.2, 2.0 LRS 4.1.5): a parameter the
         # resource does not define is refused, here as on every resource.
-        name = next(iter(request.query_params))
+        name = next(iter(params))
         raise BadRequest(f"parameter {name!r} is not allowed here", field=name)
     return JSONResponse({
-        "version": listed_versions(request.headers.get(HEADER)),
+        "version": listed_versions(version_header),
         "extensions": {"urn:x-lrs:build": {"version": __version__}},
     })

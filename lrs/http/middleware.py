@@ -1,5 +1,6 @@
 """Pure-ASGI middleware: request ids, metrics, one JSON log line per
-request, and the xAPI version header on every xAPI response."""
+request, the xAPI version header on every xAPI response, and no body for a
+HEAD tunneled through 1.0.3's alternate syntax."""
 
 from __future__ import annotations
 
@@ -117,3 +118,38 @@ class XAPIVersionHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_version)
+
+
+# Set in a request's scope state by whoever finds that the request is a HEAD
+# tunneled through the alternate syntax (lrs.http.xrequest, lrs.http.about).
+OMIT_BODY = "omit_body"
+
+
+class TunneledHead:
+    """1.0.3 Communication 1.1 (GEN-04): a HEAD is answered as the same GET
+    would be, without the body. uvicorn leaves out the body of a real HEAD;
+    a HEAD sent as `POST ?method=HEAD` is a POST to HTTP, so its answer is
+    sent here without a body and with Content-Length 0, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_without_body(message: Message) -> None:
+            if state.get(OMIT_BODY):
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*(h for h in message.get("headers", [])
+                                            if h[0] != b"content-length"),
+                                          (b"content-length", b"0")]
+                elif message["type"] == "http.response.body":
+                    if message.get("more_body", False):
+                        return
+                    message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_without_body)

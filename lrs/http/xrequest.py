@@ -20,6 +20,7 @@ from lrs.auth.principal import Principal
 from lrs.backlog import BEFORE_AUTHENTICATION, Hold, WriteBacklog
 from lrs.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from lrs.http.auth import authenticate
+from lrs.http.middleware import OMIT_BODY
 from lrs.runtime import Runtime
 from lrs.xapi import alternate
 from lrs.xapi.versions import HEADER, negotiate
@@ -117,6 +118,8 @@ async def _from_request(request: Request, limit: int) -> XRequest:
     form = await read_body(request, limit)
     tunneled = alternate.parse_alternate_request(
         request.query_params, form, version_header=request.headers.get(HEADER))
+    if tunneled.method == "HEAD":
+        request.scope["state"][OMIT_BODY] = True
     # The real headers stand, but for those describing the form itself;
     # the form's header fields (Authorization, Content-Type, ...) win.
     outer = {k: v for k, v in request.headers.items() if k not in ("content-type", "content-length")}

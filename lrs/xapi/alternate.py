@@ -90,6 +90,14 @@ def parse_alternate_request(query: Query, form_body: bytes, *,
     return AlternateRequest(method, headers, params, body)
 
 
+def read_about_request(query: Query, form_body: bytes) -> AlternateRequest:
+    """An alternate-syntax request to /about, which no version rule binds
+    (VER-11): read as any other, but not refused for a 2.0 version."""
+    method = _method(list(_pairs(query)))
+    headers, params, content = _split_fields(_form_fields(form_body))
+    return AlternateRequest(method, headers, params, (content or "").encode("utf-8"))
+
+
 def _pairs(query: Query) -> Iterable[tuple[str, str]]:
     multi_items = getattr(query, "multi_items", None)
     if callable(multi_items):
