@@ -90,3 +90,28 @@ def test_v20_04_alternate_syntax_rejected_in_2_0(cfg, f, method):
                    headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert 400 <= r.status_code < 500, f"2.0 has no alternate syntax: got {r.status_code}"
         assert_status(c.get_statement(s["id"]), 404)
+
+
+def test_gen_04_16_alternate_head_has_no_body(cfg, f, v1):
+    """1.0.3 Part Three §1.1: a HEAD is answered as its GET "except: The
+    message-body MUST be omitted", and §1.3 tunnels any request, HEAD too."""
+    s = f.statement()
+    with XAPI(cfg, "1.0.3") as c:
+        c.store(s)
+        c.wait_for_statement(s["id"])
+    fields = {"statementId": s["id"], "Authorization": cfg.authorization(),
+              "X-Experience-API-Version": "1.0.3"}
+    got = _form_post(cfg, "statements", "GET", fields)
+    head = _form_post(cfg, "statements", "HEAD", fields)
+    assert_status(got, 200)
+    assert_status(head, 200)
+    assert head.content == b"", f"GEN-04: a tunneled HEAD came back with a body: {head.text[:100]}"
+
+
+def test_gen_16_about_through_the_alternate_syntax(cfg, v1):
+    """§1.3: "The LRS MUST support the syntax above" on every resource:
+    clients that tunnel every request (TinCanJS over XDomainRequest) ask
+    /about that way too."""
+    r = _form_post(cfg, "about", "GET", {"X-Experience-API-Version": "1.0.3"})
+    assert_status(r, 200)
+    assert "1.0.3" in r.json()["version"]
