@@ -128,6 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_statement_cache", _non_negative_int, "100", "Statements each database connection keeps prepared (asyncpg's cache). 0: none, for a pooler in transaction mode that cannot carry prepared statements (PgBouncer before 1.21, or without max_prepared_statements); every query is then planned anew.", "int"),
     Setting("access_cache_seconds", _non_negative_int, "300", "Seconds a process may reuse a credential look-up; every change to credentials, tenants or issuers empties the cache at once (LISTEN/NOTIFY on a connection of its own). 0: no cache (needed behind a pooler in transaction mode, where LISTEN does not work).", "int"),
     Setting("jwt_secret", _optional_text, "", "Key that signs the tokens and `more` cursors the LRS issues (HS256). Default: a random key generated once and kept in the database, so every node shares it.", "str"),
+    Setting("metrics_token", _optional_text, "", "A Bearer token GET /metrics then requires (Prometheus: `authorization: {credentials: ...}` in the scrape config). Unset, /metrics answers anyone who reaches the port, and its labels name every tenant with its volumes: set it wherever agencies, or anyone else, can reach the port.", "str"),
     Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
     Setting("jwt_issuer", _text, "lrs", "The `iss` claim of tokens the LRS issues.", "str"),
     Setting("jwks_refresh_seconds", _positive_int, "300", "Seconds an agency identity provider's key set (JWKS) is used before it is fetched again; a token checked against it counts as checked for as long.", "int"),
@@ -181,6 +182,7 @@ class Settings:
     db_statement_cache: int = 100
     access_cache_seconds: int = 300
     jwt_secret: str | None = None
+    metrics_token: str | None = None
     jwt_audience: str = "lrs"
     jwt_issuer: str = "lrs"
     jwks_refresh_seconds: int = 300

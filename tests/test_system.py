@@ -8,6 +8,7 @@ import re
 import httpx
 
 from lrs.app import create_app
+from tests.conftest import server_with
 
 
 def test_about_lists_the_versions_a_request_can_use(server):
@@ -139,3 +140,17 @@ def test_request_id_is_echoed_or_made(server):
     assert given.headers["x-request-id"] == "abc-123"
     made = httpx.get(f"{server.url}/health")
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+
+
+def test_metrics_can_require_a_bearer_token(settings):
+    # Their labels name every tenant and its volumes: readable by anyone who
+    # reaches the port unless LRS_METRICS_TOKEN is set.
+    with server_with(settings.replace(metrics_token="scrape-me")) as server:
+        url = f"{server.url}/metrics"
+        for refused in (httpx.get(url),
+                        httpx.get(url, headers={"Authorization": "Bearer scrape-you"})):
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "lrs_" not in refused.text
+        allowed = httpx.get(url, headers={"Authorization": "Bearer scrape-me"})
+        assert allowed.status_code == 200 and "lrs_tenant_requests_total" in allowed.text

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lrs import metrics
+from lrs.errors import Unauthorized
 from lrs.runtime import Runtime
 
 
@@ -23,7 +26,14 @@ async def ready(request: Request) -> Response:
 
 
 async def prometheus(request: Request) -> Response:
+    """Every worker's metrics. Their labels name tenants and their volumes,
+    so with LRS_METRICS_TOKEN set only a scraper holding it may read them."""
     runtime: Runtime = request.app.state.runtime
+    token = runtime.settings.metrics_token
+    if token is not None and not hmac.compare_digest(
+            request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("GET /metrics needs the Bearer token of LRS_METRICS_TOKEN",
+                           headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics.DB_UP.set(1 if await runtime.db.ping() else 0)
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
