@@ -42,11 +42,13 @@ async def about(request: Request) -> Response:
         if not alternate.is_alternate_request(request.method, params):
             raise MethodNotAllowed("POST is not allowed on /xapi/about",
                                    headers={"Allow": "GET, HEAD"})
-        tunneled = alternate.read_about_request(params, await read_body(request, _FORM_LIMIT))
-        if tunneled.method not in ("GET", "HEAD"):
-            raise MethodNotAllowed(f"{tunneled.method} is not allowed on /xapi/about",
+        method = alternate.tunneled_method(params)
+        if method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{method} is not allowed on /xapi/about",
                                    headers={"Allow": "GET, HEAD"})
-        if tunneled.method == "HEAD":
+        tunneled = alternate.parse_alternate_request(
+            params, await read_body(request, _FORM_LIMIT), versioned=False)
+        if method == "HEAD":
             request.scope["state"][OMIT_BODY] = True
         version_header, params = tunneled.headers.get(HEADER, version_header), tunneled.params
     if params:

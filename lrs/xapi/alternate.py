@@ -72,14 +72,18 @@ def is_alternate_request(http_method: str, query: Query) -> bool:
 
 
 def parse_alternate_request(query: Query, form_body: bytes, *,
-                            version_header: str | None = None) -> AlternateRequest:
+                            version_header: str | None = None,
+                            versioned: bool = True) -> AlternateRequest:
     """Read an alternate-syntax POST. `query` is its query string (a mapping
     or name/value pairs; Starlette's QueryParams works), `form_body` its
     form-encoded body, `version_header` the X-Experience-API-Version of the
-    HTTP request (the form's field of that name takes precedence)."""
-    method = _method(list(_pairs(query)))
+    HTTP request (the form's field of that name takes precedence): a 2.0
+    one is refused (V20-04), unless not `versioned` (/about, which no
+    version rule binds, VER-11)."""
+    method = tunneled_method(query)
     headers, params, content = _split_fields(_form_fields(form_body))
-    _refuse_in_v2(headers.get(VERSION_HEADER, version_header))
+    if versioned:
+        _refuse_in_v2(headers.get(VERSION_HEADER, version_header))
     if content is None and method in ("PUT", "POST"):
         raise BadRequest(f"alternate request syntax: a {method} must send its body as the "
                          f"form field {CONTENT!r}", field=CONTENT)
@@ -90,12 +94,10 @@ def parse_alternate_request(query: Query, form_body: bytes, *,
     return AlternateRequest(method, headers, params, body)
 
 
-def read_about_request(query: Query, form_body: bytes) -> AlternateRequest:
-    """An alternate-syntax request to /about, which no version rule binds
-    (VER-11): read as any other, but not refused for a 2.0 version."""
-    method = _method(list(_pairs(query)))
-    headers, params, content = _split_fields(_form_fields(form_body))
-    return AlternateRequest(method, headers, params, (content or "").encode("utf-8"))
+def tunneled_method(query: Query) -> str:
+    """The method an alternate-syntax POST stands for: 400 unless its query
+    string is exactly one known `method`."""
+    return _method(list(_pairs(query)))
 
 
 def _pairs(query: Query) -> Iterable[tuple[str, str]]:
