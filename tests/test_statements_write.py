@@ -234,6 +234,19 @@ def test_a_resent_statement_does_not_change_the_activity_definition(client):
     assert got["object"]["definition"]["name"] == {"en-US": "Old"}
 
 
+@pytest.mark.parametrize("held, newer", [(1, True), (0, False), ([1], [True]), (True, 1)])
+def test_a_newer_extension_value_equal_only_to_python_replaces_the_held_one(client, held,
+                                                                            newer):
+    # Extensions: the newer value wins (lrs.xapi.definitions). 1 and true are
+    # equal to Python, so the held 1 was kept.
+    extension = "http://example.com/ext/x"
+    for value in (held, newer):
+        stored(client, statement(object=activity("ext", extensions={extension: value})))
+    got = client.get("/xapi/activities", params={"activityId": activity("ext")["id"]}).json()
+    # As JSON: to Python, 1 == true and [1] == [true].
+    assert orjson.dumps(got["definition"]["extensions"][extension]) == orjson.dumps(newer)
+
+
 def test_a_credential_without_define_does_not_change_definitions(client_for, database_url, tenant,
                                                                  version):
     key, secret = add_credential_for(database_url, tenant, ["statements/write", "statements/read"])

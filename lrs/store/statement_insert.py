@@ -227,7 +227,11 @@ def _definition_columns(statements: list[PendingStatement],
             merged = merge_definition(merged, definition)
         ids.append(activity_id)
         expected.append(None if held is None else jsonparse.dumps(held).decode())
-        definitions.append(None if merged == held else jsonparse.dumps(merged).decode())
+        # Compared as JSON: to Python `true == 1` and `[false] == [0]`, so a
+        # newer extension value true over a held 1 was taken for no change.
+        unchanged = held is not None and (jsonparse.dumps(merged, sort_keys=True)
+                                          == jsonparse.dumps(held, sort_keys=True))
+        definitions.append(None if unchanged else jsonparse.dumps(merged).decode())
     return [ids, expected, definitions]
 
 
