@@ -11,9 +11,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
 import httpx
+import orjson
 
+from lrs import ingest
 from lrs.app import create_app
+from lrs.auth.principal import Principal
+from lrs.store import statement_insert
+from lrs.store.statement_insert import WriteBatch
+from tests.conftest import on_connection
 
 ACTIVITY = "http://example.org/courses/shared-induction"
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -59,3 +66,57 @@ def test_two_processes_adding_languages_at_once_lose_none(settings, new_tenant):
     assert statuses == [200] * len(languages)
     assert activity["definition"]["name"] == {
         language: f"Induction ({language})" for language in languages}
+
+
+def test_a_group_whose_definitions_keep_changing_is_written_under_the_lock(
+        database_url, tenant, monkeypatch):
+    # With several workers, another one may change an activity's canonical
+    # definition between every two calls of a group (found with two workers
+    # and 24 clients defining one activity): the group gave up after five
+    # calls and answered 503. Here a competing write lands before each call
+    # the group makes; from its second call on, the group holds the tenant's
+    # write lock, so the competitor waits and the group is written.
+    tenant_id = on_connection(database_url, lambda conn: conn.fetchval(
+        "SELECT id FROM tenants WHERE name = $1", tenant.name))
+    principal = Principal(tenant_id, tenant.name, "k", frozenset({"statements/write", "define"}),
+                          {"objectType": "Agent", "mbox": "mailto:authority@example.org"})
+
+    def group(language: str) -> list[WriteBatch]:
+        received = ingest.receive(orjson.dumps(_statement(language)), "application/json",
+                                  "2.0.0", max_statements=10)
+        return [ingest.batch(received, version="2.0.0", principal=principal)]
+
+    async def scenario() -> dict:
+        mine, theirs = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+        try:
+            assert await statement_insert.write_group(mine, group("x-first")) == [None]
+            competitors: list[asyncio.Task] = []
+            real_fetchrow = statement_insert.fetchrow
+
+            async def contended(conn, query, *args):
+                if conn is not mine or query is not statement_insert.WRITE:
+                    return await real_fetchrow(conn, query, *args)
+                competitor = asyncio.create_task(statement_insert.write_group(
+                    theirs, group(f"x-c{len(competitors)}")))
+                competitors.append(competitor)
+                if len(competitors) == 1:  # no lock held yet: it lands first
+                    assert await competitor == [None]
+                else:  # it waits for the lock this group holds
+                    await asyncio.sleep(0.2)
+                    assert not competitor.done(), "another writer changed the group's definitions"
+                return await real_fetchrow(conn, query, *args)
+
+            monkeypatch.setattr(statement_insert, "fetchrow", contended)
+            assert await statement_insert.write_group(mine, group("x-mine")) == [None]
+            monkeypatch.undo()
+            assert [await c for c in competitors] == [[None]] * len(competitors)
+            held = await mine.fetchval(
+                "SELECT definition FROM activities WHERE tenant_id = $1 AND activity_id = $2",
+                tenant_id, ACTIVITY)
+            return orjson.loads(held)
+        finally:
+            await mine.close()
+            await theirs.close()
+
+    names = asyncio.run(scenario())["name"]
+    assert {"x-first", "x-mine", "x-c0", "x-c1"} <= set(names), names

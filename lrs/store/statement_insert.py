@@ -14,7 +14,9 @@ the definitions merged into those handed back, and the call repeated. The
 lock makes writers of one tenant commit one after another, so `seq`,
 `stored` and commit order agree and a reader paging by seq never misses a
 late commit; it is held only for the call, not across round trips and client
-work.
+work. Only a repeat holds it across calls (write_group): else other workers
+could change the same definitions between every two calls of a group, and
+its turn might never come.
 """
 
 from __future__ import annotations
@@ -45,9 +47,14 @@ WRITE_LOCK_SPACE = 0x5354  # "ST"
 # writes under the tenant's write lock, in one call and one transaction.
 WRITE = Query("statements.write", """
 SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
-# A group goes back and forth at most this often: each extra call means
-# another writer stored one of its ids or changed one of its definitions
-# in the meantime, so more than a few is a tenant under a storm of retries.
+# The tenant's write lock for a whole transaction (lrs_write_statements takes
+# it again inside: advisory locks nest within one transaction).
+WRITE_LOCK = Query("statements.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
+# A group goes back and forth at most this often. Each extra call means
+# another writer stored one of its ids or changed one of its definitions in
+# the meantime; from the second call on the group holds its tenant's write
+# lock, so nothing changes again and the third call writes (the fourth and
+# fifth are to spare).
 MAX_CALLS = 5
 
 
@@ -93,35 +100,53 @@ class WriteBatch:
 
 async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
     """Write `group` (one tenant's batches) on `conn`, outside a transaction:
-    each call of lrs_write_statements is one. One outcome per batch: None or
-    its Conflict."""
+    the first call of lrs_write_statements is one; if others wrote some of
+    its ids or definitions meanwhile, the calls that sort it out again run in
+    one transaction holding the tenant's write lock. One outcome per batch:
+    None or its Conflict."""
     tenant_id = group[0].tenant_id
     assert all(batch.tenant_id == tenant_id for batch in group), "one tenant per group"
     found: dict[str, bytes] = {}  # payloads of incoming ids found stored
     canonical: dict[str, dict | None] = {}  # definitions handed back to merge into
-    for _ in range(MAX_CALLS):
-        outcomes, new = _sort_out_group(group, found)
-        if not new:
-            return [outcomes[id(batch)] for batch in group]
-        row = await fetchrow(
-            conn, WRITE, tenant_id, *_statement_columns(new),
-            [p.index.ref_target for _, p in new if p.index.voids],
-            *_attachment_columns(group, outcomes),
-            *_definition_columns([p for b, p in new if b.define], canonical))
-        if row["stored"] is not None:
-            _count(group[0].tenant, new, row)
-            for batch in group:
-                batch.consistent_through = row["stored"]
-            return [outcomes[id(batch)] for batch in group]
-        # Written by others meanwhile: sort out again against what is stored.
-        found.update(zip((str(i) for i in row["existing_ids"] or ()),
-                         row["existing_payloads"] or (), strict=True))
-        canonical.update(
-            (activity_id, None if text is None else jsonparse.loads(text))
-            for activity_id, text in zip(row["stale_ids"] or (), row["stale_definitions"] or (),
-                                         strict=True))
+    outcomes = await _call(conn, group, found, canonical)
+    if outcomes is not None:
+        return outcomes
+    async with conn.transaction():
+        await fetchrow(conn, WRITE_LOCK, WRITE_LOCK_SPACE, tenant_id)
+        for _ in range(MAX_CALLS - 1):
+            outcomes = await _call(conn, group, found, canonical)
+            if outcomes is not None:
+                return outcomes
     raise ServiceUnavailable("the statements' ids and definitions kept changing under "
                              "concurrent writes; retry", headers=dict(RETRY_AFTER))
+
+
+async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[str, bytes],
+                canonical: dict[str, dict | None]) -> list[Exception | None] | None:
+    """One call of lrs_write_statements for what of `group` is still to be
+    written: the outcomes, or None when others wrote some of its ids or
+    definitions first (then `found` and `canonical` hold what they wrote)."""
+    outcomes, new = _sort_out_group(group, found)
+    if not new:
+        return [outcomes[id(batch)] for batch in group]
+    row = await fetchrow(
+        conn, WRITE, group[0].tenant_id, *_statement_columns(new),
+        [p.index.ref_target for _, p in new if p.index.voids],
+        *_attachment_columns(group, outcomes),
+        *_definition_columns([p for b, p in new if b.define], canonical))
+    if row["stored"] is not None:
+        _count(group[0].tenant, new, row)
+        for batch in group:
+            batch.consistent_through = row["stored"]
+        return [outcomes[id(batch)] for batch in group]
+    # Written by others meanwhile: sort out again against what is stored.
+    found.update(zip((str(i) for i in row["existing_ids"] or ()),
+                     row["existing_payloads"] or (), strict=True))
+    canonical.update(
+        (activity_id, None if text is None else jsonparse.loads(text))
+        for activity_id, text in zip(row["stale_ids"] or (), row["stale_definitions"] or (),
+                                     strict=True))
+    return None
 
 
 def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
