@@ -117,22 +117,28 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
     if it was traded for one, must still be active."""
     settings = runtime.settings
     credential = str(claims["cred"]) if "cred" in claims else None
-    # Tokens issued before the claim existed name no secret: they stay good
-    # until they expire, as they were.
-    fingerprint = str(claims["sec"]) if "sec" in claims else None
     tenant = str(claims["tenant"])
-    found = await _looked_up(runtime, ("token", tenant, credential, fingerprint),
-                             lambda conn: tenants.token_access(conn, tenant, credential,
-                                                               fingerprint))
+    found = await _looked_up(runtime, ("token", tenant, credential),
+                             lambda conn: tenants.token_access(conn, tenant, credential))
     if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
-    access, active = found
-    if not active:
+    access, secret_hash = found
+    if credential is not None and not _still_traded(secret_hash, claims):
         raise tokens.TokenRefused("the credential this token was issued for is revoked, "
                                   "or its secret was rotated", "revoked")
     subject = str(claims["sub"])
     return _principal(access, subject, expand(str(claims["scope"]).split()),
                       authority_for(settings.base_url, subject))
+
+
+def _still_traded(secret_hash: bytes | None, claims: dict) -> bool:
+    """Whether the credential a token was traded for is active (`secret_hash`
+    is its stored one) and holds the secret it was traded with. Tokens
+    issued before the `sec` claim existed name no secret: they stay good
+    until they expire, as they were."""
+    if secret_hash is None:
+        return False
+    return "sec" not in claims or secrets.fingerprint(secret_hash) == str(claims["sec"])
 
 
 async def _trusted_issuer(runtime: Runtime, claims: dict) -> tuple[TrustedIssuer, TenantAccess]:

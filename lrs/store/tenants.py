@@ -37,17 +37,13 @@ SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes,
        t.cors_origins, t.rate_limit_per_second, t.rate_limit_burst
 FROM credentials c JOIN tenants t ON t.id = c.tenant_id
 WHERE c.key = $1 AND c.revoked_at IS NULL""")
-# A token's tenant, and whether the credential it was traded for (if any)
-# is still active, with the secret it was traded with (when the token names
-# one: lrs.auth.secrets.fingerprint): one round trip per Bearer request.
+# A token's tenant, and the secret hash of the credential it was traded for
+# (if any) while that is active: one round trip per Bearer request.
 TOKEN_ACCESS = Query("tenants.token_access", """
 SELECT t.id AS tenant_id, t.name AS tenant, t.cors_origins, t.rate_limit_per_second,
        t.rate_limit_burst,
-       $2::text IS NULL OR EXISTS (
-           SELECT 1 FROM credentials c WHERE c.key = $2 AND c.tenant_id = t.id
-           AND c.revoked_at IS NULL
-           AND ($3::text IS NULL
-                OR left(encode(sha256(c.secret_hash), 'hex'), 16) = $3)) AS active
+       (SELECT c.secret_hash FROM credentials c WHERE c.key = $2 AND c.tenant_id = t.id
+        AND c.revoked_at IS NULL) AS secret_hash
 FROM tenants t WHERE t.name = $1""")
 TENANT_ACCESS = Query("tenants.access", """
 SELECT id AS tenant_id, name AS tenant, cors_origins, rate_limit_per_second, rate_limit_burst
@@ -137,18 +133,17 @@ async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRo
     return CredentialRow(secret_hash, scopes, TenantAccess(**values))
 
 
-async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None,
-                       secret_fingerprint: str | None = None
-                       ) -> tuple[TenantAccess, bool] | None:
-    """The tenant a token names, and whether its credential (if it was traded
-    for one) is still active and holds the secret it was traded with; None
-    for an unknown tenant."""
-    row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential, secret_fingerprint)
+async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None
+                       ) -> tuple[TenantAccess, bytes | None] | None:
+    """The tenant a token names, and the stored secret hash of the credential
+    it was traded for while that is active (None when it names none, or is
+    revoked or unknown); None for an unknown tenant."""
+    row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential)
     if row is None:
         return None
     values = dict(row)
-    active = values.pop("active")
-    return TenantAccess(**values), active
+    secret_hash = values.pop("secret_hash")
+    return TenantAccess(**values), secret_hash
 
 
 async def rotate_credential(conn: asyncpg.Connection, key: str, secret_hash: bytes) -> dict:
