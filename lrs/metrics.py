@@ -44,7 +44,9 @@ CONNECTIONS_CLOSED = Counter(
     "answered 408), shed (sent nothing yet, or kept alive between requests, when a new one "
     "came to a worker with LRS_MAX_CONNECTIONS open), over_limit (a new one, answered 503: "
     "all were busy), slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS "
-    "plus 1 s per LRS_BODY_MIN_RATE bytes: dropped).", ["reason"])
+    "plus 1 s per LRS_BODY_MIN_RATE bytes: dropped), large_headers (a request's line and "
+    "headers past LRS_MAX_HEADER_BYTES: answered 431), bad_request (not parseable as HTTP/1.1: "
+    "answered 400).", ["reason"])
 
 DB_POOL_SIZE = Gauge(
     "lrs_db_pool_connections", "Database connections open in the pool.", multiprocess_mode="livesum")

@@ -84,6 +84,7 @@ def test_headers_past_their_limit_get_431_and_the_connection_closes(settings, te
                 sock.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
             answer, _ = _read_all(sock)
         assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert b"\r\nx-experience-api-version: 1.0.3\r\n" in answer.lower()
         assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == \
             "request_header_fields_too_large"
         assert _closed_count(server.url, "large_headers") == before + 1
@@ -91,6 +92,29 @@ def test_headers_past_their_limit_get_431_and_the_connection_closes(settings, te
         with _connect(server.url) as sock:
             sock.sendall(_post(tenant, body))
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_what_is_not_http_gets_the_json_error_with_the_version_header(settings):
+    """A request httptools cannot parse (a malformed request line, a
+    request target past its limits) is answered as every other error is:
+    uvicorn's own answer was text/plain without the xAPI version header."""
+    long_target = b"/xapi/statements?agent=" + b"a" * 70_000
+    with server_with(settings) as server:
+        before = _closed_count(server.url, "bad_request")
+        for request in (b"GET /xapi/about HTTP/1.1 extra\r\nHost: lrs\r\n\r\n",
+                        b"GET " + long_target + b" HTTP/1.1\r\nHost: lrs\r\n\r\n"):
+            with _connect(server.url) as sock:
+                sock.sendall(request)
+                answer, _ = _read_all(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400 "), answer[:300]
+            assert b"\r\ncontent-type: application/json" in head.lower()
+            assert b"\r\nx-experience-api-version: 1.0.3" in head.lower()
+            error = orjson.loads(body)["error"]
+            assert error["code"] == "bad_request"
+            assert error["message"].startswith("the request is not valid HTTP/1.1 ("), error
+        assert _closed_count(server.url, "bad_request") == before + 2
+        assert httpx.get(f"{server.url}/xapi/about").status_code == 200
 
 
 def test_headers_that_trickle_in_get_408_while_other_clients_are_served(settings):
@@ -119,6 +143,7 @@ def test_headers_that_trickle_in_get_408_while_other_clients_are_served(settings
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408 "), answer
         assert b"connection: close" in head.lower()
+        assert b"\r\nx-experience-api-version: 1.0.3" in head.lower()
         error = orjson.loads(body)["error"]
         assert error == {"status": 408, "code": "request_timeout",
                          "message": "the request's headers did not arrive within 1 s"}

@@ -53,6 +53,8 @@ from lrs import metrics
 from lrs.config import Settings
 from lrs.http.errors import error_body
 from lrs.store.db import RETRY_AFTER
+from lrs.xapi.versions import HEADER as VERSION_HEADER
+from lrs.xapi.versions import V1
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -233,14 +235,26 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._answer_and_close(408, "request_timeout", "the request's headers did not arrive "
                                f"within {self._header_timeout:g} s")
 
+    def send_400_response(self, msg: str) -> None:
+        """What httptools cannot parse (a malformed request line or header,
+        a request target past its own limits): uvicorn answers text/plain
+        without the xAPI version header; the LRS's one JSON error instead."""
+        metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()
+        self._answer_and_close(400, "bad_request", f"the request is not valid HTTP/1.1 "
+                               f"({msg.rstrip('.').lower()})")
+
     def _answer_and_close(self, status: int, code: str, message: str,
                           headers: dict[str, str] | None = None) -> None:
         """Answer with the one JSON error body (lrs.http.errors) outside any
         request cycle (none is in flight), then close. What else the client
-        sent on this connection is not read."""
+        sent on this connection is not read. Whether the request was for the
+        xAPI and in which version is not known yet: the version header says
+        1.0.3, as lrs.http.middleware does for a request without one (1.0.3
+        Communication 3.3: every response carries it)."""
         body = error_body(status, code, message)
         head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
                 "content-type: application/json", f"content-length: {len(body)}",
+                f"{VERSION_HEADER}: {V1}",
                 *(f"{k.lower()}: {v}" for k, v in (headers or {}).items()), "connection: close"]
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         self.transport.close()
