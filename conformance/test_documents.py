@@ -369,6 +369,21 @@ def test_state_03_05_list_and_delete_all(lrs, state):
     assert_status(_get(lrs, state, "s0"), 404)
 
 
+def test_doc_07_state_05_delete_all_honours_if_match(lrs, state):
+    """A DELETE of all State documents has If-Match handled as RFC 2616 has
+    it (2.0 LRS 4.1.4): a tag no representation of the id list has is 412
+    and deletes nothing; the ETag its GET just gave deletes them all."""
+    for i in range(2):
+        _create(lrs, state, f"d{i}", {"i": i})
+    r = lrs.delete(state.path, params=state.scope, headers={"If-Match": '"0000-no-such-tag"'})
+    assert_status(r, 412)
+    assert sorted(lrs.get(state.path, params=state.scope).json()) == ["d0", "d1"], \
+        "DOC-07: a failed precondition deletes nothing"
+    etag = _etag(lrs.get(state.path, params=state.scope))
+    assert_status(lrs.delete(state.path, params=state.scope, headers={"If-Match": etag}), 204)
+    assert lrs.get(state.path, params=state.scope).json() == []
+
+
 @pytest.mark.versions("2.0.0")
 def test_state_04_state_id_and_since_exclusive_2_0(lrs, state, version):
     r = lrs.get(state.path, params={**state.one("x"), "since": "2020-01-01T00:00:00Z"})

@@ -533,6 +533,33 @@ def test_state_delete_all_of_one_context(client):
     _error(state.get("kept", registration=reg), 404)
 
 
+def test_state_delete_all_honours_if_match_against_the_id_list(client):
+    """DELETE of all State documents is held to If-Match / If-None-Match as
+    the URL's resource, the id list its GET answers with an ETag: a stale
+    list's ETag or a document's ETag is 412 and deletes nothing; the list's
+    current ETag deletes them all. The list exists even empty, so `*`
+    matches it always (and If-None-Match: * never)."""
+    state = Doc(client, "state")
+    for i in range(2):
+        state.create(f"m{i}", {"i": i})
+    listed = state.ids()
+    state.create("m2", {"i": 2})  # the list read above is now stale
+    one_document = state.get("m0").headers["etag"]
+    for headers in ({"If-Match": listed.headers["etag"]}, {"If-Match": one_document},
+                    {"If-None-Match": "*"}):
+        _error(client.delete(state.path, params=state.scope, headers=headers), 412)
+        assert state.ids().json() == ["m0", "m1", "m2"]
+    current = state.ids().headers["etag"]
+    assert client.delete(state.path, params=state.scope,
+                         headers={"If-Match": f'"stale", {current}'}).status_code == 204
+    empty = state.ids()
+    assert empty.json() == []
+    for headers in ({"If-Match": empty.headers["etag"]}, {"If-Match": "*"}):
+        assert client.delete(state.path, params=state.scope,
+                             headers=headers).status_code == 204
+    _error(client.delete(state.path, params=state.scope, headers={"If-Match": current}), 412)
+
+
 def test_state_accepts_an_identified_group(client):
     state = Doc(client, "state")
     group = json.dumps({"objectType": "Group", "account": {"homePage": "http://e.com",

@@ -12,7 +12,6 @@ import datetime as dt
 import email.utils
 import functools
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -53,9 +52,11 @@ async def _handle(request: Request, kind: str) -> Response:
         if target.doc_id is None:
             return await _list(xreq, principal, target)
         return await _get(xreq, principal, target)
-    if method == "DELETE" and target.doc_id is None:
-        async with xreq.runtime.db.connection() as conn:
-            await store.delete_all(conn, principal.tenant_id, target)  # STATE-05
+    if method == "DELETE" and target.doc_id is None:  # STATE-05
+        pre = rules.parse_preconditions(_field(xreq, "if-match"), _field(xreq, "if-none-match"))
+        check = functools.partial(rules.plan_delete_all, pre=pre, kind=target.kind,
+                                  version=version)
+        await store.delete_all(xreq.runtime.db, principal.tenant_id, target, check)
         metrics.DOCUMENTS_WRITTEN.labels(kind=target.kind, method="DELETE").inc()
         return Response(status_code=204)
     return await _write(xreq, principal, version, target)
@@ -75,13 +76,13 @@ async def _get(xreq: XRequest, principal: Principal, target: Target) -> Response
 async def _list(xreq: XRequest, principal: Principal, target: Target) -> Response:
     async with xreq.runtime.db.connection() as conn:
         rows = await store.ids(conn, principal.tenant_id, target)
-    body = orjson.dumps([doc_id for doc_id, _ in rows])
+    listed = rules.id_list([doc_id for doc_id, _ in rows])
     # 1.0.3 3.1: every GET carries an ETag; 1.0.3 2.2 (DOC-16): Last-Modified
     # of the newest document listed.
-    headers = {"ETag": rules.quoted(rules.etag_of(body))}
+    headers = {"ETag": rules.quoted(listed.etag)}
     if rows:
         headers["Last-Modified"] = _http_date(max(updated for _, updated in rows))
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(listed.content, media_type="application/json", headers=headers)
 
 
 async def _write(xreq: XRequest, principal: Principal, version: str, target: Target) -> Response:

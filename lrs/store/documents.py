@@ -48,7 +48,12 @@ IDS = Query("documents.ids", f"""
 SELECT doc_id, updated FROM documents
 WHERE {_KEY} AND ($6::timestamptz IS NULL OR updated > $6)
 ORDER BY doc_id""")
-DELETE_ALL = Query("documents.delete_all", f"DELETE FROM documents WHERE {_KEY}")
+# DELETE of all: the ids locked, checked against the request's preconditions,
+# and exactly those deleted (not one created meanwhile, unseen by the check).
+LOCK_ALL = Query("documents.lock_all", f"""
+SELECT doc_id FROM documents WHERE {_KEY} ORDER BY doc_id FOR UPDATE""")
+DELETE_LISTED = Query("documents.delete_listed", f"""
+DELETE FROM documents WHERE {_KEY} AND doc_id = ANY($6::text[])""")
 
 # A creator that lost the race re-reads; a third round would need the row
 # to vanish and reappear in between.
@@ -76,8 +81,16 @@ async def ids(conn: asyncpg.Connection, tenant_id: int,
     return [(r["doc_id"], r["updated"]) for r in await fetch(conn, IDS, *key, target.since)]
 
 
-async def delete_all(conn: asyncpg.Connection, tenant_id: int, target: Target) -> None:
-    await execute(conn, DELETE_ALL, *_key(tenant_id, target)[:5])
+async def delete_all(db: Database, tenant_id: int, target: Target,
+                     check: Callable[[list[str]], None]) -> None:
+    """Delete every document of `target` (no doc_id) once `check` has
+    passed their ids, in id order (it may raise: then nothing is deleted)."""
+    key = _key(tenant_id, target)[:5]
+    async with db.transaction() as conn:
+        doc_ids = [r["doc_id"] for r in await fetch(conn, LOCK_ALL, *key)]
+        check(doc_ids)
+        if doc_ids:
+            await execute(conn, DELETE_LISTED, *key, doc_ids)
 
 
 async def modify(db: Database, tenant_id: int, target: Target,

@@ -14,7 +14,8 @@ Readings where the text leaves room:
   RFC 2616 14.24/14.26 cited by the spec) on PUT, POST and DELETE, State
   included, in both versions: If-Match is compared strongly, If-None-Match
   weakly, `*` means "a current document exists". A failure is 412 and
-  changes nothing.
+  changes nothing. A DELETE of all State documents (no stateId) is held to
+  them as its URL's resource, the id list its GET answers with an ETag.
 - 409 for a PUT with neither header over an existing document: Activity and
   Agent Profile in both versions; State only in 2.0. 1.0.3 3.1 "The State
   Resource will permit PUT, POST and DELETE requests without concurrency
@@ -313,6 +314,24 @@ def plan_post(current: Document | None, *, sent: Document, pre: Preconditions,
 def plan_delete(current: Document | None, *, pre: Preconditions,
                 kind: str, version: str) -> None:
     check_preconditions(pre, current, method="DELETE", kind=kind, version=version)
+
+
+def id_list(doc_ids: list[str]) -> Document:
+    """The id list a State or profile GET without a document id answers,
+    as the resource it is: its ETag is the one a later DELETE of all the
+    State documents is held to."""
+    body = orjson.dumps(doc_ids)
+    return Document(JSON_TYPE, body, etag_of(body), None)
+
+
+def plan_delete_all(doc_ids: list[str], *, pre: Preconditions, kind: str, version: str) -> None:
+    """DELETE of every State document of an activity and agent: If-Match
+    and If-None-Match are about the URL's resource, the id list its GET
+    answers, empty or not (RFC 9110 13.1.1-2; 2.0 LRS 4.1.4 "shall handle
+    the If-Match header" on DELETE). So `If-Match: *` always holds, and a
+    client deletes exactly the documents it listed by sending the list's
+    ETag."""
+    check_preconditions(pre, id_list(doc_ids), method="DELETE", kind=kind, version=version)
 
 
 def is_json_type(content_type: str) -> bool:
