@@ -64,7 +64,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from lrs.http import connections
 
-    with database_url(settings) as url:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(database_url(settings))
+
         async def prepare(conn: asyncpg.Connection) -> dict | None:
             if settings.migrate:
                 await migrate.apply(conn)
@@ -88,8 +90,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             os.environ["LRS_" + name.upper()] = str(getattr(settings, name))
         os.environ[orphan.PARENT_ENV] = str(os.getpid())  # workers stop without us
         if settings.workers > 1:
-            # Before any worker imports prometheus-client (see lrs.metrics).
-            metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
+            # Before any worker imports prometheus-client (see lrs.metrics);
+            # the workers' files go with the directory when serving ends.
+            metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-metrics-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         print(f"lrs {__version__}: xAPI at {settings.base_url}/xapi/ "
               f"({settings.workers} worker{'s' if settings.workers > 1 else ''})", flush=True)
