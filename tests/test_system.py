@@ -135,6 +135,27 @@ def test_a_request_without_the_version_header_is_answered_in_1_0_3(server, tenan
     assert response.headers["X-Experience-API-Version"] == "1.0.3"
 
 
+def test_the_version_header_on_two_lines_is_one_list(server, tenant):
+    """RFC 9110 5.3: two field lines of one name are one comma-joined list.
+    The same version twice is that version; two versions are a 400 naming
+    the header (the first line used to decide alone)."""
+    auth = (tenant.key, tenant.secret)
+    for lines, status in (([("1.0.3", "2.0.0")], 400), ([("2.0.0", "1.0.3")], 400),
+                          ([("2.0.0", "2.0.0")], 200)):
+        headers = [("X-Experience-API-Version", v) for v in lines[0]]
+        response = httpx.get(f"{server.url}/xapi/statements", headers=headers, auth=auth,
+                             params={"limit": "1"})
+        assert response.status_code == status, (lines, response.text)
+        if status == 400:
+            error = response.json()["error"]
+            assert error["field"] == "X-Experience-API-Version"
+            assert "several versions" in error["message"]
+    about = httpx.get(f"{server.url}/xapi/about",
+                      headers=[("X-Experience-API-Version", "1.0.3"),
+                               ("X-Experience-API-Version", "2.0.0")])
+    assert about.json()["version"] == ["1.0.3", "2.0.0"]
+
+
 def test_request_id_is_echoed_or_made(server):
     given = httpx.get(f"{server.url}/health", headers={"X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"

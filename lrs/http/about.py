@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from lrs import __version__
 from lrs.errors import BadRequest, MethodNotAllowed
 from lrs.http.middleware import OMIT_BODY
-from lrs.http.xrequest import read_body
+from lrs.http.xrequest import field, read_body
 from lrs.xapi import alternate
 from lrs.xapi.versions import HEADER, SUPPORTED, V1, negotiate
 
@@ -34,7 +34,7 @@ def listed_versions(header: str | None) -> list[str]:
 
 
 async def about(request: Request) -> Response:
-    version_header, params = request.headers.get(HEADER), request.query_params
+    version_header, params = field(request.headers, HEADER), request.query_params
     if request.method == "POST":
         # 1.0.3 Communication 1.3 (GEN-16): `POST /about?method=GET`, as
         # TinCanJS sends every request through XDomainRequest. The form's

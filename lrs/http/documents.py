@@ -18,7 +18,7 @@ from starlette.responses import Response
 from lrs import metrics
 from lrs.auth.principal import Principal
 from lrs.errors import MethodNotAllowed, NotFound
-from lrs.http.xrequest import XRequest, begin
+from lrs.http.xrequest import XRequest, begin, field
 from lrs.runtime import Runtime
 from lrs.store import documents as store
 from lrs.xapi import documents as rules
@@ -53,7 +53,7 @@ async def _handle(request: Request, kind: str) -> Response:
             return await _list(xreq, principal, target)
         return await _get(xreq, principal, target)
     if method == "DELETE" and target.doc_id is None:  # STATE-05
-        pre = rules.parse_preconditions(_field(xreq, "if-match"), _field(xreq, "if-none-match"))
+        pre = _preconditions(xreq)
         check = functools.partial(rules.plan_delete_all, pre=pre, kind=target.kind,
                                   version=version)
         await store.delete_all(xreq.runtime.db, principal.tenant_id, target, check)
@@ -87,7 +87,7 @@ async def _list(xreq: XRequest, principal: Principal, target: Target) -> Respons
 
 async def _write(xreq: XRequest, principal: Principal, version: str, target: Target) -> Response:
     runtime: Runtime = xreq.runtime
-    pre = rules.parse_preconditions(_field(xreq, "if-match"), _field(xreq, "if-none-match"))
+    pre = _preconditions(xreq)
     context = {"kind": target.kind, "version": version}
     if xreq.method == "DELETE":
         change = functools.partial(rules.plan_delete, pre=pre, **context)
@@ -111,11 +111,9 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
     return Response(status_code=204, headers=_validators(stored) if stored else None)
 
 
-def _field(xreq: XRequest, name: str) -> str | None:
-    """A list header as one value: RFC 9110 5.3, several field lines of it
-    are one list (If-None-Match: "a" and If-None-Match: "b" are "a", "b")."""
-    lines = xreq.headers.getlist(name)
-    return ", ".join(lines) if lines else None
+def _preconditions(xreq: XRequest) -> rules.Preconditions:
+    return rules.parse_preconditions(field(xreq.headers, "if-match"),
+                                     field(xreq.headers, "if-none-match"))
 
 
 def _validators(document: Document) -> dict[str, str]:

@@ -98,7 +98,7 @@ async def begin(request: Request, *scopes: str) -> tuple[XRequest, Principal, st
 async def _checked(request: Request, runtime: Runtime, scopes: tuple[str, ...]
                    ) -> tuple[XRequest, Principal, str]:
     xreq = await _from_request(request, runtime.settings.max_body_bytes)
-    version = negotiate(xreq.headers.get(HEADER))
+    version = negotiate(field(xreq.headers, HEADER))
     state = request.scope["state"]
     state["xapi_version"] = version
     principal = await authenticate(runtime, xreq.headers.get("authorization"))
@@ -117,7 +117,7 @@ async def _from_request(request: Request, limit: int) -> XRequest:
         return XRequest(request, request.method, request.headers, params)
     form = await read_body(request, limit)
     tunneled = alternate.parse_alternate_request(
-        request.query_params, form, version_header=request.headers.get(HEADER))
+        request.query_params, form, version_header=field(request.headers, HEADER))
     if tunneled.method == "HEAD":
         request.scope["state"][OMIT_BODY] = True
     # The real headers stand, but for those describing the form itself;
@@ -126,6 +126,14 @@ async def _from_request(request: Request, limit: int) -> XRequest:
     headers = Headers(headers={**outer, **{k.lower(): v for k, v in tunneled.headers.items()}})
     return XRequest(request, tunneled.method, headers, _single_params(tunneled.params.items()),
                     tunneled.content)
+
+
+def field(headers: Headers, name: str) -> str | None:
+    """A header as one value: RFC 9110 5.3, several field lines of one name
+    are one comma-separated list (If-None-Match: "a" and If-None-Match: "b"
+    are "a", "b"; two version lines are no one version)."""
+    lines = headers.getlist(name)
+    return ", ".join(lines) if lines else None
 
 
 def _query_items(request: Request) -> list[tuple[str, str]]:

@@ -21,7 +21,13 @@ def negotiate(header: str | None) -> str:
     """Map a request's version header to the rules that serve it."""
     if header is None:
         raise BadRequest(f"{HEADER} header is required", field=HEADER)
-    match = _VERSION.match(header.strip())
+    # Sent on several lines, the header is their comma-joined list: the
+    # same version repeated is that version, two versions are no answer.
+    named = {value.strip() for value in header.split(",")}
+    if len(named) > 1:
+        raise BadRequest(f"{HEADER} names several versions ({header!r}): send one",
+                         field=HEADER)
+    match = _VERSION.match(named.pop())
     if match is None:
         raise BadRequest(
             f"{HEADER} {header!r} is not supported: send 1.0.x or 2.0.x", field=HEADER)
