@@ -377,6 +377,16 @@ def test_merge_accepts_json_with_charset(doc):
     assert doc.get("cs").json() == {"a": 1, "b": 2}
 
 
+def test_merge_reads_json_after_a_byte_order_mark(doc):
+    # RFC 8259 8.1, as statements are read: on either side of the merge.
+    bom = b"\xef\xbb\xbf"
+    assert doc.post("bom", content=bom + b'{"a": 1}',
+                    content_type="application/json").status_code == 204
+    assert doc.post("bom", content=bom + b'{"b": 2}',
+                    content_type="application/json").status_code == 204
+    assert doc.get("bom").json() == {"a": 1, "b": 2}
+
+
 def test_post_creates_non_json_document_as_given(doc):
     assert doc.post("nj", content=b"\x00bin", content_type="application/octet-stream").status_code == 204
     assert doc.get("nj").content == b"\x00bin"

@@ -47,6 +47,16 @@ def test_post_of_one_statement_answers_a_one_id_array(client):
     assert isinstance(ids, list) and len(ids) == 1
 
 
+def test_a_body_after_a_utf8_byte_order_mark_is_read(client):
+    # RFC 8259 8.1: PowerShell 5's and .NET's UTF-8 writers put one first.
+    sid = new_id()
+    response = client.post("/xapi/statements", headers={"Content-Type": "application/json"},
+                           content=b"\xef\xbb\xbf" + orjson.dumps(statement(id=sid)))
+    assert response.status_code == 200, response.text
+    assert response.json() == [sid]
+    assert get_one(client, sid).json()["id"] == sid
+
+
 @pytest.mark.parametrize("params", [{}, {"statementId": "not-a-uuid"}, {"statementId": ""}])
 def test_put_needs_a_uuid_statement_id(client, params):
     response = client.put("/xapi/statements", params=params, content=orjson.dumps(statement()),

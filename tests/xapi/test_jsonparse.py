@@ -22,13 +22,21 @@ def test_parses_valid_json(flag):
 @pytest.mark.parametrize("body", [
     b"", b"{", b"[1,]", b"{'a': 1}", b'{"a": NaN}', b'{"a": Infinity}',
     b'{"a": -Infinity}', b'{"a": 1e400}', b'"\xff"', b'"\xed\xa0\x80"',
-    b'"\\ud800"', b'"a\x01b"', b"\xef\xbb\xbf{}", b"{} {}",
+    b'"\\ud800"', b'"a\x01b"', b"\xef\xbb\xbf\xef\xbb\xbf{}", b"{\xef\xbb\xbf}", b"{} {}",
 ])
 @pytest.mark.parametrize("flag", [False, True])
 def test_rejects_invalid_json(body, flag):
     with pytest.raises(BadRequest) as info:
         parse_json(body, reject_duplicate_keys=flag)
     assert "JSON" in info.value.message
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_a_leading_byte_order_mark_is_ignored(flag):
+    # RFC 8259 8.1: a parser MAY ignore it; PowerShell 5 and .NET write one.
+    assert parse_json(b'\xef\xbb\xbf{"a": [1]}', reject_duplicate_keys=flag) == {"a": [1]}
+    with pytest.raises(BadRequest, match="'a'"):
+        parse_json(b'\xef\xbb\xbf{"a": 1, "a": 2}', reject_duplicate_keys=True)
 
 
 def test_duplicate_keys_rejected_only_when_asked():
