@@ -3,6 +3,8 @@ admin API: the pure rules of lrs.auth applied to the rows of lrs.store."""
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -14,13 +16,31 @@ from lrs.store import issuers
 from lrs.store import tenants as store
 
 
+# migrations/0001's CHECK on tenants.name, said before the database says it.
+TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+# Tokens minted by an operator (the CLI, /admin/tokens) live at most a year:
+# those of the CLI cannot be revoked but by LRS_JWT_SECRET.
+MAX_TOKEN_TTL = 366 * 24 * 3600
+
+
+async def create_tenant(conn: asyncpg.Connection, name: str) -> int:
+    if not TENANT_NAME.fullmatch(name):
+        raise BadRequest(f"tenant name {name!r}: 1 to 63 letters, digits, '.', '_' or '-', "
+                         "beginning with a letter or digit", field="name")
+    return await store.create_tenant(conn, name)
+
+
+def _scopes(scopes: list[str]) -> list[str]:
+    try:
+        return check_scopes(scopes)
+    except ValueError as exc:
+        raise BadRequest(str(exc), field="scopes") from None
+
+
 async def create_credential(conn: asyncpg.Connection, *, tenant: str, scopes: list[str],
                             label: str = "") -> dict:
     """A new key/secret pair; the secret exists only in the returned dict."""
-    try:
-        scopes = check_scopes(scopes)
-    except ValueError as exc:
-        raise BadRequest(str(exc), field="scope") from None
+    scopes = _scopes(scopes)
     tenant_id = await store.tenant_id(conn, tenant)
     key, secret = secrets.new_key(), secrets.new_secret()
     await store.create_credential(conn, key=key, tenant_id=tenant_id,
@@ -29,16 +49,21 @@ async def create_credential(conn: asyncpg.Connection, *, tenant: str, scopes: li
 
 
 async def issue_token(conn: asyncpg.Connection, settings: Settings, *, tenant: str,
-                      scopes: list[str], subject: str, ttl: int | None = None) -> dict:
-    try:
-        scopes = check_scopes(scopes)
-    except ValueError as exc:
-        raise BadRequest(str(exc), field="scope") from None
+                      scopes: list[str], subject: str, ttl: int | None = None,
+                      minted_by: tuple[str, str] | None = None) -> dict:
+    """A Bearer token for `tenant`. `minted_by`: the credential (key, secret
+    fingerprint) of the operator asking, whose revocation or rotation ends it."""
+    scopes = _scopes(scopes)
+    if not subject or len(subject) > 255:
+        raise BadRequest("subject must be 1 to 255 characters", field="subject")
+    if ttl is not None and not 1 <= ttl <= MAX_TOKEN_TTL:
+        raise BadRequest(f"ttl must be 1 to {MAX_TOKEN_TTL} seconds", field="ttl")
     await store.tenant_id(conn, tenant)  # 404 for an unknown tenant
     key = await signing_key(conn, settings)
     ttl = ttl or settings.token_ttl
     token = tokens.issue(key, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         tenant=tenant, subject=subject, scopes=scopes, ttl=ttl)
+                         tenant=tenant, subject=subject, scopes=scopes, ttl=ttl,
+                         minted_by=minted_by)
     return {"token": token, "tenant": tenant, "scopes": scopes, "subject": subject,
             "expires_in": ttl, "token_type": "Bearer"}
 
@@ -89,8 +114,12 @@ async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,
             raise BadRequest("public_key is not a PEM public key", field="public_key") from None
     if jwks_url is not None and not jwks_url.startswith(("https://", "http://")):
         raise BadRequest("jwks_url must be an http(s) URL", field="jwks_url")
-    names = {"tenant_claim": "tenant", "scope_claim": "scope", "subject_claim": "sub",
-             **(claims or {})}
+    names = {"tenant_claim": "tenant", "scope_claim": "scope", "subject_claim": "sub"}
+    for name, value in (claims or {}).items():
+        if name not in names or not isinstance(value, str) or not value:
+            raise BadRequest(f"claims: {name!r} must be one of {', '.join(names)}, "
+                             "naming a claim (a non-empty string)", field="claims")
+        names[name] = value
     tenant_id = await store.tenant_id(conn, tenant)
     await issuers.add(conn, tenant_id, issuers.TrustedIssuer(
         issuer=issuer, algorithms=algorithms, public_key=public_key, jwks_url=jwks_url,

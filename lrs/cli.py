@@ -198,7 +198,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 # -- tenant ----------------------------------------------------------------
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
-    tenant_id = _run(settings, lambda conn: tenants.create_tenant(conn, args.name))
+    tenant_id = _run(settings, lambda conn: accounts.create_tenant(conn, args.name))
     _print(args, {"id": tenant_id, "name": args.name}, f"created tenant {args.name!r}")
     return 0
 

@@ -291,6 +291,109 @@ def test_admin_api_manages_tenants_and_credentials(server, admin, tenant):
     assert admin.get("/admin/tenants/nope/credentials").status_code == 404
 
 
+def test_a_minted_token_dies_with_the_admin_credential_that_minted_it(server, admin, tenant,
+                                                                      new_tenant):
+    """/admin/tokens: a token lives no longer than the operator's credential
+    that asked for it (revoked or rotated), not for its whole ttl."""
+    def minted_by(operator) -> dict:
+        response = httpx.post(f"{server.url}/admin/tokens", auth=(operator.key, operator.secret),
+                              json={"tenant": tenant.name, "scopes": ["statements/read"],
+                                    "ttl": 30 * 24 * 3600})
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}", **V2}
+
+    for end in ("revoke", "rotate"):
+        operator = new_tenant(scopes=("admin",))
+        bearer = minted_by(operator)
+        assert httpx.get(f"{server.url}/xapi/statements", headers=bearer).status_code == 200
+        assert admin.post(f"/admin/credentials/{operator.key}/{end}").status_code == 200
+        response = httpx.get(f"{server.url}/xapi/statements", headers=bearer)
+        assert response.status_code == 401, end
+        assert "revoked" in response.json()["error"]["message"]
+
+
+def test_token_lifetimes_are_bounded(server, admin, tenant):
+    base = {"tenant": tenant.name, "scopes": ["statements/read"]}
+    for ttl in (0, -100, True, 10**19, 366 * 24 * 3600 + 1, 1.5, "60"):
+        response = admin.post("/admin/tokens", json={**base, "ttl": ttl})
+        assert response.status_code == 400, (ttl, response.text)
+        assert response.json()["error"]["field"] == "ttl"
+    assert admin.post("/admin/tokens", json={**base, "ttl": None}).json()["expires_in"] == 3600
+    assert admin.post("/admin/tokens", json={**base, "ttl": 60}).json()["expires_in"] == 60
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/admin/tenants", {"name": "bad name!"}, "name"),
+    ("/admin/tenants", {"name": "x" * 64}, "name"),
+    ("/admin/tenants", {"name": None}, "name"),
+    ("/admin/tenants", {"name": "a\x00b"}, "name"),
+    ("/admin/tenants/{t}/credentials", {"scopes": None}, "scopes"),
+    ("/admin/tenants/{t}/credentials", {"scopes": [["all"]]}, "scopes"),
+    ("/admin/tenants/{t}/credentials", {"scopes": ["all"], "label": None}, "label"),
+    ("/admin/tenants/{t}/credentials", {"scopes": ["all"], "label": "a\x00"}, "label"),
+    ("/admin/tenants/{t}/credentials", {"scopes": ["everything"]}, "scopes"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": [["RS256"]],
+                                    "jwks_url": "https://idp.example/jwks"}, "algorithms"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp\x00.example", "algorithms": ["RS256"],
+                                    "jwks_url": "https://idp.example/jwks"}, "issuer"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
+                                    "jwks_url": "https://idp.example/jwks",
+                                    "claims": {"bogus": "x"}}, "claims"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
+                                    "jwks_url": "https://idp.example/jwks",
+                                    "claims": {"scope_claim": 5}}, "claims"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
+                                    "jwks_url": "https://idp.example/jwks",
+                                    "claims": {"scope_claim": None}}, "claims"),
+    ("/admin/tokens", {"tenant": None, "scopes": ["all"]}, "tenant"),
+    ("/admin/tokens", {"tenant": "{t}", "scopes": None}, "scopes"),
+    ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": None}, "subject"),
+    ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": "x\x00y"}, "subject"),
+    ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": ""}, "subject"),
+    ("/admin/tenants/a%00b/credentials", {"scopes": ["all"]}, "tenant"),
+])
+def test_admin_api_refuses_bad_input_naming_the_field(admin, tenant, path, body, field):
+    body = {k: v.replace("{t}", tenant.name) if isinstance(v, str) else v for k, v in body.items()}
+    before = admin.get("/admin/tenants").json()
+    response = admin.post(path.replace("{t}", tenant.name), json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == field, response.text
+    assert admin.get("/admin/tenants").json() == before
+
+
+def test_tenant_access_is_all_or_nothing_and_checked(admin, tenant):
+    """PUT .../access checks every field before it writes any: a request
+    answered 400 changed nothing (its CORS origins were set before its bad
+    rate was found, and a burst past the column's range was a 500)."""
+    path = f"/admin/tenants/{tenant.name}/access"
+    assert admin.put(path, json={"cors_origins": ["https://before.example"]}).status_code == 200
+    for body, field in (
+            ({"cors_origins": ["https://after.example"], "rate_limit_per_second": -1},
+             "rate_limit_per_second"),
+            ({"cors_origins": ["https://after.example"], "rate_limit_per_second": 1e300},
+             "rate_limit_per_second"),
+            ({"cors_origins": ["https://after.example"], "rate_limit_per_second": 5,
+              "rate_limit_burst": 99_999_999_999}, "rate_limit_burst"),
+            ({"rate_limit_burst": 3}, "rate_limit_burst"),
+            ({"cors_origins": None}, "cors_origins"),
+            ({"cors_origins": ["https://x.example/path?q=1 evil"]}, "cors_origins"),
+            ({"cors_origins": ["https://user@x.example"]}, "cors_origins"),
+            ({"cors_origins": ["https://x.example:99999"]}, "cors_origins"),
+            ({"cors_origins": ["https://a\x00.example"]}, "cors_origins")):
+        response = admin.put(path, json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"]["field"] == field, response.text
+    current = admin.put(path, json={}).json()
+    assert current["cors_origins"] == ["https://before.example"]
+    assert current["rate_limit_per_second"] is None
+    assert admin.put(path, json={"cors_origins": ["https://x.example:8443/"],
+                                 "rate_limit_per_second": 2.5}).json() == {
+        "tenant": tenant.name, "cors_origins": ["https://x.example:8443"],
+        "rate_limit_per_second": 2.5, "rate_limit_burst": None}
+    assert admin.put(path, json={"rate_limit_per_second": None}).json()[
+        "rate_limit_per_second"] is None
+
+
 def test_admin_api_needs_the_admin_scope(server, tenant):
     response = httpx.get(f"{server.url}/admin/tenants", auth=(tenant.key, tenant.secret))
     assert response.status_code == 403  # `all` is every xAPI scope, not admin

@@ -56,6 +56,12 @@ class Principal:
     cors_origins: tuple[str, ...] = ()
     # Per-credential request rate (per second) and burst; None: unlimited.
     rate_limit: tuple[float, int] | None = None
+    # The key/secret credential this principal stands on, and the
+    # fingerprint of its secret (lrs.auth.secrets.fingerprint): its Basic
+    # key, or the credential a token was traded for or minted by. Tokens it
+    # mints carry both, and end when it is revoked or rotated. None for
+    # tokens from `lrs token issue` and agencies' identity providers.
+    vouched_by: tuple[str, str] | None = None
 
     def require(self, *any_of: str) -> None:
         """403 unless the principal holds one of `any_of`."""

@@ -34,7 +34,8 @@ EXTERNAL_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "P
 
 def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
           scopes: list[str], ttl: int, now: float | None = None,
-          credential: str | None = None, secret_fingerprint: str | None = None) -> str:
+          credential: str | None = None, secret_fingerprint: str | None = None,
+          minted_by: tuple[str, str] | None = None) -> str:
     now = time.time() if now is None else now
     claims = {
         "iss": issuer,
@@ -53,6 +54,10 @@ def issue(key: bytes, *, issuer: str, audience: str, tenant: str, subject: str,
         claims["cred"] = credential
         if secret_fingerprint is not None:
             claims["sec"] = secret_fingerprint
+    if minted_by is not None:
+        # Tokens an operator minted through /admin/tokens die with the
+        # credential (key, secret fingerprint) that minted them.
+        claims["by"], claims["by_sec"] = minted_by
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 

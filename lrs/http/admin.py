@@ -1,9 +1,14 @@
 """/admin: the operators' API (scope `admin`), JSON in and out. Everything
-the CLI does, for operators without shell access."""
+the CLI does, for operators without shell access.
+
+Every field is checked before anything is written, and every write of one
+request is one transaction: a request answered 4xx changed nothing."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -11,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lrs import accounts
-from lrs.auth.principal import ADMIN_SCOPE
+from lrs.auth.principal import ADMIN_SCOPE, Principal
 from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http.auth import authenticate
 from lrs.http.xrequest import read_body
@@ -19,12 +24,19 @@ from lrs.runtime import Runtime
 from lrs.store import issuers, tenants
 
 
-async def _begin(request: Request) -> Runtime:
+async def _authorized(request: Request) -> tuple[Runtime, Principal]:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(runtime, request.headers.get("authorization"))
     if ADMIN_SCOPE not in principal.scopes:
         raise Forbidden(f"this credential lacks the scope {ADMIN_SCOPE!r}")
-    return runtime
+    # PostgreSQL's text cannot hold U+0000: refused here, not failed there.
+    for name, value in [*request.path_params.items(), *request.query_params.items()]:
+        _no_nul(value, name)
+    return runtime, principal
+
+
+async def _begin(request: Request) -> Runtime:
+    return (await _authorized(request))[0]
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -34,16 +46,50 @@ async def _json(request: Request) -> dict[str, Any]:
         raise BadRequest("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    _no_nul(body, "body")
     return body
 
 
-def _field(body: dict, name: str, kind: type, default: Any = ...) -> Any:
-    value = body.get(name, default)
-    if value is ...:
-        raise BadRequest(f"{name!r} is required", field=name)
-    if value is not None and value is not default and not isinstance(value, kind):
-        raise BadRequest(f"{name!r} has the wrong JSON type", field=name)
+def _no_nul(value: Any, name: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise BadRequest(f"{name!r} holds U+0000, which cannot be stored", field=name)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, name)
+            _no_nul(item, key if name == "body" else name)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item, name)
+
+
+_MISSING = object()
+_TYPES = {str: "a string", list: "an array", dict: "an object", int: "an integer",
+          float: "a number"}
+
+
+def _field(body: dict, name: str, kind: type, default: Any = _MISSING, *,
+           items: type | None = None) -> Any:
+    """body[name], of JSON type `kind` (arrays: of `items`). Absent, it is
+    `default` (required without one); null is absent only for fields whose
+    default is None (null means "none"), and a type error for the others."""
+    if name not in body or (body[name] is None and default is None):
+        if default is _MISSING:
+            raise BadRequest(f"{name!r} is required", field=name)
+        return default
+    value = body[name]
+    if not _of_type(value, kind) or (items is not None
+                                     and not all(_of_type(v, items) for v in value)):
+        wanted = _TYPES[kind] + (" of strings" if items is str else "")
+        raise BadRequest(f"{name!r} must be {wanted}", field=name)
     return value
+
+
+def _of_type(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):  # JSON's true is not the integer 1
+        return kind is bool
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def _dump(obj: Any, status: int = 200) -> Response:
@@ -62,7 +108,7 @@ async def create_tenant(request: Request) -> Response:
     runtime = await _begin(request)
     name = _field(await _json(request), "name", str)
     async with runtime.db.connection() as conn:
-        tenant_id = await tenants.create_tenant(conn, name)
+        tenant_id = await accounts.create_tenant(conn, name)
     return _dump({"id": tenant_id, "name": name}, 201)
 
 
@@ -75,7 +121,7 @@ async def tenant_credentials(request: Request) -> Response:
             return _dump(await tenants.list_credentials(conn, tenant))
         body = await _json(request)
         created = await accounts.create_credential(
-            conn, tenant=tenant, scopes=_field(body, "scopes", list),
+            conn, tenant=tenant, scopes=_field(body, "scopes", list, items=str),
             label=_field(body, "label", str, ""))
     return _dump(created, 201)
 
@@ -109,7 +155,7 @@ async def tenant_issuers(request: Request) -> Response:
         body = await _json(request)
         trusted = await accounts.trust_issuer(
             conn, tenant=tenant, issuer=_field(body, "issuer", str),
-            algorithms=_field(body, "algorithms", list),
+            algorithms=_field(body, "algorithms", list, items=str),
             public_key=_field(body, "public_key", str, None),
             jwks_url=_field(body, "jwks_url", str, None),
             audience=_field(body, "audience", str, None),
@@ -117,24 +163,28 @@ async def tenant_issuers(request: Request) -> Response:
     return _dump(trusted, 201)
 
 
+# Far beyond any agency's need, and within the columns' types (real, integer).
+MAX_RATE = 1_000_000
+
+
 async def tenant_access(request: Request) -> Response:
-    """PUT {"cors_origins": [...], "rate_limit_per_second": n, "rate_limit_burst": n}."""
+    """PUT {"cors_origins": [...], "rate_limit_per_second": n, "rate_limit_burst": n}:
+    what is given is set; null rates remove the limit."""
     runtime = await _begin(request)
     tenant = request.path_params["tenant"]
     body = await _json(request)
-    async with runtime.db.connection() as conn:
-        if "cors_origins" in body:
-            origins = _field(body, "cors_origins", list)
-            if not all(isinstance(o, str) and o.startswith(("https://", "http://")) for o in origins):
-                raise BadRequest("cors_origins must be origins like https://host[:port]",
-                                 field="cors_origins")
-            await tenants.set_cors_origins(conn, tenant, [o.rstrip("/") for o in origins])
-        if "rate_limit_per_second" in body:
-            rate = _field(body, "rate_limit_per_second", (int, float), None)
-            burst = _field(body, "rate_limit_burst", int, None)
-            if (rate is not None and rate <= 0) or (burst is not None and burst < 1):
-                raise BadRequest("rates must be positive", field="rate_limit_per_second")
-            await tenants.set_rate_limit(conn, tenant, rate, burst)
+    origins = None
+    if "cors_origins" in body:
+        origins = [_origin(o) for o in _field(body, "cors_origins", list, items=str)]
+    limit = _rate_limit(body) if "rate_limit_per_second" in body else None
+    if "rate_limit_burst" in body and limit is None:
+        raise BadRequest("'rate_limit_burst' is set with 'rate_limit_per_second'",
+                         field="rate_limit_burst")
+    async with runtime.db.transaction() as conn:
+        if origins is not None:
+            await tenants.set_cors_origins(conn, tenant, origins)
+        if limit is not None:
+            await tenants.set_rate_limit(conn, tenant, *limit)
         access = await tenants.tenant_access(conn, tenant)
     if access is None:
         raise NotFound(f"no tenant named {tenant!r}", field="tenant")
@@ -143,15 +193,42 @@ async def tenant_access(request: Request) -> Response:
                   "rate_limit_burst": access.rate_limit_burst})
 
 
+def _origin(value: str) -> str:
+    """A browser's Origin: scheme://host[:port], nothing more (RFC 6454)."""
+    try:
+        parts = urlsplit(value.rstrip("/"))
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("https", "http") or not parts.hostname
+            or parts.path or parts.query or parts.fragment or "@" in parts.netloc
+            or not value.isascii() or not value.isprintable() or " " in value):
+        raise BadRequest(f"cors_origins: {value!r} is not an origin like https://host[:port]",
+                         field="cors_origins")
+    return value.rstrip("/")
+
+
+def _rate_limit(body: dict) -> tuple[float | None, int | None]:
+    rate = _field(body, "rate_limit_per_second", float, None)
+    burst = _field(body, "rate_limit_burst", int, None)
+    if rate is not None and not (0 < rate <= MAX_RATE and math.isfinite(rate)):
+        raise BadRequest(f"'rate_limit_per_second' must be above 0 and at most {MAX_RATE}",
+                         field="rate_limit_per_second")
+    if burst is not None and not 1 <= burst <= MAX_RATE:
+        raise BadRequest(f"'rate_limit_burst' must be 1 to {MAX_RATE}", field="rate_limit_burst")
+    return rate, burst
+
+
 async def issue_token(request: Request) -> Response:
-    runtime = await _begin(request)
+    runtime, principal = await _authorized(request)
     body = await _json(request)
     tenant = _field(body, "tenant", str)
     async with runtime.db.connection() as conn:
         issued = await accounts.issue_token(
-            conn, runtime.settings, tenant=tenant, scopes=_field(body, "scopes", list),
+            conn, runtime.settings, tenant=tenant,
+            scopes=_field(body, "scopes", list, items=str),
             subject=_field(body, "subject", str, f"admin:{tenant}"),
-            ttl=_field(body, "ttl", int, None))
+            ttl=_field(body, "ttl", int, None), minted_by=principal.vouched_by)
     return _dump(issued, 201)
 
 

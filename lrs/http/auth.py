@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from lrs import jwks, metrics
 from lrs.auth import secrets, tokens
-from lrs.auth.principal import SCOPES, Principal, authority_for, expand
+from lrs.auth.principal import ADMIN_SCOPE, SCOPES, Principal, authority_for, expand
 from lrs.errors import Unauthorized
 from lrs.runtime import Runtime
 from lrs.store import issuers, tenants
@@ -72,7 +72,8 @@ async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
     if not secrets.secret_matches(secret, stored) or row is None:
         raise _refused("unknown key or wrong secret", "bad_credentials")
     return _principal(row.access, key, expand(row.scopes),
-                      authority_for(runtime.settings.base_url, key))
+                      authority_for(runtime.settings.base_url, key),
+                      vouched_by=(key, secrets.fingerprint(row.secret_hash)))
 
 
 # Tokens this process has verified (lrs.auth.tokens.VerifiedTokens).
@@ -114,7 +115,8 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
 
 async def _own_token(runtime: Runtime, claims: dict) -> Principal:
     """The principal of a verified token of the LRS's own: its credential,
-    if it was traded for one, must still be active."""
+    if it was traded for one, must still be active, and so must the admin
+    credential that minted it, if one did."""
     settings = runtime.settings
     credential = str(claims["cred"]) if "cred" in claims else None
     tenant = str(claims["tenant"])
@@ -123,12 +125,29 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
     if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
     access, secret_hash = found
-    if credential is not None and not _still_traded(secret_hash, claims):
-        raise tokens.TokenRefused("the credential this token was issued for is revoked, "
-                                  "or its secret was rotated", "revoked")
+    vouched_by = None
+    if credential is not None:
+        if not _still_traded(secret_hash, claims):
+            raise tokens.TokenRefused("the credential this token was issued for is revoked, "
+                                      "or its secret was rotated", "revoked")
+        vouched_by = (credential, secrets.fingerprint(secret_hash))
+    if "by" in claims:
+        vouched_by = await _minter(runtime, str(claims["by"]), str(claims.get("by_sec")))
     subject = str(claims["sub"])
     return _principal(access, subject, expand(str(claims["scope"]).split()),
-                      authority_for(settings.base_url, subject))
+                      authority_for(settings.base_url, subject), vouched_by=vouched_by)
+
+
+async def _minter(runtime: Runtime, key: str, fingerprint: str) -> tuple[str, str]:
+    """The admin credential that minted a token (/admin/tokens), which must
+    still be active, hold the secret it held then, and the admin scope."""
+    row = await _looked_up(runtime, ("key", key),
+                           lambda conn: tenants.credential_for_key(conn, key))
+    if (row is None or secrets.fingerprint(row.secret_hash) != fingerprint
+            or ADMIN_SCOPE not in row.scopes):
+        raise tokens.TokenRefused("the credential that issued this token is revoked, "
+                                  "or its secret was rotated", "revoked")
+    return key, fingerprint
 
 
 def _still_traded(secret_hash: bytes | None, claims: dict) -> bool:
@@ -193,14 +212,15 @@ def _idp_principal(runtime: Runtime, trusted: TrustedIssuer, access: TenantAcces
 
 
 def _principal(access: TenantAccess, credential: str, scopes: frozenset[str],
-               authority: dict) -> Principal:
+               authority: dict, vouched_by: tuple[str, str] | None = None) -> Principal:
     rate = None
     if access.rate_limit_per_second is not None:
         burst = access.rate_limit_burst or max(1, int(access.rate_limit_per_second))
         rate = (access.rate_limit_per_second, burst)
     return Principal(tenant_id=access.tenant_id, tenant=access.tenant, credential=credential,
                      scopes=scopes, authority=authority,
-                     cors_origins=tuple(access.cors_origins), rate_limit=rate)
+                     cors_origins=tuple(access.cors_origins), rate_limit=rate,
+                     vouched_by=vouched_by)
 
 
 def _refused(message: str, reason: str) -> Unauthorized:
