@@ -60,9 +60,12 @@ DB_QUERY_DURATION = Histogram(
     "lrs_db_query_duration_seconds", "Database query latency by named query.", ["query"],
     buckets=_LATENCY_BUCKETS)
 
+# The latest check, whichever worker made it: only the worker answering a
+# scrape checks, and a minimum over workers kept the 0 every worker starts
+# with (those that never answered one), so the gauge never rose to 1.
 DB_UP = Gauge(
-    "lrs_database_up", "1 when the database answered the last check (at each scrape), else 0.",
-    multiprocess_mode="livemin")
+    "lrs_database_up", "1 when the database answered the latest check (made at each scrape), "
+    "else 0.", multiprocess_mode="livemostrecent")
 BUILD_INFO = Gauge(
     "lrs_build_info", "Always 1; labels carry the build.", ["version"], multiprocess_mode="max")
 

@@ -43,6 +43,20 @@ def test_the_workers_metrics_files_go_when_serving_ends(database_url, tmp_path):
     assert not held[0].exists()
 
 
+def test_the_database_is_up_whichever_worker_answers_the_scrape(multiworker_lrs):
+    """Found by a probe of the operations surface: with two workers the
+    gauge was the minimum over them, and a worker that never answered a
+    scrape kept the 0 it starts with, so lrs_database_up stayed 0 (and
+    LRSDatabaseNotReady firing) while /ready answered 200. A kept-alive
+    connection stays with one worker, as a scraper's does."""
+    with httpx.Client(base_url=multiworker_lrs) as c:
+        for _ in range(5):
+            assert c.get("/ready").status_code == 200
+            up = [line for line in c.get("/metrics").text.splitlines()
+                  if line.startswith("lrs_database_up")]
+            assert [float(line.rsplit(" ", 1)[1]) for line in up] == [1.0], up
+
+
 def test_prometheus_counts_what_was_posted(multiworker_lrs, tenant, tmp_path):
     live.ensure_debian_package("prometheus", "prometheus", "promtool")
     url = multiworker_lrs
