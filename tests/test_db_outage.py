@@ -20,6 +20,8 @@ import pytest
 
 from lrs.app import create_app
 from lrs.store.statement_insert import WRITE_LOCK_SPACE
+from tests import live
+from tests.conftest import server_with
 from tests.fault_harness import Harness
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -158,3 +160,30 @@ def test_a_frozen_database_is_a_bounded_503_and_service_resumes_on_its_own(setti
     assert recovery < 2.0, f"writes worked again {recovery:.2f} s after the database did"
     print(f"frozen database: worst answer {max(e for e, _ in answers):.2f} s (bounds 1 s + 2 s), "
           f"writes again {recovery:.2f} s after the thaw")
+
+
+def test_oauth_token_during_an_outage_is_503_not_a_bad_client(settings):
+    """Found by a probe of the operations surface: /oauth/token answered
+    401 invalid_client while the database was down, so OAuth clients took
+    their credentials for wrong. It is a 503 with Retry-After, as on every
+    other route; the wrong secret is still 401 once the database is back."""
+    with Harness.temporary() as harness:
+        state = harness.setup()
+        url_settings = settings.replace(database_url=state["database_url"], db_timeout=1.0)
+        with server_with(url_settings) as server:
+            token = f"{server.url}/oauth/token"
+            form = {"grant_type": "client_credentials"}
+            harness.stop_db()
+            down = httpx.post(token, data=form, auth=(state["key"], state["secret"]), timeout=30)
+            harness.start_db()
+
+            def answer(secret: str) -> httpx.Response | None:
+                response = httpx.post(token, data=form, auth=(state["key"], secret), timeout=30)
+                return response if response.status_code != 503 else None
+
+            wrong = live.wait_until(lambda: answer("wrong"), 30, "the database to be back")
+            right = answer(state["secret"])
+    assert down.status_code == 503, down.text
+    assert down.headers["Retry-After"]
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert right is not None and right.status_code == 200, right

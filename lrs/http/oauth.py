@@ -3,7 +3,8 @@
 Trades a key/secret (HTTP Basic, or client_id/client_secret form fields) for
 a short-lived Bearer JWT with the same or fewer scopes. Errors use RFC 6749's
 body (`{"error": "invalid_client", ...}`), which OAuth client libraries
-parse, instead of the LRS's own error shape."""
+parse, instead of the LRS's own error shape; but a database outage is the
+LRS's 503 with Retry-After, as on every route, not a client refused."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lrs.auth import secrets, tokens
-from lrs.errors import LRSError
+from lrs.errors import LRSError, Unauthorized
 from lrs.http.auth import basic_pair, key_secret
 from lrs.http.xrequest import read_body
 from lrs.runtime import Runtime
@@ -43,7 +44,7 @@ async def token(request: Request) -> Response:
     try:
         key, secret = _client(request, form)
         principal = await key_secret(runtime, key, secret)
-    except LRSError:
+    except Unauthorized:  # not a 503: clients would take their credentials for wrong
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     requested = form.get("scope", "").split() or sorted(principal.scopes)
     if not set(requested) <= principal.scopes:
@@ -67,4 +68,4 @@ def _client(request: Request, form: dict[str, str]) -> tuple[str, str]:
         return basic_pair(header[6:].strip())
     if "client_id" in form and "client_secret" in form:
         return form["client_id"], form["client_secret"]
-    raise LRSError("no client credentials")
+    raise Unauthorized("no client credentials")
