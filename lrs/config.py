@@ -8,10 +8,12 @@ a message that names the variable."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -50,8 +52,9 @@ def _non_negative_int(raw: str) -> int:
 
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if not value > 0:
-        raise ValueError("expected a number above 0")
+    # inf (and 1e400, which float() reads as inf) would switch the bound off.
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError("expected a finite number above 0")
     return value
 
 
@@ -67,6 +70,14 @@ def _database_url(raw: str) -> str | None:
         return None
     if not raw.startswith(("postgres://", "postgresql://")):
         raise ValueError("expected a postgresql:// URL")
+    # Checked here, or the driver fails on it later with a traceback. Host by
+    # host: asyncpg and libpq take several (h1:5432,h2:5433), urlsplit one.
+    try:
+        for host in urlsplit(raw).netloc.rpartition("@")[2].split(","):
+            urlsplit(f"//{host}").port  # raises ValueError if unreadable
+    except ValueError:
+        # Not urllib's message: it may quote the URL.
+        raise ValueError("a host or port cannot be read") from None
     return raw
 
 
@@ -100,6 +111,8 @@ class Setting:
     default: str
     help: str
     type_name: str
+    # False for a value whose error must not repeat it (a URL's password).
+    echo: bool = True
 
     @property
     def env(self) -> str:
@@ -107,7 +120,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", _database_url, "", "PostgreSQL (13+) to use. Unset: start the embedded PostgreSQL in the data directory.", "URL"),
+    Setting("database_url", _database_url, "", "PostgreSQL (13+) to use. Unset: start the embedded PostgreSQL in the data directory.", "URL", echo=False),
     Setting("data_dir", _text, "", "Folder of the embedded PostgreSQL's data. Default: $XDG_DATA_HOME/lrs or ~/.local/share/lrs.", "path"),
     Setting("host", _text, "127.0.0.1", "Address `lrs serve` listens on.", "str"),
     Setting("port", _port, "8080", "Port `lrs serve` listens on.", "int"),
@@ -228,7 +241,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         try:
             values[setting.name] = setting.parse(raw.strip() if setting.type_name != "str" else raw)
         except ValueError as exc:
-            raise SettingsError(f"{setting.env}={raw!r} is invalid: {exc}") from None
+            shown = f"={raw!r}" if setting.echo else ""
+            raise SettingsError(f"{setting.env}{shown} is invalid: {exc}") from None
     by_name = {s.name: s for s in SETTINGS}
     for name, value in overrides.items():
         if value is None:
@@ -236,7 +250,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         try:
             values[name] = by_name[name].parse(str(value).lower() if isinstance(value, bool) else str(value))
         except ValueError as exc:
-            raise SettingsError(f"--{name.replace('_', '-')} {value!r} is invalid: {exc}") from None
+            shown = f" {value!r}" if by_name[name].echo else ""
+            raise SettingsError(f"--{name.replace('_', '-')}{shown} is invalid: {exc}") from None
     settings = Settings(**values)
     if settings.pool_min > settings.pool_max:
         raise SettingsError("LRS_POOL_MIN must not exceed LRS_POOL_MAX")

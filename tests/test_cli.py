@@ -81,6 +81,15 @@ def test_bad_setting_fails_with_its_name():
     assert "LRS_DATABASE_URL" in result.stderr
 
 
+
+def test_serve_with_an_unreadable_database_url_stops_in_one_line():
+    # Found by a probe of the operations surface: a traceback, from the driver.
+    result = lrs("serve", "--port", "0", check=False,
+                 env={"LRS_DATABASE_URL": "postgresql://lrs:hunter2@127.0.0.1:notaport/lrs"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("lrs: LRS_DATABASE_URL")
+    assert len(result.stderr.splitlines()) == 1 and "hunter2" not in result.stderr
+
 def _postgres_of(data_dir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):

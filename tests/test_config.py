@@ -51,3 +51,29 @@ def test_readme_carries_the_settings_table():
     from pathlib import Path
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert config.markdown_table() in readme
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-inf", "Infinity"])
+@pytest.mark.parametrize("name", [s.env for s in config.SETTINGS if s.type_name == "float"])
+def test_a_float_setting_must_be_finite(name, value):
+    # Found by a probe of the operations surface: inf (and 1e400, which
+    # float() reads as inf) was taken, switching the documented bound off.
+    with pytest.raises(SettingsError, match=name):
+        config.load({name: value})
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:secretpw@127.0.0.1:notaport/x",
+                                 "postgresql://u:secretpw@[::1", "postgresql://u:secretpw@h:99999/x",
+                                 "postgresql://u:secretpw@h1:5432,h2:port/x"])
+def test_a_database_url_whose_host_or_port_cannot_be_read_is_refused(url):
+    # Found by a probe of the operations surface: these ended `lrs serve`
+    # in a traceback from the database driver, after the settings were read.
+    with pytest.raises(SettingsError, match="LRS_DATABASE_URL") as refused:
+        config.load({"LRS_DATABASE_URL": url})
+    assert "secretpw" not in str(refused.value)
+
+
+def test_a_database_url_of_several_hosts_is_taken():
+    # asyncpg and libpq try each in turn (a primary and its standbys).
+    url = "postgresql://u:pw@h1:5432,[::1]:5433,h3/x?target_session_attrs=read-write"
+    assert config.load({"LRS_DATABASE_URL": url}).database_url == url
