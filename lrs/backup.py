@@ -62,8 +62,7 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
     that is no LRS backup, or one from a newer LRS (migrations this code does
     not know, which it could not serve), is refused before anything is
     written."""
-    if not path.is_file():
-        raise BackupError(f"no backup file at {path}")
+    check_readable(path)
     pg_restore = _tool("pg_restore", server)
     recorded = _migrations_in(path, pg_restore)
     if not recorded:
@@ -75,6 +74,17 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
     dsn, env = _libpq(database_url)
     _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner",
           "--no-privileges", f"--dbname={dsn}", str(path)], env)
+
+
+def check_readable(path: Path) -> None:
+    """Refuse a backup file that is missing or cannot be read; `lrs restore`
+    asks first, before it starts (or initialises) an embedded PostgreSQL."""
+    if not path.is_file():
+        raise BackupError(f"no backup file at {path}")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise BackupError(f"cannot read the backup file {path}: {exc.strerror}") from None
 
 
 def _migrations_in(path: Path, pg_restore: str) -> list[int]:

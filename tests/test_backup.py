@@ -103,6 +103,16 @@ def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
     assert missing.returncode == 1 and "no backup file" in missing.stderr
 
 
+
+def test_restore_of_a_missing_file_starts_no_embedded_database(tmp_path):
+    # Found by a probe of the operations surface: the embedded PostgreSQL
+    # was initialised (39 MB in NEW) before the file was looked for.
+    data_dir = tmp_path / "new"
+    missing = lrs("restore", "--data-dir", str(data_dir), str(tmp_path / "nothing.dump"),
+                  check=False, env={"LRS_DATABASE_URL": ""})
+    assert missing.returncode == 1 and "no backup file" in missing.stderr
+    assert not data_dir.exists()
+
 def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_path,
                                                                           postgres_url):
     """A backup whose migrations this LRS does not know (made by a newer
