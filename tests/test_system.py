@@ -169,9 +169,13 @@ def test_metrics_can_require_a_bearer_token(settings):
     with server_with(settings.replace(metrics_token="scrape-me")) as server:
         url = f"{server.url}/metrics"
         for refused in (httpx.get(url),
-                        httpx.get(url, headers={"Authorization": "Bearer scrape-you"})):
+                        httpx.get(url, headers={"Authorization": "Bearer scrape-you"}),
+                        httpx.get(url, headers={"Authorization": "Basic scrape-me"}),
+                        httpx.get(url, headers={"Authorization": "Bearerscrape-me"})):
             assert refused.status_code == 401
             assert refused.headers["www-authenticate"].startswith("Bearer")
             assert "lrs_" not in refused.text
-        allowed = httpx.get(url, headers={"Authorization": "Bearer scrape-me"})
-        assert allowed.status_code == 200 and "lrs_tenant_requests_total" in allowed.text
+        # The scheme's name in any case (RFC 9110 11.1), as scrapers write it.
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            allowed = httpx.get(url, headers={"Authorization": f"{scheme} scrape-me"})
+            assert allowed.status_code == 200 and "lrs_tenant_requests_total" in allowed.text

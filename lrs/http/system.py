@@ -30,8 +30,10 @@ async def prometheus(request: Request) -> Response:
     so with LRS_METRICS_TOKEN set only a scraper holding it may read them."""
     runtime: Runtime = request.app.state.runtime
     token = runtime.settings.metrics_token
-    if token is not None and not hmac.compare_digest(
-            request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()):
+    # RFC 9110 11.1: the scheme's name is case-insensitive.
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if token is not None and not (scheme.lower() == "bearer" and hmac.compare_digest(
+            sent.strip().encode(), token.encode())):
         raise Unauthorized("GET /metrics needs the Bearer token of LRS_METRICS_TOKEN",
                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics.DB_UP.set(1 if await runtime.db.ping() else 0)
