@@ -64,6 +64,25 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
     written."""
     check_readable(path)
     pg_restore = _tool("pg_restore", server)
+    _check_recorded(path, pg_restore)
+    dsn, env = _libpq(database_url)
+    _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner",
+          "--no-privileges", f"--dbname={dsn}", str(path)], env)
+
+
+def check_backup(path: Path) -> None:
+    """Refuse a file that is missing, unreadable or no LRS backup (or one of
+    a newer LRS). `lrs restore` asks first, before it starts (or
+    initialises) an embedded PostgreSQL for nothing; with no server yet to
+    match, the newest pg_restore found reads the file (any reads an older
+    pg_dump's archive)."""
+    check_readable(path)
+    found = _tools("pg_restore")
+    if found:
+        _check_recorded(path, max(found, key=lambda tool: found[tool]))
+
+
+def _check_recorded(path: Path, pg_restore: str) -> None:
     recorded = _migrations_in(path, pg_restore)
     if not recorded:
         raise BackupError(f"{path} is not a backup of an LRS (it records no migrations)")
@@ -71,14 +90,10 @@ def restore(database_url: str, path: Path, *, server: int) -> None:
     if max(recorded) > known:
         raise BackupError(f"{path} comes from a newer LRS (migration {max(recorded):04d}; this "
                           f"one knows up to {known:04d}): restore it with that version")
-    dsn, env = _libpq(database_url)
-    _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner",
-          "--no-privileges", f"--dbname={dsn}", str(path)], env)
 
 
 def check_readable(path: Path) -> None:
-    """Refuse a backup file that is missing or cannot be read; `lrs restore`
-    asks first, before it starts (or initialises) an embedded PostgreSQL."""
+    """Refuse a backup file that is missing or cannot be read."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
     try:
@@ -127,12 +142,17 @@ def _run(command: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _tool(name: str, server: int) -> str:
+def _tools(name: str) -> dict[str, int]:
+    """The PostgreSQL tool `name` found (on PATH, and the embedded server's),
+    by path, with its major version."""
     bundled = embedded.tools_dir()
     found = {path: _major(path) for path in (shutil.which(name),
                                              bundled and str(bundled / name)) if path}
-    usable = sorted((major, path) for path, major in found.items()
-                    if major is not None and major >= server)
+    return {path: major for path, major in found.items() if major is not None}
+
+
+def _tool(name: str, server: int) -> str:
+    usable = sorted((major, path) for path, major in _tools(name).items() if major >= server)
     if not usable:
         raise BackupError(f"no {name} of PostgreSQL {server} or newer: install the server's "
                           "client tools, or the embedded PostgreSQL (pip install 'lrs[embedded]')")

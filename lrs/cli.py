@@ -179,7 +179,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
-    backup.check_readable(path)  # before an embedded PostgreSQL is made for nothing
+    backup.check_backup(path)  # before an embedded PostgreSQL is made for nothing
 
     async def target(conn: asyncpg.Connection) -> tuple[bool, int]:
         return await migrate.any_applied(conn), await backup.server_major(conn)

@@ -103,15 +103,20 @@ def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
     assert missing.returncode == 1 and "no backup file" in missing.stderr
 
 
+def test_restore_of_what_is_no_backup_starts_no_embedded_database(tmp_path):
+    # Found by probes of the operations surface and of the docs: the embedded
+    # PostgreSQL was initialised (39 MB in NEW) before the file was looked
+    # for, then before it was read.
+    not_an_archive = tmp_path / "notes.dump"
+    not_an_archive.write_text("hello\n")
+    for path, message in ((tmp_path / "nothing.dump", "no backup file"),
+                          (not_an_archive, "pg_restore failed")):
+        data_dir = tmp_path / "new"
+        refused = lrs("restore", "--data-dir", str(data_dir), str(path),
+                      check=False, env={"LRS_DATABASE_URL": ""})
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert not data_dir.exists()
 
-def test_restore_of_a_missing_file_starts_no_embedded_database(tmp_path):
-    # Found by a probe of the operations surface: the embedded PostgreSQL
-    # was initialised (39 MB in NEW) before the file was looked for.
-    data_dir = tmp_path / "new"
-    missing = lrs("restore", "--data-dir", str(data_dir), str(tmp_path / "nothing.dump"),
-                  check=False, env={"LRS_DATABASE_URL": ""})
-    assert missing.returncode == 1 and "no backup file" in missing.stderr
-    assert not data_dir.exists()
 
 def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_path,
                                                                           postgres_url):
@@ -136,3 +141,9 @@ def test_a_backup_of_a_newer_lrs_or_of_something_else_is_refused_untouched(tmp_p
     refused = lrs("restore", str(unrelated), env=target, check=False)
     assert refused.returncode == 1 and "not a backup of an LRS" in refused.stderr
     assert "applied 0001_" in lrs("migrate", env=target).stdout, "nothing was restored"
+    # Into a new embedded database: refused before one is made.
+    for path in (newer, unrelated):
+        refused = lrs("restore", "--data-dir", str(tmp_path / "new"), str(path),
+                      env={"LRS_DATABASE_URL": ""}, check=False)
+        assert refused.returncode == 1 and "LRS" in refused.stderr, refused.stderr
+        assert not (tmp_path / "new").exists()
