@@ -19,7 +19,11 @@ with):
 - a request's line and headers may take `max_header_bytes`: past that it is
   answered 431 (RFC 6585 5) and closed. The parser keeps what has come of
   them in memory, so without a bound every connection could hold as much as
-  its client sent (16 MB of one header line was taken);
+  its client sent (16 MB of one header line was taken). Two counts: the
+  bytes received while the headers are incomplete (which bounds the memory
+  of headers trickling in), and what the parser hands over, line by line
+  (which holds however the bytes came: headers complete in one read were
+  not counted at all by the first);
 - a worker keeps at most `max_connections` open. When one more arrives, the
   oldest connection that has not sent a byte makes room for it, else one
   kept alive between requests; only when every one is busy is the newcomer
@@ -91,6 +95,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         # how many requests' headers were complete (see data_received).
         self._header_bytes = 0
         self._headed = 0
+        # The request line and header lines the parser handed over so far,
+        # and whether they passed the limit (see send_400_response).
+        self._parsed_header_bytes = 0
+        self._headers_too_large = False
         self._max_connections = max_connections
         self._drain_grace, self._drain_rate = drain_grace, drain_rate
         self._header_deadline: TimerHandle | None = None
@@ -143,6 +151,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._parsed_header_bytes = 0
         self._request_begun = True
         self._unused.pop(self, None)
         # On a kept-alive connection the deadline runs from the request's
@@ -160,10 +169,28 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 and not self.transport.is_closing()):
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
-                metrics.CONNECTIONS_CLOSED.labels(reason="large_headers").inc()
-                self._answer_and_close(431, "request_header_fields_too_large",
-                                       "the request's line and headers exceed "
-                                       f"{self._max_header_bytes} bytes")
+                self._too_large()
+
+    def _too_large(self) -> None:
+        metrics.CONNECTIONS_CLOSED.labels(reason="large_headers").inc()
+        self._answer_and_close(431, "request_header_fields_too_large",
+                               f"the request's line and headers exceed {self._max_header_bytes} bytes")
+
+    def on_url(self, url: bytes) -> None:
+        self._count_parsed(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def _count_parsed(self, size: int) -> None:
+        self._parsed_header_bytes += size
+        if self._parsed_header_bytes > self._max_header_bytes:
+            # Raised inside the parser's callback: httptools stops and raises
+            # a parse error, which uvicorn answers with send_400_response.
+            self._headers_too_large = True
+            raise _HeadersTooLarge
 
     def on_headers_complete(self) -> None:
         self._headed += 1
@@ -236,9 +263,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                                f"within {self._header_timeout:g} s")
 
     def send_400_response(self, msg: str) -> None:
-        """What httptools cannot parse (a malformed request line or header,
-        a request target past its own limits): uvicorn answers text/plain
-        without the xAPI version header; the LRS's one JSON error instead."""
+        """What httptools cannot parse (a malformed request line or header
+        line): uvicorn answers text/plain
+        without the xAPI version header; the LRS's one JSON error instead.
+        Headers past the limit stop the parser the same way (_count_parsed)."""
+        if self._headers_too_large:
+            self._too_large()
+            return
         metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()
         self._answer_and_close(400, "bad_request", f"the request is not valid HTTP/1.1 "
                                f"({msg.rstrip('.').lower()})")
@@ -258,6 +289,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 *(f"{k.lower()}: {v}" for k, v in (headers or {}).items()), "connection: close"]
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         self.transport.close()
+
+
+class _HeadersTooLarge(Exception):
+    """A request's headers passed the limit (LimitedHttpProtocol._count_parsed)."""
 
 
 class _CountedWrites:
