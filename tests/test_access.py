@@ -375,6 +375,7 @@ def test_tenant_access_is_all_or_nothing_and_checked(admin, tenant):
             ({"cors_origins": ["https://after.example"], "rate_limit_per_second": 5,
               "rate_limit_burst": 99_999_999_999}, "rate_limit_burst"),
             ({"rate_limit_burst": 3}, "rate_limit_burst"),
+            ({"rate_limit_per_second": None, "rate_limit_burst": 200}, "rate_limit_burst"),
             ({"cors_origins": None}, "cors_origins"),
             ({"cors_origins": ["https://x.example/path?q=1 evil"]}, "cors_origins"),
             ({"cors_origins": ["https://user@x.example"]}, "cors_origins"),

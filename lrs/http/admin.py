@@ -176,10 +176,8 @@ async def tenant_access(request: Request) -> Response:
     origins = None
     if "cors_origins" in body:
         origins = [_origin(o) for o in _field(body, "cors_origins", list, items=str)]
-    limit = _rate_limit(body) if "rate_limit_per_second" in body else None
-    if "rate_limit_burst" in body and limit is None:
-        raise BadRequest("'rate_limit_burst' is set with 'rate_limit_per_second'",
-                         field="rate_limit_burst")
+    # A burst alone is checked too, and refused: it needs a rate.
+    limit = _rate_limit(body) if {"rate_limit_per_second", "rate_limit_burst"} & body.keys() else None
     async with runtime.db.transaction() as conn:
         if origins is not None:
             await tenants.set_cors_origins(conn, tenant, origins)
@@ -216,6 +214,9 @@ def _rate_limit(body: dict) -> tuple[float | None, int | None]:
                          field="rate_limit_per_second")
     if burst is not None and not 1 <= burst <= MAX_RATE:
         raise BadRequest(f"'rate_limit_burst' must be 1 to {MAX_RATE}", field="rate_limit_burst")
+    if burst is not None and rate is None:
+        raise BadRequest("'rate_limit_burst' needs a 'rate_limit_per_second'",
+                         field="rate_limit_burst")
     return rate, burst
 
 
