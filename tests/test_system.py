@@ -100,6 +100,11 @@ def test_metrics_are_prometheus_text_with_route_templates(server):
     for name in ("lrs_http_request_duration_seconds_bucket", "lrs_http_requests_in_flight",
                  "lrs_db_pool_connections", "lrs_db_pool_connections_in_use", "lrs_build_info"):
         assert name in text
+    # The families of docs/operations.md only, as with several workers: no
+    # process_*, python_* or *_created series beside them.
+    families = re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE)
+    assert families and all(f.startswith("lrs_") and not f.endswith("_created")
+                            for f in families), families
 
 
 def test_every_error_is_the_one_json_shape(server):
