@@ -42,8 +42,7 @@ def dump(database_url: str, path: Path, *, server: int) -> None:
     """Write a backup of the database to `path`. Written under a temporary
     name and renamed when complete: `path` is never a partial backup. Only
     its owner may read it: it holds every tenant's data."""
-    if not path.parent.is_dir() or path.is_dir():
-        raise BackupError(f"cannot write a backup to {path}: give a file in an existing folder")
+    check_destination(path)
     partial = path.with_name(f".{path.name}.partial")
     dsn, env = _libpq(database_url)
     try:
@@ -54,6 +53,13 @@ def dump(database_url: str, path: Path, *, server: int) -> None:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def check_destination(path: Path) -> None:
+    """Refuse a path a backup cannot be written to; `lrs backup` asks first,
+    before it starts an embedded PostgreSQL."""
+    if not path.parent.is_dir() or path.is_dir():
+        raise BackupError(f"cannot write a backup to {path}: give a file in an existing folder")
 
 
 def restore(database_url: str, path: Path, *, server: int) -> None:

@@ -171,6 +171,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
+    backup.check_destination(path)  # before an embedded PostgreSQL is started for nothing
     with database_url(settings) as url:
         backup.dump(url, path, server=_run_on(url, settings, backup.server_major))
     print(f"backed up to {path} ({path.stat().st_size:,} bytes)")

@@ -95,6 +95,12 @@ def test_backup_to_a_missing_folder_is_refused(tmp_path, empty_database):
                   env={"LRS_DATABASE_URL": empty_database})
     assert refused.returncode == 1 and "existing folder" in refused.stderr
     assert list(tmp_path.iterdir()) == []
+    # Of an embedded database: refused before it is started (or made).
+    refused = lrs("backup", "--data-dir", str(tmp_path / "data"),
+                  str(tmp_path / "no-such-folder" / "lrs.dump"), check=False,
+                  env={"LRS_DATABASE_URL": ""})
+    assert refused.returncode == 1 and "existing folder" in refused.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_restore_of_a_missing_file_is_refused(tmp_path, empty_database):
