@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import httpx
+import pytest
 
 from lrs.app import create_app
 from tests.conftest import server_with
@@ -121,6 +122,35 @@ def test_every_error_is_the_one_json_shape(server):
         assert error["status"] == response.status_code
         assert error["message"]
         assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(("accept", "media_type"), [
+    (None, "application/json"), ("*/*", "application/json"),
+    ("application/json", "application/json"), ("text/plain, application/json", "application/json"),
+    ("text/plain", "text/plain; charset=utf-8"), ("text/*", "text/plain; charset=utf-8"),
+    ("text/plain;q=0.5, application/json;q=0.4", "text/plain; charset=utf-8"),
+    # A browser's navigation.
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+     "text/html; charset=utf-8"),
+    ("image/png", "application/json"),  # nothing acceptable: still answered, in JSON
+])
+def test_an_error_comes_in_the_format_the_client_prefers(server, tenant, accept, media_type):
+    """ERR-03 (1.0.3 Communication 3.2, 2.0 LRS 4.1.5 SHOULD): the error's
+    format by content negotiation, among JSON, plain text and HTML."""
+    headers = {"X-Experience-API-Version": "2.0.0", **({"Accept": accept} if accept else {})}
+    response = httpx.get(f"{server.url}/xapi/statements", headers=headers,
+                         params={"statementId": "not-a-uuid"}, auth=(tenant.key, tenant.secret))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == media_type
+    assert response.headers["x-experience-api-version"] == "2.0.0"
+    if media_type == "application/json":
+        assert response.json()["error"]["field"] == "statementId"
+    else:
+        assert "400 Bad Request" in response.text and "statementId" in response.text
+    if media_type.startswith("text/html"):
+        assert response.text.startswith("<!DOCTYPE html>")
+        assert "<script" not in httpx.get(f"{server.url}/<script>x", headers=headers).text
+
 
 
 def test_xapi_errors_carry_the_version_header(server):

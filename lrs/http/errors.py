@@ -5,9 +5,20 @@
                "field": "statement[3].context.registration"}}
 
 Typed LRSErrors carry their status; anything unexpected is a 500 whose body
-names no internals (lrs.http.middleware logs the traceback, once)."""
+names no internals (lrs.http.middleware logs the traceback, once).
+
+The format follows the request's Accept (1.0.3 Communication 3.2 and 2.0
+LRS 4.1.5 SHOULD, ERR-03): JSON, plain text or HTML, whichever the client
+ranks highest (RFC 9110 12.5.1: the most specific media range gives each
+its quality). JSON unless another is strictly preferred: without Accept,
+with */*, or with nothing acceptable, since an error is never answered 406.
+The answers the connection layer writes before any request is parsed
+(lrs.http.connections) are always JSON."""
 
 from __future__ import annotations
+
+import html
+import http
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -28,14 +39,55 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    return Response(error_body(status, code, message, field), status_code=status,
-                    media_type="application/json", headers=headers)
+                   headers: dict[str, str] | None = None, accept: str | None = None) -> Response:
+    chosen = error_format(accept)
+    if chosen == _JSON:
+        return Response(error_body(status, code, message, field), status_code=status,
+                        media_type=_JSON, headers=headers)
+    title = f"{status} {http.HTTPStatus(status).phrase}"
+    if chosen == _TEXT:
+        body = f"{title}: {message}\n"
+    else:
+        body = (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>"
+                f"<h1>{title}</h1><p>{html.escape(message)}</p></body></html>\n")
+    return Response(body, status_code=status, media_type=f"{chosen}; charset=utf-8",
+                    headers=headers)
+
+
+_JSON, _TEXT, _HTML = "application/json", "text/plain", "text/html"
+_OFFERED = (_JSON, _TEXT, _HTML)  # in this order on equal quality
+
+
+def error_format(accept: str | None) -> str:
+    """The media type of an error body for this Accept header."""
+    if not accept:
+        return _JSON
+    qualities = {offer: (-1, 0.0) for offer in _OFFERED}  # (specificity, quality)
+    for item in accept.split(","):
+        media_range, *params = (part.strip() for part in item.split(";"))
+        media_range = media_range.lower()
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        for offer in _OFFERED:
+            specificity = (2 if media_range == offer else
+                           1 if media_range == offer.split("/")[0] + "/*" else
+                           0 if media_range == "*/*" else -1)
+            if specificity > qualities[offer][0]:
+                qualities[offer] = (specificity, quality)
+    best = max(_OFFERED, key=lambda offer: qualities[offer][1])  # first of equals
+    return best if qualities[best][1] > qualities[_JSON][1] else _JSON
 
 
 async def lrs_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LRSError)
-    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers,
+                          accept=request.headers.get("accept"))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -46,12 +98,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
     return error_response(exc.status_code, _CODES.get(exc.status_code, "error"), message,
-                          headers=dict(exc.headers or {}))
+                          headers=dict(exc.headers or {}), accept=request.headers.get("accept"))
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(503, "service_unavailable",
-                          "the database is unavailable; retry later", headers=dict(RETRY_AFTER))
+                          "the database is unavailable; retry later", headers=dict(RETRY_AFTER),
+                          accept=request.headers.get("accept"))
 
 
 HANDLERS = {LRSError: lrs_error, HTTPException: http_error,

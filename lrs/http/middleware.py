@@ -58,13 +58,14 @@ class Observability:
             await self.app(scope, receive, send_with_id)
         except Exception:
             # A bug, not a client error: log it here, once, and answer the
-            # one JSON error body, never a traceback.
+            # one error body, never a traceback.
             access_log.exception("unexpected error", extra={"request_id": request_id})
             if status_sent:
                 raise
             status = 500
             await errors.error_response(
                 500, "internal_error", "the server failed to answer this request",
+                accept=header(scope, b"accept"),
             )(scope, receive, send_with_id)
         finally:
             metrics.HTTP_IN_FLIGHT.dec()
