@@ -1,6 +1,6 @@
 """Values an LRS keeps as sent: objects without objectType, timestamp precision,
 IRIs, number precision, and the authority it sets (SO-01, SO-06, SO-10, DT-03,
-DT-05, SV-10, AUTH-12..14)."""
+DT-05, SV-10, AUTH-12..14); a refusal's message naming the property (ERR-02)."""
 
 from __future__ import annotations
 
@@ -36,27 +36,42 @@ def test_so_10_one_activity_id_is_one_activity(lrs, f):
     assert isinstance(body, dict) and body.get("id") == activity, body
 
 
+REPEATED_CHOICES = [{"id": "a", "description": {"en-US": "Yes"}},
+                    {"id": "a", "description": {"en-US": "Yes, again"}}]
+
+
+def _with_repeated_component_ids(s: dict) -> dict:
+    s["object"]["definition"] = {
+        "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+        "interactionType": "choice", "correctResponsesPattern": ["a"],
+        "choices": REPEATED_CHOICES}
+    return s
+
+
 def test_so_06_repeated_component_ids_are_refused_or_kept_as_sent(lrs, f):
     # 1.0.3 Data 2.4.4.1: the ids within one component list MUST be distinct.
     # That binds the statement's author; the LRS MAY reject the statement (SO-07)
     # or store it, and then it returns what was sent: no component dropped or
     # merged, the batch it came in stored whole or not at all.
-    ok, s = f.statement(), f.statement()
-    choices = [{"id": "a", "description": {"en-US": "Yes"}},
-               {"id": "a", "description": {"en-US": "Yes, again"}}]
-    s["object"]["definition"] = {
-        "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
-        "interactionType": "choice", "correctResponsesPattern": ["a"], "choices": choices}
+    ok, s = f.statement(), _with_repeated_component_ids(f.statement())
     r = lrs.post_statements([ok, s])
     if r.status_code == 400:
-        assert any(w in r.text.lower() for w in ("choices", "component")), \
-            f"ERR-02: the 400 message should name the property: {r.text[:300]}"
         assert lrs.get_statement(ok["id"]).status_code == 404, "a refused batch stores nothing"
         return
     assert r.status_code == 200, f"400 or 200, not {r.status_code}: {r.text[:300]}"
     got = lrs.wait_for_statement(s["id"]).json()["object"]["definition"]
-    assert got["choices"] == choices, got
+    assert got["choices"] == REPEATED_CHOICES, got
     assert lrs.wait_for_statement(ok["id"]).status_code == 200
+
+
+def test_err_02_a_refused_repeated_component_id_is_named(lrs, f):
+    # A SHOULD (1.0.3 Communication 3.2, 2.0 4.1.5): the 400 explains itself.
+    r = lrs.post_statements([f.statement(), _with_repeated_component_ids(f.statement())])
+    if not 400 <= r.status_code < 500:
+        pytest.skip(f"answered {r.status_code}, not a refusal (storing it is allowed, SO-07): "
+                    "no error to explain")
+    assert any(w in r.text.lower() for w in ("choices", "component")), \
+        f"ERR-02: the {r.status_code} message should name the property: {r.text[:300]}"
 
 
 def test_dt_03_timestamps_keep_milliseconds(lrs, f):
