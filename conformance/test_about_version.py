@@ -21,7 +21,9 @@ def test_about_01_02_versions_listed(cfg):
     body = r.json()
     assert isinstance(body.get("version"), list) and body["version"], body
     for v in body["version"]:
-        assert isinstance(v, str) and SEMVER.match(v), f"about.version entry {v!r} is not X.Y.Z"
+        # 1.0.3 Communication 2.8: "0.9" and "0.95" MAY be listed, as such.
+        assert isinstance(v, str) and (SEMVER.match(v) or v in ("0.9", "0.95")), \
+            f"about.version entry {v!r} is not X.Y.Z"
     for v in cfg.versions:
         assert v in body["version"], f"/about does not list {v}: {body['version']}"
     majors = [v.split(".")[0] + "." + v.split(".")[1] for v in body["version"]]
@@ -29,16 +31,17 @@ def test_about_01_02_versions_listed(cfg):
 
 
 @pytest.mark.versions("1.0.3")
-def test_about_02_a_1_0_request_sees_1_0_versions(cfg, version):
-    # 1.0.3 Communication 2.8 (ADL XAPI-00316): in 1.0.x's terms the only
-    # versions are 0.9, 0.95 and 1.0.x; 1.0.x clients refuse any other.
+def test_about_02_a_1_0_request_sees_1_0_3(cfg, version):
+    # 1.0.3 Communication 2.8: "version" lists the xAPI versions the LRS
+    # supports, the latest minor and patch for each major version: 1.0.3 for
+    # an LRS tested as 1.0.3. Other majors (2.0.0) may be listed too, whatever
+    # the request's header: listing only 1.0.x to a 1.0.x request (as ADL's
+    # 1.0.3 suite, XAPI-00316, expects) is an LRS's choice, not a rule.
     with XAPI(cfg, version) as c:
         r = c.get("about")
     assert_status(r, 200)
     listed = r.json()["version"]
-    assert "1.0.3" in listed, f"/about does not list 1.0.3: {listed}"
-    outside = [v for v in listed if v not in ("0.9", "0.95") and not v.startswith("1.0.")]
-    assert not outside, f"/about lists {outside} to a 1.0.3 request"
+    assert "1.0.3" in listed, f"/about does not list 1.0.3 to a 1.0.3 request: {listed}"
 
 
 @pytest.mark.versions("2.0.0")
