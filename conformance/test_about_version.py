@@ -249,6 +249,9 @@ def test_ver_01_unsupported_method_still_versioned(lrs):
 def test_ver_12_a_newer_statement_is_not_converted_down(cfg, f, version):
     # Stored through 2.0.0 with a 2.0-only property, read through 1.0.3: it
     # comes back as it was accepted, not rewritten into the older format.
+    if "2.0.0" not in cfg.versions:
+        pytest.skip("needs 2.0.0 among the selected versions (LRS_VERSIONS, --versions): "
+                    "the statement is stored through 2.0.0")
     s = f.statement()
     s["version"] = "2.0.0"
     s["context"] = {"contextAgents": [{"objectType": "contextAgent", "agent": f.agent("peer"),
