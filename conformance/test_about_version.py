@@ -178,9 +178,12 @@ def test_ver_01_header_on_version_error(cfg):
 # -- error bodies -----------------------------------------------------------------------
 
 def test_err_02_03_error_bodies_are_json(lrs, f):
+    # ERR-03: the error's format is negotiated (RFC 7231), so each request
+    # asks for JSON; without an Accept header any format would do.
     errs = [
         lrs.get("statements", params={"bogus": "1"}, headers={"Accept": "application/json"}),
-        lrs.get_statement(new_id()),
+        lrs.get("statements", params={"statementId": new_id()},
+                headers={"Accept": "application/json"}),
         lrs.post("statements", content=b"{not json", headers={"Content-Type": "application/json",
                                                               "Accept": "application/json"}),
     ]
