@@ -4,8 +4,13 @@
   and the spec sections it checks; pytest's JUnit XML (`--junitxml`) writes
   them as testcase properties. A test that names no known id stops the run at
   collection: every test must say which requirement it checks.
-- At the end of a run, one line per resource: passed / failed / skipped, and
-  the ids of the requirements whose tests failed.
+- Each test has a level: MUST when a requirement it names is a MUST (or MUST
+  NOT) in the version it runs in, else SHOULD (SHOULD, SHOULD*, MAY, notes):
+  a failed MUST test may be non-conformance, a failed SHOULD test is a missed
+  recommendation. JUnit carries it as the testcase property `level`.
+- At the end of a run, one line per resource: passed / failed (MUST, SHOULD)
+  / skipped, and the ids the failed tests name, each under its own level.
+  Skipped tests list nothing.
 - `coverage_table` lists, per id group, which checklist ids the suite's tests
   name and which none does (`python -m conformance --requirements`)."""
 
@@ -25,11 +30,18 @@ def item_ids(item: pytest.Item) -> list[str]:
     return ids_of(getattr(item, "originalname", item.name), callspec.id if callspec else "")
 
 
-def _properties(ids: list[str]) -> list[tuple[str, str]]:
+def _version(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("version") if callspec else None
+
+
+def _properties(ids: list[str], version: str | None) -> list[tuple[str, str]]:
     reqs = [REQUIREMENTS[i] for i in ids]
     v1 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_1_0_3))
     v2 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_2_0))
+    musts = [r.id for r in reqs if r.must(version)]
     return [("requirements", " ".join(ids)), ("resource", reqs[0].resource),
+            ("level", "MUST" if musts else "SHOULD"), ("requirements_must", " ".join(musts)),
             ("spec_1.0.3", cite(v1) or "-"), ("spec_2.0", cite(v2) or "-")]
 
 
@@ -42,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if not ids or unknown:
             unmapped.append(f"  {item.nodeid}: " + (f"unknown {unknown}" if unknown else "names no requirement id"))
             continue
-        item.user_properties.extend(_properties(ids))
+        item.user_properties.extend(_properties(ids, _version(item)))
     if unmapped:
         raise pytest.UsageError(
             "every conformance test must start its name with the requirement ids it checks "
@@ -65,20 +77,32 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if not outcome:
         return
     counts: dict[str, Counter] = defaultdict(Counter)
-    failed_ids: dict[str, set[str]] = defaultdict(set)
+    failed_ids: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for key, props in outcome.values():
-        key = "failed" if key == "error" else key
-        counts[props["resource"]][key] += 1
-        if key == "failed":
-            failed_ids[props["resource"]].update(props["requirements"].split())
+        resource = props["resource"]
+        if key in ("failed", "error"):
+            counts[resource][props["level"]] += 1
+            musts = set(props["requirements_must"].split())
+            for rid in props["requirements"].split():
+                failed_ids[resource]["MUST" if rid in musts else "SHOULD"].add(rid)
+        else:
+            counts[resource][key] += 1
     tr = terminalreporter
     tr.write_sep("=", "xAPI conformance by resource")
-    tr.write_line(f"{'resource':<20}{'passed':>8}{'failed':>8}{'skipped':>9}  requirements failed")
+    tr.write_line(f"{'resource':<20}{'passed':>8}{'failed MUST':>13}{'SHOULD':>8}{'skipped':>9}"
+                  "  requirements failed")
     for resource in dict.fromkeys(RESOURCES.values()):
         if resource in counts:
             c = counts[resource]
-            ids = " ".join(sorted(failed_ids[resource], key=_order)) or "-"
-            tr.write_line(f"{resource:<20}{c['passed']:>8}{c['failed']:>8}{c['skipped']:>9}  {ids}")
+            tr.write_line(f"{resource:<20}{c['passed']:>8}{c['MUST']:>13}{c['SHOULD']:>8}"
+                          f"{c['skipped']:>9}  {_listed(failed_ids[resource])}")
+
+
+def _listed(by_level: dict[str, set[str]]) -> str:
+    """{"MUST": {"SV-01"}, "SHOULD": {"ERR-02"}} -> "MUST: SV-01; SHOULD: ERR-02"."""
+    return "; ".join(f"{level}: " + " ".join(sorted(ids, key=_order))
+                     for level, ids in sorted(by_level.items(), key=lambda kv: kv[0] != "MUST")
+                     if ids) or "-"
 
 
 def _order(rid: str) -> int:

@@ -434,6 +434,16 @@ class Requirement:
     def resource(self) -> str:
         return RESOURCES[self.id.split("-")[0]]
 
+    def must(self, version: str | None = None) -> bool:
+        """Whether the checklist makes it a MUST (or MUST NOT) in `version`
+        ("1.0.3", "2.0.0"; None: in either). Split levels name the version
+        they hold in: "1.0.3 SHOULD*; 2.0 MUST" is a MUST in 2.0 only."""
+        level = self.level
+        if version:
+            other = r"2\.0 " if version.startswith("1.") else r"1\.0\.3 "
+            level = re.sub(other + r"[A-Z* ]+", "", level)
+        return "MUST" in level
+
 
 def _refs(cell: str) -> tuple[str, ...]:
     return () if cell == "-" else tuple(ref.strip() for ref in cell.split(","))

@@ -45,6 +45,32 @@ def test_a_test_that_names_no_requirement_stops_the_run(tmp_path):
     assert "test_something: names no requirement id" in run.stderr
 
 
+def test_the_summary_counts_must_and_should_failures_apart_and_lists_failed_tests_only(tmp_path):
+    (tmp_path / "test_suite.py").write_text(
+        "import pytest\n"
+        "def test_err_07_skipped():\n    pytest.skip('no rate-limited credential')\n"
+        "def test_err_05_passes():\n    pass\n"
+        "def test_err_02_a_terse_message():\n    assert False\n"  # SHOULD
+        "def test_err_04_a_half_stored_batch():\n    assert False\n"  # MUST
+        "@pytest.mark.parametrize('version', ['1.0.3', '2.0.0'])\n"
+        "def test_stget_28_no_last_modified(version):\n    assert False\n"  # 1.0.3 SHOULD*; 2.0 MUST
+        "def test_stpost_04_imm_03_conflict_stored():\n    assert False\n")  # SHOULD and MUST
+    junit = tmp_path / "report.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conformance.report", "-p", "no:cacheprovider",
+         str(tmp_path), f"--junitxml={junit}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    rows = {line.split()[0]: line for line in run.stdout.splitlines()
+            if line.startswith(("statements ", "all resources "))}
+    # resource, passed, failed MUST, failed SHOULD, skipped, then the ids by level.
+    assert rows["all"].split()[2:6] == ["1", "1", "1", "1"], run.stdout
+    assert rows["all"].endswith("MUST: ERR-04; SHOULD: ERR-02"), rows["all"]  # not ERR-07
+    assert rows["statements"].split()[1:5] == ["0", "2", "1", "0"], run.stdout
+    assert rows["statements"].endswith("MUST: STGET-28 IMM-03; SHOULD: STPOST-04 STGET-28"), \
+        rows["statements"]
+    assert junit.read_text().count('<property name="level" value="SHOULD"') == 2
+
+
 def test_every_test_names_known_requirements_and_the_readme_table_is_current():
     run = subprocess.run([sys.executable, "-m", "conformance", "--requirements"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=False)
