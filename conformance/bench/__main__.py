@@ -168,7 +168,7 @@ async def _migrated(database_url: str) -> None:
 
 
 WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms | p99 ms | not 2xx "
-                "| raw PostgreSQL statements/s | ours / raw | CPU us/statement: LRS / PostgreSQL "
+                "| raw PostgreSQL statements/s | LRS / raw | CPU us/statement: LRS / PostgreSQL "
                 "(raw: client / PostgreSQL) "
                 "| wrk CPU |"),
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
