@@ -6,11 +6,14 @@
 -- Authorization header and the body (may be empty), separated by tabs.
 -- Every thread starts at its own seeded offset and cycles through the file.
 -- The last argument is the X-Experience-API-Version to send (default 2.0.0).
--- done() prints one line "WRK_JSON {...}" for the benchmark driver.
+-- done() prints one line "WRK_JSON {...}" for the benchmark driver, with
+-- "sent": requests started; those minus "requests" (wrk's answered ones)
+-- got no answer: still in flight when the run ended, or lost to a socket error.
 
 local items = {}
 local next_item = 1
 statuses = {}
+sent = 0
 
 local threads = {}
 
@@ -48,6 +51,7 @@ function init(args)
 end
 
 function request()
+  sent = sent + 1
   local req = items[next_item]
   next_item = next_item % #items + 1
   return req
@@ -59,7 +63,11 @@ end
 
 function done(summary, latency, requests)
   local total = {}
+  -- wrk calls request() once before the run, on its first thread, to check
+  -- the request (script_verify_request): that one is never sent.
+  local total_sent = -1
   for _, thread in ipairs(threads) do
+    total_sent = total_sent + thread:get("sent")
     for status, n in pairs(thread:get("statuses")) do
       total[status] = (total[status] or 0) + n
     end
@@ -70,10 +78,10 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
+    'WRK_JSON {"requests":%d,"sent":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
     '"write_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
     '"statuses":{%s}}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.timeout,
+    summary.requests, total_sent, summary.duration, e.connect, e.read, e.write, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
     table.concat(parts, ",")))
 end

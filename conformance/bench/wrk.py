@@ -16,7 +16,8 @@ SCRIPT = Path(__file__).with_name("requests.lua")
 
 @dataclass
 class WrkResult:
-    requests: int
+    requests: int  # answered
+    sent: int  # started: the rest got no answer (in flight at the end, or a socket error)
     seconds: float
     statuses: dict[int, int]
     socket_errors: int
@@ -32,6 +33,10 @@ class WrkResult:
     @property
     def failed(self) -> int:
         return self.requests - self.ok
+
+    @property
+    def unanswered(self) -> int:
+        return max(0, self.sent - self.requests)
 
 
 def require_wrk() -> str:
@@ -58,7 +63,7 @@ def run(origin: str, requests_file: Path, *, connections: int, seconds: float,
     data = json.loads(line.removeprefix("WRK_JSON "))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return WrkResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6,
+        requests=data["requests"], sent=data["sent"], seconds=data["duration_us"] / 1e6,
         statuses={int(k): v for k, v in data["statuses"].items()},
         socket_errors=data["connect_errors"] + data["read_errors"] + data["write_errors"]
         + data["timeouts"],
@@ -67,9 +72,13 @@ def run(origin: str, requests_file: Path, *, connections: int, seconds: float,
 
 
 def failures(result: WrkResult) -> str:
-    """The answers that were not 2xx, by status, and socket errors: "(503: 66) "."""
+    """The answers that were not 2xx, by status, socket errors (timeouts
+    included), and requests sent that got no answer before the run ended:
+    "(503: 66, no answer: 64) "."""
     other = {s: n for s, n in sorted(result.statuses.items()) if not 200 <= s < 300}
-    text = ", ".join(f"{s}: {n}" for s, n in other.items())
+    parts = [f"{s}: {n}" for s, n in other.items()]
     if result.socket_errors:
-        text += f"{', ' if text else ''}socket errors: {result.socket_errors}"
-    return f"({text}) " if text else ""
+        parts.append(f"socket errors: {result.socket_errors}")
+    if result.unanswered:
+        parts.append(f"no answer: {result.unanswered}")
+    return f"({', '.join(parts)}) " if parts else ""
