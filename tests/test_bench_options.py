@@ -96,3 +96,15 @@ def test_an_unknown_body_style_is_refused(capsys):
         main(["--body-style", "xml"])
     assert stopped.value.code == 2
     assert "--body-style" in capsys.readouterr().err
+
+
+def test_read_queries_draw_their_values_from_the_acknowledged_statements_only(tmp_path):
+    (load,) = workload.make_agencies([("key", "secret")], 400, seed=3)
+    acknowledged = workload.queryable(load.statements)[:5]
+    registrations = {s["context"]["registration"] for s in acknowledged}
+    queries = workload.query_requests(tmp_path / "get.tsv", load, "registration", "/xapi/",
+                                      seed=3, count=50, drawn_from=acknowledged)
+    drawn = {q.split("registration=")[1].split("&")[0] for q in queries}
+    assert drawn <= registrations and len(queries) == 50
+    lines = (tmp_path / "get.tsv").read_text().splitlines()
+    assert [line.split("\t")[1] for line in lines] == queries

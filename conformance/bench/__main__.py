@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.bench import flood, held_connections, idp, raw_insert, workload, wrk
+from conformance.bench import flood, held_connections, idp, raw_insert, sample, workload, wrk
 from conformance.lib import CLIENT_STYLES
 
 
@@ -275,6 +275,10 @@ def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
     """The read table: GET /statements per filter on `load`'s agency."""
     if args.preload:
         _preload(args, origin, xapi_path, load, work)
+    sampled = sample.acknowledged(origin, xapi_path, load, args.xapi_version, args.seed)
+    print(f"read sample: {len(sampled)} of {sample.SIZE} statements posted again were "
+          "acknowledged; the filters' values are drawn from them"
+          + ("" if sampled else " (none: from every generated statement instead)"), flush=True)
     if database_url:
         # What autovacuum does within a minute or so of a bulk load. Reads
         # are measured in the steady state, with statistics (without them
@@ -284,16 +288,19 @@ def _read_scenarios(args: argparse.Namespace, origin: str, xapi_path: str,
         asyncio.run(_on_database(database_url, "ANALYZE"))
     lines = ["", (f"GET /statements, limit 50, {args.query_connections} connections, "
                   f"{args.query_seconds} s per filter, agency {load.name}:"), "",
-             "| filter | requests/s | p50 ms | p99 ms | not 2xx |", "|---|---:|---:|---:|---:|"]
+             "| filter | requests/s | p50 ms | p99 ms | not 2xx | statements on page 1 "
+             "(3 queries) |", "|---|---:|---:|---:|---:|---:|"]
     for kind in workload.FILTERS:
         requests_file = work / f"get-{kind}.tsv"
-        workload.query_requests(requests_file, load, kind, xapi_path, args.seed)
+        queries = workload.query_requests(requests_file, load, kind, xapi_path, args.seed,
+                                          drawn_from=sampled or None)
         result = wrk.run(origin, requests_file, connections=args.query_connections,
                          seconds=args.query_seconds, seed=args.seed,
                          xapi_version=args.xapi_version)
         lines.append(f"| {kind} | {result.requests / result.seconds:,.0f} | "
                      f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.failed:,} "
-                     f"{wrk.failures(result)}|")
+                     f"{wrk.failures(result)}| "
+                     f"{sample.first_pages(origin, queries, load, args.xapi_version)} |")
         print("    " + lines[-1], flush=True)
     return lines
 

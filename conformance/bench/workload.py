@@ -88,17 +88,24 @@ FILTERS = {
 }
 
 
+def queryable(statements: list[dict]) -> list[dict]:
+    """Those a value of every filter can be drawn from (a StatementRef object
+    or no context: no activity or registration to draw)."""
+    return [s for s in statements
+            if s["object"].get("objectType") != "StatementRef" and "context" in s]
+
+
 def query_requests(path: Path, load: AgencyLoad, kind: str, xapi_path: str, seed: int,
-                   limit: int = 50, count: int = 500) -> None:
-    """A file of GET /statements with filter `kind`, values drawn from the
-    statements `load` sent (statements with a StatementRef object or no
-    context are skipped: they have no activity or registration to draw)."""
+                   limit: int = 50, count: int = 500,
+                   drawn_from: list[dict] | None = None) -> list[str]:
+    """A file of GET /statements with filter `kind`, values drawn from
+    `drawn_from` (statements the LRS acknowledged, sample.py), else from
+    every statement `load` generated. Returns the queries, in file order."""
     rng = random.Random(f"{seed}:{kind}")
-    usable = [s for s in load.statements
-              if s["object"].get("objectType") != "StatementRef" and "context" in s]
-    lines = []
+    usable = queryable(load.statements if drawn_from is None else drawn_from)
+    queries = []
     for _ in range(count):
         params = FILTERS[kind](rng.choice(usable)) | {"limit": str(limit)}
-        query = urllib.parse.urlencode(params)
-        lines.append(f"GET\t{xapi_path}statements?{query}\t{load.authorization}\t")
-    path.write_text("\n".join(lines) + "\n")
+        queries.append(f"{xapi_path}statements?{urllib.parse.urlencode(params)}")
+    path.write_text("".join(f"GET\t{q}\t{load.authorization}\t\n" for q in queries))
+    return queries
