@@ -521,3 +521,35 @@ def decode_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str
                 headers[k.strip().lower()] = v.strip()
         parts.append((headers, data))
     return parts
+
+
+# -- one statement by id ---------------------------------------------------------------
+# (kept at the end of the module: other changes to it merge cleanly above)
+
+def single_statement(r: httpx.Response, sid: str) -> dict:
+    """The Statement a GET by statementId or voidedStatementId answered with.
+
+    xAPI 1.0.3 Communication §2.1.3, 2.0 LRS §4.1.6.1 (STGET-01/02): with
+    either parameter "a single Statement is returned", the Statement itself,
+    not a StatementResult holding it. Without this check a test indexing into
+    another body fails with a bare KeyError that names no rule."""
+    url = f"{r.request.method} {r.request.url}"
+    assert r.status_code == 200, f"{url} -> {r.status_code}, expected 200: {r.text[:300]}"
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    assert isinstance(body, dict) and body.get("id") == sid, (
+        f"STGET-01: {url} must return the Statement itself, a JSON object with \"id\": "
+        f"\"{sid}\" (xAPI 1.0.3 Communication §2.1.3, 2.0 LRS §4.1.6.1: with statementId or "
+        f"voidedStatementId a single Statement is returned, not a StatementResult); "
+        f"got: {r.text[:300]}")
+    return body
+
+
+def read_statement(lrs: XAPI, sid: str, *, voided: bool = False, **params: Any) -> dict:
+    """GET one statement by id (waiting, bounded, for it to be readable) and
+    return it, checked by single_statement. `params`: format, attachments."""
+    r = poll(lambda: lrs.get_statement(sid, voided=voided, **params),
+             lambda r: r.status_code != 404)
+    return single_statement(r, sid)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conformance.lib import XAPI, assert_status, new_id
+from conformance.lib import XAPI, assert_status, new_id, single_statement
 
 
 def _form_post(cfg, path: str, method: str, form: dict, query: dict | None = None):
@@ -39,8 +39,7 @@ def test_gen_16_17_18_19_alternate_put_and_get_statement(cfg, f, v1):
     r = _form_post(cfg, "statements", "GET", {
         "statementId": s["id"], "Authorization": cfg.authorization(),
         "X-Experience-API-Version": "1.0.3"})
-    assert_status(r, 200)
-    assert r.json()["id"] == s["id"]
+    single_statement(r, s["id"])
 
 
 def test_gen_20_alternate_get_query(cfg, f, v1):

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conformance.lib import (assert_status, attachment_object, decode_multipart, encode_multipart,
-                             new_id)
+                             new_id, read_statement, single_statement)
 
 pytestmark = [pytest.mark.tenant_b]
 
@@ -71,10 +71,10 @@ def test_auth_03_same_id_in_two_tenants_does_not_conflict_or_leak(lrs, lrs_b, f)
     r = lrs_b.post_statements(other)
     # Either tenants have separate id spaces (200) or ids are global (409); never a leak.
     assert_status(r, 200, 409)
-    got_a = lrs.wait_for_statement(s["id"]).json()
+    got_a = read_statement(lrs, s["id"])
     assert got_a["actor"] == s["actor"], "tenant B's write changed tenant A's statement"
     if r.status_code == 200:
-        got_b = lrs_b.wait_for_statement(s["id"]).json()
+        got_b = read_statement(lrs_b, s["id"])
         assert got_b["actor"] == other["actor"]
 
 
@@ -156,7 +156,7 @@ def test_auth_03_concurrent_writes_from_two_tenants_stay_apart(cfg, version, lrs
         for client, tag in ((lrs, "a"), (lrs_b, "b")):
             r = client.get_statement(sid)
             if r.status_code == 200:
-                assert r.json()["result"]["response"] == tag, f"tenant {tag} reads the other tenant's {sid}"
+                assert single_statement(r, sid)["result"]["response"] == tag, f"tenant {tag} reads the other tenant's {sid}"
 
 
 def test_auth_03_b_cannot_get_a_attachment_content_by_its_hash(lrs, lrs_b, f):

@@ -11,7 +11,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.lib import assert_status
+from conformance.lib import assert_status, read_statement
 
 # Any Unicode scalar value, NUL included (valid in JSON strings; a classic storage-engine
 # edge case). Lone surrogates are excluded: they are not valid UTF-8 (GEN-05).
@@ -51,7 +51,7 @@ def test_imm_01_dt_10_extensions_and_language_maps_round_trip(lrs, f, ext, name)
     s["context"] = {"extensions": ext}
     r = lrs.post_statements(s)
     assert_status(r, 200)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert got["result"]["extensions"] == ext
     assert got["context"]["extensions"] == ext
     assert got["result"]["response"] == name

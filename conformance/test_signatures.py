@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conformance.lib import assert_status, encode_multipart, sha256_hex
+from conformance.lib import assert_status, encode_multipart, read_statement, sha256_hex
 
 jwt = pytest.importorskip("jwt")
 rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
@@ -45,7 +45,7 @@ def test_sig_03_04_05_valid_signed_statement_accepted(lrs, f, key):
     s = f.statement()
     r = _post(lrs, s, _jws(s, key))
     assert_status(r, 200)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert got["attachments"][0]["usageType"] == SIGNATURE
 
 

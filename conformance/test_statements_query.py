@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conformance.lib import (VERB_ATTEMPTED, VERB_COMPLETED, VERB_EXPERIENCED, assert_statement_result,
-                             assert_status, new_id, parse_iso)
+                             assert_status, new_id, parse_iso, read_statement, single_statement)
 
 
 def _agent_param(agent: dict) -> str:
@@ -211,7 +211,7 @@ def _stored_for_format(lrs, f):
 
 def test_stget_18_svb_02_format_exact(lrs, f):
     s = _stored_for_format(lrs, f)
-    got = lrs.get("statements", params={"statementId": s["id"], "format": "exact"}).json()
+    got = read_statement(lrs, s["id"], format="exact")
     assert got["actor"] == s["actor"]
     assert got["verb"] == s["verb"]
     assert got["object"] == s["object"]
@@ -219,9 +219,7 @@ def test_stget_18_svb_02_format_exact(lrs, f):
 
 def test_stget_19_format_ids(lrs, f, version):
     s = _stored_for_format(lrs, f)
-    r = lrs.get("statements", params={"statementId": s["id"], "format": "ids"})
-    assert_status(r, 200)
-    got = r.json()
+    got = read_statement(lrs, s["id"], format="ids")
     assert "name" not in got["actor"], "STGET-19: ids format keeps only the IFI of agents"
     assert got["actor"]["mbox"] == s["actor"]["mbox"]
     assert got["object"] == {"id": s["object"]["id"]}, (
@@ -238,8 +236,7 @@ def test_stget_20_21_22_23_format_canonical_one_language(lrs, f):
     s = _stored_for_format(lrs, f)
     r = lrs.get("statements", params={"statementId": s["id"], "format": "canonical"},
                 headers={"Accept-Language": "fr"})
-    assert_status(r, 200)
-    got = r.json()
+    got = single_statement(r, s["id"])
     assert got["actor"] == s["actor"], "STGET-20: agents as in exact"
     d = got["object"].get("definition", {})
     for key in ("name", "description"):
@@ -279,8 +276,7 @@ def test_stget_21_22_canonical_language_chosen_per_map(lrs, f, accept, names, de
     lrs.wait_for_statement(s["id"])
     r = lrs.get("statements", params={"statementId": s["id"], "format": "canonical"},
                 headers={"Accept-Language": accept})
-    assert_status(r, 200)
-    d = r.json()["object"]["definition"]
+    d = single_statement(r, s["id"])["object"]["definition"]
     assert len(d["name"]) == 1 and len(d["description"]) == 1, \
         f"STGET-21: a canonical language map holds exactly one language: {d}"
     assert set(d["name"]) <= names and set(d["description"]) <= descriptions, (

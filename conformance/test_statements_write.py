@@ -11,7 +11,7 @@ import pytest
 
 from conformance.lib import (CLIENT_STYLES, CONSISTENT_THROUGH, VERB_EXPERIENCED, VERSION_HEADER,
                              assert_status, client_json, deep, new_id, parse_http_date,
-                             parse_iso)
+                             parse_iso, read_statement, single_statement)
 
 
 def _same_core(sent: dict, got: dict) -> None:
@@ -29,18 +29,14 @@ def test_stput_01_07_put_stores_one_statement_204(lrs, f):
     assert_status(r, 204)
     assert r.content == b""
     assert r.headers.get(CONSISTENT_THROUGH), "STPUT-07: PUT responses carry Consistent-Through"
-    got = lrs.wait_for_statement(s["id"])
-    assert_status(got, 200)
-    _same_core(s, got.json())
+    _same_core(s, read_statement(lrs, s["id"]))
 
 
 def test_stput_01_put_without_id_in_body_takes_statement_id(lrs, f):
     s = f.statement(with_id=False)
     sid = new_id()
     assert_status(lrs.put_statement(s, statement_id=sid), 204)
-    got = lrs.wait_for_statement(sid)
-    assert_status(got, 200)
-    assert got.json()["id"] == sid
+    read_statement(lrs, sid)  # checks that it is the statement of that id
 
 
 @pytest.mark.parametrize("params", [{}, {"statementId": "not-a-uuid"}, {"statementId": ""},
@@ -72,7 +68,7 @@ def test_stput_04_05_existing_id_equal_204_different_409_unchanged(lrs, f):
     other["verb"]["id"] = "http://adlnet.gov/expapi/verbs/failed"
     r = lrs.put_statement(other)
     assert_status(r, 409)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert got["verb"]["id"] == s["verb"]["id"], "STPUT-04: a 409 must change nothing"
 
 
@@ -148,7 +144,7 @@ def test_stpost_03_04_07_batch_with_conflicting_stored_id_changes_nothing(lrs, f
     assert_status(r, 409)
     for s in fresh:
         assert_status(lrs.get_statement(s["id"]), 404)
-    got = lrs.wait_for_statement(stored["id"]).json()
+    got = read_statement(lrs, stored["id"])
     assert got["verb"]["id"] == stored["verb"]["id"], "STPOST-03: a stored id changes nothing"
 
 
@@ -182,7 +178,7 @@ def test_stpost_04_imm_03_different_content_409(lrs, f):
     diff["result"] = {"success": True}
     r = lrs.post_statements(diff)
     assert_status(r, 409)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert "result" not in got
 
 
@@ -200,7 +196,7 @@ def test_sp_02_04_07_stored_timestamp_version_assigned(lrs, f, version):
     s = f.statement()
     s["stored"] = "2001-01-01T00:00:00.000Z"
     lrs.store(s)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     stored = parse_iso(got["stored"])
     assert stored.year > 2001, "SP-02: the LRS sets stored itself"
     assert "timestamp" in got and parse_iso(got["timestamp"]) == stored, \
@@ -213,7 +209,7 @@ def test_sp_07_version_kept(lrs, f, version):
     v = "1.0.2" if version == "1.0.3" else "2.0.0"
     s = f.statement(version=v)
     lrs.store(s)
-    assert lrs.wait_for_statement(s["id"]).json()["version"] == v
+    assert read_statement(lrs, s["id"])["version"] == v
 
 
 def test_sc_04_05_stget_36_context_activities_returned_as_arrays(lrs, f):
@@ -221,7 +217,7 @@ def test_sc_04_05_stget_36_context_activities_returned_as_arrays(lrs, f):
     s["context"] = {"contextActivities": {"parent": {"id": f.activity_id("parent")},
                                           "grouping": [{"id": f.activity_id("grouping")}]}}
     lrs.store(s)
-    ca = lrs.wait_for_statement(s["id"]).json()["context"]["contextActivities"]
+    ca = read_statement(lrs, s["id"])["context"]["contextActivities"]
     assert isinstance(ca["parent"], list) and ca["parent"][0]["id"] == f.activity_id("parent")
     assert isinstance(ca["grouping"], list)
 
@@ -235,7 +231,7 @@ def test_sp_01_imm_01_exact_round_trip(lrs, f):
     s["context"] = {"registration": new_id(), "platform": "conformance", "language": "en-US",
                     "extensions": {"http://conformance.example.com/ctx": None}}
     lrs.store(s)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     for key in ("actor", "verb", "object", "result"):
         assert got[key] == s[key], f"IMM-01: {key} changed: {got[key]!r} != {s[key]!r}"
     assert got["context"]["registration"] == s["context"]["registration"]
@@ -247,7 +243,7 @@ def test_gen_05_utf8_round_trip(lrs, f):
     s = f.statement()
     s["object"]["definition"]["name"] = {"en-US": "Ünïcødé ☃ 漢字 \U0001f600"}
     lrs.store(s)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert got["object"]["definition"]["name"] == s["object"]["definition"]["name"]
 
 
@@ -257,9 +253,9 @@ def test_stget_01_err_10_get_by_id_and_404(lrs, f):
     s = f.statement()
     lrs.store(s)
     r = lrs.wait_for_statement(s["id"])
-    assert_status(r, 200)
+    got = single_statement(r, s["id"])
     assert r.headers.get("content-type", "").startswith("application/json")
-    _same_core(s, r.json())
+    _same_core(s, got)
     assert_status(lrs.get_statement(new_id()), 404)
 
 
@@ -308,8 +304,10 @@ def test_stget_26_consistent_through_on_every_statements_response(lrs, f):
 def test_stget_27_consistent_through_recent(lrs, f):
     s = f.statement()
     lrs.store(s)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     r = lrs.get("statements", params={"limit": 1})
+    assert r.headers.get(CONSISTENT_THROUGH), \
+        f"STGET-26: no {CONSISTENT_THROUGH} on GET statements ({r.status_code})"
     ct = parse_iso(r.headers[CONSISTENT_THROUGH])
     assert ct >= parse_iso(got["stored"]) - timedelta(seconds=1), \
         f"consistent-through {ct} is before a statement already readable (stored {got['stored']})"
@@ -319,12 +317,13 @@ def test_stget_28_last_modified_single_statement(lrs, f):
     s = f.statement()
     lrs.store(s)
     r = lrs.wait_for_statement(s["id"])
+    got = single_statement(r, s["id"])
     lm = r.headers.get("last-modified")
     assert lm, "STGET-28: GET of a statement carries Last-Modified"
-    stored = parse_iso(r.json()["stored"])
+    stored = parse_iso(got["stored"])
     # HTTP dates have whole seconds: Last-Modified is `stored` truncated to the second.
     assert int(parse_http_date(lm).timestamp()) == int(stored.timestamp()), \
-        f"STGET-28: Last-Modified {lm} does not match stored {r.json()['stored']} to the second"
+        f"STGET-28: Last-Modified {lm} does not match stored {got['stored']} to the second"
 
 
 # 1.0.3 defines Last-Modified for single statements only; 2.0 for every result.
@@ -373,7 +372,7 @@ def test_imm_02_sa_11_group_member_order_not_significant(lrs, f):
     same = deep(s)
     same["actor"]["member"] = [c, a, b]
     assert_status(lrs.post_statements(same), 200)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     key = lambda m: m["mbox"]
     assert sorted(got["actor"]["member"], key=key) == sorted([a, b, c], key=key)
 
@@ -425,7 +424,7 @@ def test_imm_02_substatement_timestamp_with_a_lower_case_z(lrs, f):
 def test_dt_04_timestamps_returned_in_utc_2_0(lrs, f, version):
     s = f.statement(timestamp="2024-05-01T12:00:00.000+05:30")
     lrs.store(s)
-    got = lrs.wait_for_statement(s["id"]).json()
+    got = read_statement(lrs, s["id"])
     assert parse_iso(got["timestamp"]) == parse_iso(s["timestamp"]), "the instant is kept"
     if version == "2.0.0":
         ts = got["timestamp"]
@@ -448,7 +447,7 @@ def test_stput_04_stpost_03_duplicate_id_changes_no_activity_definition(lrs, f):
     act = lrs.get("activities", params={"activityId": s["object"]["id"]}).json()
     assert act.get("definition", {}).get("name") == {"en-US": "Original name"}, \
         f"STPUT-04/STPOST-03: a duplicate id changed the activity definition: {act.get('definition')}"
-    got = lrs.get("statements", params={"statementId": s["id"], "format": "exact"}).json()
+    got = read_statement(lrs, s["id"], format="exact")
     assert got["object"]["definition"] == s["object"]["definition"]
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conformance.lib import SCALE, XAPI, assert_status, deep, new_id
+from conformance.lib import SCALE, XAPI, assert_status, deep, new_id, read_statement, single_statement
 
 pytestmark = [pytest.mark.throughput]
 
@@ -76,8 +76,8 @@ def _read_all_by_id(cfg, version, ids: list[str], registration: str) -> None:
                 if r.status_code != 200:
                     bad.append(f"{sid}: {r.status_code}")
                     continue
-                body = r.json()
-                if body.get("id") != sid or body.get("context", {}).get("registration") != registration:
+                body = single_statement(r, sid)
+                if body.get("context", {}).get("registration") != registration:
                     bad.append(f"{sid}: wrong statement returned")
         return bad
 
@@ -177,7 +177,7 @@ def test_stpost_03_04_stput_04_concurrent_identical_ids_stored_once(cfg, version
         same = sorted(listed) == sorted(s["id"] for s in stmts)
         assert same, f"expected exactly the {k} sent statements, found {len(set(listed))} distinct"
         for s in stmts[:: max(1, k // 20)]:
-            got = c.wait_for_statement(s["id"]).json()
+            got = read_statement(c, s["id"])
             assert got["result"] == s["result"]
 
 
@@ -229,7 +229,7 @@ def test_stput_05_stpost_04_concurrent_conflicts_exactly_one_wins(cfg, version, 
             if got.status_code != 200:
                 problems.append(f"{sid}: GET {got.status_code}")
                 continue
-            resp = got.json().get("result", {}).get("response")
+            resp = single_statement(got, sid).get("result", {}).get("response")
             if resp != f"client-{winners[0]}":
                 problems.append(f"{sid}: stored {resp!r}, but client-{winners[0]} got the success")
         listed = c.wait_for_count({"registration": registration}, m, timeout=15)
@@ -426,7 +426,8 @@ def test_stpost_04_07_err_04_concurrent_batches_racing_on_one_id_all_or_nothing(
                 if w != win:
                     losers_fresh.extend(results[w][r][1])
             got = c.wait_for_statement(shared[r])
-            resp = got.json().get("result", {}).get("response") if got.status_code == 200 else None
+            resp = (single_statement(got, shared[r]).get("result", {}).get("response")
+                    if got.status_code == 200 else None)
             if resp != f"client-{win}":
                 problems.append(f"round {r}: contested id holds {resp!r}, but client-{win} won")
         assert not problems, "one batch must win each round: " + "; ".join(problems[:6])
