@@ -46,41 +46,42 @@ def test_gen_05_07_10_err_01_err_04_malformed_requests_are_4xx_and_store_nothing
     registration = new_id()
     gen = Generator(marker, registration, cfg.versions)
     auth = cfg.authorization()
-    lrs = XAPI(cfg, cfg.versions[-1])
-    # The LRS's own clock marks where the run began: the `stored` of a statement.
-    # Its body is checked only after the run: the requests go out whatever it is.
-    before = f.statement()
-    lrs.store(before)
-    before_read = lrs.wait_for_statement(before["id"])
+    # Both clients are closed however the test ends: an unclosed one's ResourceWarning
+    # (an error under filterwarnings=error) would be charged to whichever test comes next.
+    with XAPI(cfg, cfg.versions[-1]) as lrs:
+        # The LRS's own clock marks where the run began: the `stored` of a statement.
+        # Its body is checked only after the run: the requests go out whatever it is.
+        before = f.statement()
+        lrs.store(before)
+        before_read = lrs.wait_for_statement(before["id"])
 
-    deadline = time.monotonic() + BUDGET
-    limits = httpx.Limits(max_connections=THREADS, max_keepalive_connections=THREADS)
-    with httpx.Client(timeout=30, limits=limits) as http:
-        def one(i: int) -> tuple[Request, str] | None:
-            if time.monotonic() > deadline:
-                return gen.request(i), "not sent: the time budget ran out"
-            req = gen.request(i)
-            problem = _send(http, cfg, req, auth)
-            return (req, problem) if problem else None
+        deadline = time.monotonic() + BUDGET
+        limits = httpx.Limits(max_connections=THREADS, max_keepalive_connections=THREADS)
+        with httpx.Client(timeout=30, limits=limits) as http:
+            def one(i: int) -> tuple[Request, str] | None:
+                if time.monotonic() > deadline:
+                    return gen.request(i), "not sent: the time budget ran out"
+                req = gen.request(i)
+                problem = _send(http, cfg, req, auth)
+                return (req, problem) if problem else None
 
-        with ThreadPoolExecutor(THREADS) as pool:
-            bad = [b for b in pool.map(one, range(MALFORMED)) if b]
+            with ThreadPoolExecutor(THREADS) as pool:
+                bad = [b for b in pool.map(one, range(MALFORMED)) if b]
 
-    kinds = Counter(req.kind for req, _ in bad)
-    examples = "\n".join(f"  {req.kind}: {req.method} {req.path[:80]} — {req.why} -> {problem}"
-                         for req, problem in bad[:15])
-    assert len(bad) == 0, f"{len(bad)} of {MALFORMED} not answered 4xx {dict(kinds)}:\n{examples}"
+        kinds = Counter(req.kind for req, _ in bad)
+        examples = "\n".join(f"  {req.kind}: {req.method} {req.path[:80]} — {req.why} -> {problem}"
+                             for req, problem in bad[:15])
+        assert len(bad) == 0, f"{len(bad)} of {MALFORMED} not answered 4xx {dict(kinds)}:\n{examples}"
 
-    since = single_statement(before_read, before["id"])["stored"]
-    # A statement written after the run: once it is readable, so is anything before it.
-    after = f.statement()
-    lrs.store(after)
-    assert_status(lrs.wait_for_statement(after["id"]), 200)
-    stored, _ = lrs.fetch_all({"since": since})
-    leaked = [s["id"] for s in stored if marker in json.dumps(s)]
-    in_registration = lrs.query_ids({"registration": registration})
-    documents = _marker_documents(lrs, gen)
-    lrs.close()
+        since = single_statement(before_read, before["id"])["stored"]
+        # A statement written after the run: once it is readable, so is anything before it.
+        after = f.statement()
+        lrs.store(after)
+        assert_status(lrs.wait_for_statement(after["id"]), 200)
+        stored, _ = lrs.fetch_all({"since": since})
+        leaked = [s["id"] for s in stored if marker in json.dumps(s)]
+        in_registration = lrs.query_ids({"registration": registration})
+        documents = _marker_documents(lrs, gen)
 
     assert len(leaked) == 0, f"statements stored from malformed requests: {leaked[:5]}"
     assert len(in_registration) == 0, "the marker's registration holds statements"
