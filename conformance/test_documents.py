@@ -101,6 +101,10 @@ def test_doc_01_text_content_type_kept(lrs, doc):
 
 
 def test_doc_14_err_10_missing_document_404(lrs, doc):
+    # The resource must exist first: on an LRS without it every GET is 404,
+    # which says nothing about a missing document.
+    _create(lrs, doc, "present", {"x": 1})
+    assert_status(_get(lrs, doc, "present"), 200)
     assert_status(_get(lrs, doc, "never-" + uuid.uuid4().hex), 404)
 
 
