@@ -13,6 +13,16 @@ def _post_multipart(lrs, body, parts, **kw):
     return lrs.post("statements", content=content, headers={"Content-Type": ctype})
 
 
+def _accepted(lrs, body, parts, **kw) -> None:
+    """The positive control of a rejection test: the same request made valid
+    is stored. Without it an LRS that refuses every multipart request would
+    pass the 400s below."""
+    r = _post_multipart(lrs, body, parts, **kw)
+    assert r.status_code == 200, (
+        f"the same multipart request made valid must be accepted first (ATT-01), got "
+        f"{r.status_code}: {r.text[:300]}; without that the 400 this test expects proves nothing")
+
+
 def test_att_01_02_08_stget_24_multipart_round_trip(lrs, f):
     data = "conformance attachment ☃ ".encode() + bytes(range(256))
     s = f.statement()
@@ -64,6 +74,9 @@ def test_stget_25_attachments_false_is_json(lrs, f):
 
 def test_att_03_missing_part_400(lrs, f):
     data = b"this part is never sent"
+    ok = f.statement()
+    ok["attachments"] = [attachment_object(data)]
+    _accepted(lrs, ok, [(data, "text/plain")])
     s = f.statement()
     s["attachments"] = [attachment_object(data)]
     r = _post_multipart(lrs, s, [])
@@ -73,6 +86,9 @@ def test_att_03_missing_part_400(lrs, f):
 
 def test_att_02_03_part_with_wrong_hash_400(lrs, f):
     data = b"declared content"
+    ok = f.statement()
+    ok["attachments"] = [attachment_object(data)]
+    _accepted(lrs, ok, [(data, "text/plain")])
     s = f.statement()
     s["attachments"] = [attachment_object(data)]
     r = _post_multipart(lrs, s, [(b"different content", "text/plain")])
@@ -82,6 +98,9 @@ def test_att_02_03_part_with_wrong_hash_400(lrs, f):
 
 def test_att_04_part_without_hash_header_400(lrs, f):
     data = b"no hash header"
+    ok = f.statement()
+    ok["attachments"] = [attachment_object(data)]
+    _accepted(lrs, ok, [(data, "text/plain")])
     s = f.statement()
     s["attachments"] = [attachment_object(data)]
     r = _post_multipart(lrs, s, [(data, "text/plain")], hash_header=False)
@@ -93,19 +112,22 @@ def test_att_04_length_and_part_content_length_must_match(lrs, f):
     property in the attachment object (Content-Length and `length`) and both
     are given, they MUST match. `length` written 999.0 is the same number."""
     data = b"sixteen octets.."
+    ok = f.statement()
+    ok["attachments"] = [attachment_object(data)]
+    _accepted(lrs, ok, [(data, "text/plain")], content_length=True)
     for length in (999, 999.0):
         s = f.statement()
         s["attachments"] = [{**attachment_object(data), "length": length}]
         r = _post_multipart(lrs, s, [(data, "text/plain")], content_length=True)
         assert_status(r, 400)
         assert_status(lrs.get_statement(s["id"]), 404)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    assert_status(_post_multipart(lrs, s, [(data, "text/plain")], content_length=True), 200)
 
 
 def test_att_03_stpost_07_batch_missing_one_part_stores_nothing(lrs, f, registration):
     d1, d2 = b"first attachment", b"second attachment (missing)"
+    ok = [f.statement(), f.statement()]
+    ok[0]["attachments"], ok[1]["attachments"] = [attachment_object(d1)], [attachment_object(d2)]
+    _accepted(lrs, ok, [(d1, "text/plain"), (d2, "text/plain")])
     a = f.statement(registration=registration)
     a["attachments"] = [attachment_object(d1)]
     b = f.statement(registration=registration)

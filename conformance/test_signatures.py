@@ -41,6 +41,17 @@ def _jws(payload: dict, key, alg: str = "RS256") -> bytes:
     return token.encode() if isinstance(token, str) else token
 
 
+def _valid_signed_accepted(lrs, f, key) -> None:
+    """The positive control of a rejection test: the same request, signed
+    right, is stored. Without it an LRS that refuses every multipart request
+    (or every signed statement) would pass the 400s below."""
+    ok = f.statement()
+    r = _post(lrs, ok, _jws(ok, key))
+    assert r.status_code == 200, (
+        f"the same request with a valid signature must be accepted first (SIG-03/04), got "
+        f"{r.status_code}: {r.text[:300]}; without that the 400 this test expects proves nothing")
+
+
 def test_sig_03_04_05_valid_signed_statement_accepted(lrs, f, key):
     s = f.statement()
     r = _post(lrs, s, _jws(s, key))
@@ -50,7 +61,8 @@ def test_sig_03_04_05_valid_signed_statement_accepted(lrs, f, key):
 
 
 @pytest.mark.parametrize("token", [b"not a jws", b"aaa.bbb.ccc", b""])
-def test_sig_01_malformed_signature_400(lrs, f, token):
+def test_sig_01_malformed_signature_400(lrs, f, key, token):
+    _valid_signed_accepted(lrs, f, key)
     s = f.statement()
     r = _post(lrs, s, token)
     assert_status(r, 400)
@@ -58,6 +70,7 @@ def test_sig_01_malformed_signature_400(lrs, f, token):
 
 
 def test_sig_05_payload_not_equivalent_400(lrs, f, key):
+    _valid_signed_accepted(lrs, f, key)
     s = f.statement()
     other = json.loads(json.dumps(s))
     other["verb"]["id"] = "http://adlnet.gov/expapi/verbs/failed"
@@ -66,7 +79,8 @@ def test_sig_05_payload_not_equivalent_400(lrs, f, key):
     assert r.text.strip(), "SIG-02: explain why the signed statement was rejected"
 
 
-def test_sig_06_wrong_algorithm_400(lrs, f):
+def test_sig_06_wrong_algorithm_400(lrs, f, key):
+    _valid_signed_accepted(lrs, f, key)
     s = f.statement()
     r = _post(lrs, s, _jws(s, "a-shared-secret-that-is-long-enough-for-hs256", alg="HS256"))
     assert_status(r, 400)
@@ -101,6 +115,7 @@ def test_sig_07_signature_checked_against_the_x5c_certificate(lrs, f, key):
 
 @pytest.mark.versions("2.0.0")
 def test_sig_08_jws_json_serialization_400_in_2_0(lrs, f, key):
+    _valid_signed_accepted(lrs, f, key)
     s = f.statement()
     protected, payload, signature = _jws(s, key).decode().split(".")
     token = json.dumps({"protected": protected, "payload": payload, "signature": signature}).encode()
