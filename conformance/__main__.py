@@ -1,6 +1,7 @@
 """python -m conformance --url URL (--key K --secret S | --token T) [--key-b K2 ...] [pytest args]
 
-Sets the LRS_* environment variables and runs pytest on this package.
+Sets the LRS_* environment variables and runs pytest on this package, or on the
+test paths and node ids among the pytest args.
 `--junit PATH` adds a JUnit XML report; `--requirements` prints which checklist
 requirements the tests cover, without contacting any LRS."""
 
@@ -107,7 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     # Make `import conformance` work from anywhere.
     sys.path.insert(0, str(here.parent))
     junit = ["--junitxml", args.junit] if args.junit else []
-    return int(pytest.main([str(here), "-q", "-p", "no:cacheprovider", *junit, *pytest_args]))
+    return int(pytest.main([str(here), "-q", "-p", "no:cacheprovider", *junit, *pytest_args],
+                           plugins=[_NamedTestsOnly(str(here))]))
+
+
+class _NamedTestsOnly:
+    """The package is always given, so that its conftest is loaded whatever
+    pytest's rootdir and testpaths; when the arguments also name test paths or
+    node ids (`conformance/test_isolation.py`, `...::test_x[1.0.3]`), only
+    those run. pytest's own parsing tells them from option values."""
+
+    def __init__(self, suite: str):
+        self.suite = suite
+
+    def pytest_configure(self, config) -> None:
+        named = [a for a in config.args if a != self.suite]
+        if named:
+            config.args[:] = named
 
 
 def _print_requirements() -> int:
