@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from conformance import report
@@ -33,6 +34,35 @@ def pytest_configure(config: pytest.Config) -> None:
         "collected for the others (deselected, not skipped)")
     # Requirement ids and spec sections per test; the per-resource summary.
     config.pluginmanager.register(report, "conformance-report")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, saying what to check, when the URL reaches no LRS: a
+    wrong host, port or path prefix would otherwise fail every test, with no
+    hint in any of the failures."""
+    if _CFG is None or session.config.option.collectonly:
+        return
+    problem = _preflight(_CFG)
+    if problem:
+        pytest.exit(f"{problem}. Nothing was tested.", returncode=4)
+
+
+def _preflight(cfg: Config) -> str | None:
+    """What is wrong with the URL, or None: no connection, or 404 to both
+    GET statements (with credentials and the version header) and GET about.
+    An LRS that serves statements but has no /about is not stopped."""
+    try:
+        with XAPI(cfg, cfg.versions[0]) as c:
+            if c.get("statements", params={"limit": 1}).status_code != 404:
+                return None
+            if c.get("about").status_code != 404:
+                return None
+    except httpx.TransportError as e:
+        return (f"LRS_URL (--url) {cfg.url}: no answer ({type(e).__name__}: {e}); check the "
+                f"scheme, host and port, and that the LRS is running")
+    return (f"LRS_URL (--url) {cfg.url}: 404 to both GET {cfg.url}statements and GET "
+            f"{cfg.url}about; check the URL's path: it must be the xAPI base that the "
+            f"resources are under (e.g. http://host:8080/xapi/ for http://host:8080/xapi/statements)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
