@@ -144,9 +144,15 @@ def test_stget_15_since_until(lrs, f, registration):
     _sequential(lrs, stmts)
     lrs.wait_for_count({"registration": registration}, 3)
     asc = lrs.get("statements", params={"registration": registration, "ascending": "true"}).json()["statements"]
+    written, returned = [s["id"] for s in stmts], [s["id"] for s in asc]
+    order = ("oldest first, as asked" if returned == written else
+             "newest first: ascending=true was ignored (STGET-07)" if returned == written[::-1] else
+             "in neither order written")
     first, middle, last = asc
-    assert parse_iso(first["stored"]) < parse_iso(middle["stored"]) < parse_iso(last["stored"]), \
-        "sequential writes should have increasing stored values"
+    assert parse_iso(first["stored"]) < parse_iso(middle["stored"]) < parse_iso(last["stored"]), (
+        f"three statements written one after another, asked with ascending=true (oldest "
+        f"first), came back {order}: stored {[s['stored'] for s in asc]}; the since/until "
+        f"checks below need them in increasing `stored` order")
     since = lrs.query_ids({"registration": registration, "since": middle["stored"]})
     assert since == [last["id"]], "STGET-15: since is exclusive"
     until = lrs.query_ids({"registration": registration, "until": middle["stored"]})
