@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", default=os.environ.get("LRS_CONF_SCALE"),
                    help="scale factor of the high-throughput tests (default 1.0)")
     p.add_argument("--max-batch", default=os.environ.get("LRS_CONF_MAX_BATCH"),
-                   help="most statements the LRS takes in one POST, 0 for no limit "
-                        "(default 2000; env LRS_CONF_MAX_BATCH)")
+                   help="most statements the LRS takes in one POST, 0 for no limit; unset, "
+                        "the 413 test for it skips (env LRS_CONF_MAX_BATCH)")
     p.add_argument("--max-body", default=os.environ.get("LRS_CONF_MAX_BODY"),
-                   help="largest request body the LRS takes, in bytes, 0 for no limit "
-                        "(default 52428800; env LRS_CONF_MAX_BODY)")
+                   help="largest request body the LRS takes, in bytes, 0 for no limit; "
+                        "unset, the 413 test for it skips (env LRS_CONF_MAX_BODY)")
     p.add_argument("--malformed", default=os.environ.get("LRS_CONF_MALFORMED"),
                    help="how many malformed requests to send (default 10000; env LRS_CONF_MALFORMED)")
     p.add_argument("--junit", metavar="PATH",

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conformance.lib import (CONSISTENT_THROUGH, VERSION_HEADER, XAPI, assert_json_error,
-                             assert_status, new_id)
+                             assert_status, new_id, read_statement)
 
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -222,11 +222,11 @@ def test_gen_01_required_resources_exist(lrs, f):
         assert r.status_code in ok, f"GEN-01: GET {path} -> {r.status_code}: {r.text[:200]}"
 
 
-def test_gen_04_head_everywhere_get_is(lrs, f):
+def test_gen_04_head_everywhere_get_is(lrs, f, version):
     agent = '{"mbox":"mailto:head@conformance.example.com"}'
     act = f.activity_id()
-    lrs.put("activities/state", params={"activityId": act, "agent": agent, "stateId": "h"},
-            json_body={"h": 1})
+    assert_status(lrs.put("activities/state", json_body={"h": 1}, headers={"If-None-Match": "*"},
+                          params={"activityId": act, "agent": agent, "stateId": "h"}), 204)
     for path, params in [
         ("statements", {"limit": 1}),
         ("activities", {"activityId": act}),
@@ -238,6 +238,10 @@ def test_gen_04_head_everywhere_get_is(lrs, f):
     ]:
         g = lrs.get(path, params=params)
         h = lrs.head(path, params=params)
+        # Each GET is of something that exists: a HEAD matching a 404 shows nothing.
+        # (An unknown activity may be 404 in 1.0.3; 2.0 always answers one, V20-06.)
+        found = (200, 404) if path == "activities" and version == "1.0.3" else (200,)
+        assert g.status_code in found, f"GET {path} -> {g.status_code}: {g.text[:200]}"
         assert h.status_code == g.status_code, f"GEN-04: HEAD {path} -> {h.status_code}, GET -> {g.status_code}"
         assert h.content == b"", f"GEN-04: HEAD {path} has a body"
         assert h.headers.get(VERSION_HEADER), f"VER-01: HEAD {path} lacks the version header"
@@ -262,8 +266,6 @@ def test_ver_12_a_newer_statement_is_not_converted_down(cfg, f, version):
                                        "relevantTypes": [f.activity_id("peer-type")]}]}
     with XAPI(cfg, "2.0.0") as newer, XAPI(cfg, version) as older:
         newer.store(s)
-        got = older.wait_for_statement(s["id"])
-        assert_status(got, 200)
-        body = got.json()
+        body = read_statement(older, s["id"])
     assert body["version"] == "2.0.0", body
     assert body["context"]["contextAgents"] == s["context"]["contextAgents"], body
