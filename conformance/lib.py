@@ -524,7 +524,6 @@ def decode_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str
 
 
 # -- one statement by id ---------------------------------------------------------------
-# (kept at the end of the module: other changes to it merge cleanly above)
 
 def single_statement(r: httpx.Response, sid: str) -> dict:
     """The Statement a GET by statementId or voidedStatementId answered with.
@@ -539,7 +538,9 @@ def single_statement(r: httpx.Response, sid: str) -> dict:
         body = r.json()
     except ValueError:
         body = None
-    assert isinstance(body, dict) and body.get("id") == sid, (
+    # UUIDs compare without regard to case (RFC 4122 3).
+    found = body.get("id") if isinstance(body, dict) else None
+    assert isinstance(found, str) and found.lower() == sid.lower(), (
         f"STGET-01: {url} must return the Statement itself, a JSON object with \"id\": "
         f"\"{sid}\" (xAPI 1.0.3 Communication §2.1.3, 2.0 LRS §4.1.6.1: with statementId or "
         f"voidedStatementId a single Statement is returned, not a StatementResult); "
