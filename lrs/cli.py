@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -92,7 +93,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if settings.workers > 1:
             # Before any worker imports prometheus-client (see lrs.metrics);
             # the workers' files go with the directory when serving ends.
-            metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-metrics-"))
+            _remove_orphaned_metrics_dirs()
+            metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(
+                prefix=f"{_METRICS_DIR_PREFIX}{os.getpid()}-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         print(f"lrs {__version__}: xAPI at {settings.base_url}/xapi/ "
               f"({settings.workers} worker{'s' if settings.workers > 1 else ''})", flush=True)
@@ -108,6 +111,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False,
             **connections.server_options(settings))
     return 0
+
+
+_METRICS_DIR_PREFIX = "lrs-metrics-"
+
+
+def _remove_orphaned_metrics_dirs() -> None:
+    """The metrics directories of `lrs serve`s that were killed (SIGKILL, the
+    OOM killer) before they could remove their own: named by their pid,
+    which no longer runs."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_METRICS_DIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(_METRICS_DIR_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # Descriptors beyond the connections: the pool's, the embedded PostgreSQL's

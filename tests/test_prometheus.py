@@ -36,11 +36,22 @@ def test_the_workers_metrics_files_go_when_serving_ends(database_url, tmp_path):
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning",
            "TMPDIR": str(tmp_path)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # One left by an lrs serve killed before it could remove it (its pid has
+    # exited), and one of a process still running: the first goes at start.
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    orphaned = tmp_path / f"lrs-metrics-{exited.pid}-x1"
+    in_use = tmp_path / f"lrs-metrics-{os.getpid()}-x2"
+    for path in (orphaned, in_use):
+        path.mkdir()
+        (path / "counter_1.db").write_bytes(b"\0" * 16)
     with live.served("--workers", "2", env=env) as (url, _):
         assert httpx.get(f"{url}/metrics").status_code == 200
-        held = list(tmp_path.glob("lrs-metrics-*"))
+        held = [p for p in tmp_path.glob("lrs-metrics-*") if p != in_use]
         assert len(held) == 1 and any(held[0].iterdir()), held
+        assert not orphaned.exists()
     assert not held[0].exists()
+    assert in_use.exists()
 
 
 def test_the_database_is_up_whichever_worker_answers_the_scrape(multiworker_lrs):
