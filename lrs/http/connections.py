@@ -95,10 +95,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         # how many requests' headers were complete (see data_received).
         self._header_bytes = 0
         self._headed = 0
-        # The request line and header lines the parser handed over so far,
-        # and whether they passed the limit (see send_400_response).
+        # The request line and header lines the parser handed over so far.
         self._parsed_header_bytes = 0
-        self._headers_too_large = False
         self._max_connections = max_connections
         self._drain_grace, self._drain_rate = drain_grace, drain_rate
         self._header_deadline: TimerHandle | None = None
@@ -189,7 +187,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._parsed_header_bytes > self._max_header_bytes:
             # Raised inside the parser's callback: httptools stops and raises
             # a parse error, which uvicorn answers with send_400_response.
-            self._headers_too_large = True
             raise _HeadersTooLarge
 
     def on_headers_complete(self) -> None:
@@ -264,10 +261,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """What httptools cannot parse (a malformed request line or header
-        line): uvicorn answers text/plain
-        without the xAPI version header; the LRS's one JSON error instead.
-        Headers past the limit stop the parser the same way (_count_parsed)."""
-        if self._headers_too_large:
+        line): uvicorn answers text/plain without the xAPI version header;
+        the LRS's one JSON error instead. Headers past the limit stop the
+        parser the same way (_count_parsed)."""
+        if self._parsed_header_bytes > self._max_header_bytes:
             self._too_large()
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()

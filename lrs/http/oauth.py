@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from lrs.auth import secrets, tokens
+from lrs.auth import tokens
 from lrs.errors import LRSError, Unauthorized
 from lrs.http.auth import basic_pair, key_secret
 from lrs.http.xrequest import read_body
@@ -56,7 +56,8 @@ async def token(request: Request) -> Response:
                           audience=settings.jwt_audience, tenant=principal.tenant,
                           subject=key, scopes=granted, ttl=settings.token_ttl,
                           now=time.time(), credential=key,
-                          secret_fingerprint=secrets.fingerprint(secrets.hash_secret(secret)))
+                          # the fingerprint of the secret key_secret just checked
+                          secret_fingerprint=principal.vouched_by[1])
     return JSONResponse({"access_token": issued, "token_type": "Bearer",
                          "expires_in": settings.token_ttl, "scope": " ".join(granted)},
                         headers=_NO_STORE)
