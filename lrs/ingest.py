@@ -100,9 +100,13 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             assign_timestamp="timestamp" not in stmt,
             index=statement_index(prepared),
             definitions=definable(activity_definitions(prepared), nul_free=received.nul_free),
-            # A SubStatement's attachments too: attachments=true sends all.
-            attachment_sha2=sorted({a["sha2"].lower()
-                                    for _, a in attachments.iter_attachments([prepared])}),
+            # The attachments whose data came with this request, a
+            # SubStatement's too: attachments=true sends all of those. Not a
+            # fileUrl-only attachment's, though the tenant may hold data of
+            # that sha2 from another statement: a statements/read/mine
+            # credential could read any attachment it knew the hash of.
+            attachment_sha2=sorted({sha2 for _, a in attachments.iter_attachments([prepared])
+                                    if (sha2 := a["sha2"].lower()) in received.parts}),
         ))
     contents = [(sha2, part.content_type or "application/octet-stream", part.body)
                 for sha2, part in received.parts.items()]

@@ -300,3 +300,28 @@ def test_a_page_of_large_attachments_ends_early_and_more_leads_on(settings, tena
         (newest_first[4:6], [contents[1], contents[2]]),
         (newest_first[6:], [contents[0]]),
     ]
+
+
+def test_naming_a_held_hash_does_not_serve_its_data(client_for, tenant, make_credential):
+    """A credential that may read only its own statements posts one whose
+    attachment has a fileUrl and the sha2 of data another credential of the
+    agency stored: reading it back with attachments=true gets no data."""
+    data = b"another credential's report"
+    theirs = client_for(tenant.key, tenant.secret)
+    assert post_multipart(theirs, [statement(attachments=[attachment(data)])],
+                          [(data, "text/plain")]).status_code == 200
+    key, secret = make_credential(tenant.name, ["statements/write", "statements/read/mine"])
+    mine = client_for(key, secret)
+    named = statement(attachments=[attachment(data, fileUrl="https://example.com/report")])
+    response = mine.post("/xapi/statements", json=named)
+    assert response.status_code == 200, response.text
+
+    for params in ({"attachments": "true"},
+                   {"statementId": response.json()[0], "attachments": "true"}):
+        read = mine.get("/xapi/statements", params=params)
+        assert read.status_code == 200, read.text
+        parts = split_multipart(read)
+        assert len(parts) == 1, [headers for headers, _ in parts[1:]]  # the JSON only
+        assert data not in read.content
+    # The owner's own statement still brings its data.
+    assert data in theirs.get("/xapi/statements", params={"attachments": "true"}).content
