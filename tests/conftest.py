@@ -73,7 +73,8 @@ def postgres_url() -> Iterator[str]:
     try:
         yield server.get_uri()
     finally:
-        server.cleanup()
+        server.cleanup()  # deletes pgdata, not the folder made for it
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _with_database(url: str, name: str) -> str:
