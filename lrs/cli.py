@@ -280,6 +280,14 @@ def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    before = _run(settings, lambda conn: tenants.revoke_tokens(conn, args.tenant))
+    _print(args, {"tenant": args.tenant, "tokens_revoked_before": before.isoformat()},
+           f"every token the LRS issued for {args.tenant} before {before.isoformat()} is "
+           "revoked (its agency's own identity provider's tokens are not affected)")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
@@ -348,6 +356,11 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--ttl", type=int, help="lifetime in seconds (LRS_TOKEN_TTL)")
     issue.add_argument("--subject", help="the token's subject (default cli:TENANT)")
     issue.add_argument("--json", action="store_true", help="print one JSON object")
+    revoke = command(token_commands, "revoke", "Revoke every token the LRS has issued for a "
+                     "tenant so far (lrs token issue, /oauth/token, /admin/tokens); effective "
+                     "on the next request.", cmd_token_revoke)
+    revoke.add_argument("--tenant", required=True)
+    revoke.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 

@@ -35,7 +35,7 @@ def test_help_for_every_command():
     assert "serve" in lrs("--help").stdout
     for command in (["serve"], ["migrate"], ["tenant", "create"], ["tenant", "list"],
                     ["credential", "create"], ["credential", "list"], ["credential", "revoke"],
-                    ["token", "issue"], ["backup"], ["restore"]):
+                    ["token", "issue"], ["token", "revoke"], ["backup"], ["restore"]):
         out = lrs(*command, "--help").stdout
         assert "usage: lrs" in out
 

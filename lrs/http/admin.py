@@ -139,6 +139,14 @@ async def rotate_credential(request: Request) -> Response:
         return _dump(await accounts.rotate_credential(conn, request.path_params["key"]))
 
 
+async def revoke_tokens(request: Request) -> Response:
+    runtime = await _begin(request)
+    tenant = request.path_params["tenant"]
+    async with runtime.db.connection() as conn:
+        before = await tenants.revoke_tokens(conn, tenant)
+    return _dump({"tenant": tenant, "tokens_revoked_before": before.isoformat()})
+
+
 async def tenant_issuers(request: Request) -> Response:
     runtime = await _begin(request)
     tenant = request.path_params["tenant"]
@@ -239,6 +247,7 @@ ROUTES = [
     Route("/admin/tenants/{tenant}/credentials", tenant_credentials, methods=["GET", "POST"]),
     Route("/admin/tenants/{tenant}/issuers", tenant_issuers, methods=["GET", "POST", "DELETE"]),
     Route("/admin/tenants/{tenant}/access", tenant_access, methods=["PUT"]),
+    Route("/admin/tenants/{tenant}/tokens/revoke", revoke_tokens, methods=["POST"]),
     Route("/admin/credentials/{key}/revoke", revoke_credential, methods=["POST"]),
     Route("/admin/credentials/{key}/rotate", rotate_credential, methods=["POST"]),
     Route("/admin/tokens", issue_token, methods=["POST"]),

@@ -114,8 +114,9 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
 
 
 async def _own_token(runtime: Runtime, claims: dict) -> Principal:
-    """The principal of a verified token of the LRS's own: its credential,
-    if it was traded for one, must still be active, and so must the admin
+    """The principal of a verified token of the LRS's own: its tenant must
+    not have revoked its tokens since it was issued; its credential, if it
+    was traded for one, must still be active, and so must the admin
     credential that minted it, if one did."""
     settings = runtime.settings
     credential = str(claims["cred"]) if "cred" in claims else None
@@ -124,7 +125,12 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
                              lambda conn: tenants.token_access(conn, tenant, credential))
     if found is None:
         raise tokens.TokenRefused("token names an unknown tenant", "tenant")
-    access, secret_hash = found
+    access, secret_hash = found.access, found.secret_hash
+    if found.revoked_before is not None and not (
+            isinstance(claims.get("iat"), int | float)
+            and claims["iat"] >= found.revoked_before.timestamp()):
+        raise tokens.TokenRefused("the tenant's tokens issued before "
+                                  f"{found.revoked_before.isoformat()} are revoked", "revoked")
     vouched_by = None
     if credential is not None:
         if not _still_traded(secret_hash, claims):

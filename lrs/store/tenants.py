@@ -41,10 +41,15 @@ WHERE c.key = $1 AND c.revoked_at IS NULL""")
 # (if any) while that is active: one round trip per Bearer request.
 TOKEN_ACCESS = Query("tenants.token_access", """
 SELECT t.id AS tenant_id, t.name AS tenant, t.cors_origins, t.rate_limit_per_second,
-       t.rate_limit_burst,
+       t.rate_limit_burst, t.tokens_revoked_before,
        (SELECT c.secret_hash FROM credentials c WHERE c.key = $2 AND c.tenant_id = t.id
         AND c.revoked_at IS NULL) AS secret_hash
 FROM tenants t WHERE t.name = $1""")
+# Whole seconds, rounded up: tokens carry `iat` in whole seconds, so one
+# issued in the second of the revocation, before it, must end too.
+REVOKE_TOKENS = Query("tenants.revoke_tokens", """
+UPDATE tenants SET tokens_revoked_before = date_trunc('second', now()) + interval '1 second'
+WHERE name = $1 RETURNING tokens_revoked_before""")
 TENANT_ACCESS = Query("tenants.access", """
 SELECT id AS tenant_id, name AS tenant, cors_origins, rate_limit_per_second, rate_limit_burst
 FROM tenants WHERE name = $1""")
@@ -133,17 +138,34 @@ async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRo
     return CredentialRow(secret_hash, scopes, TenantAccess(**values))
 
 
+@dataclasses.dataclass(frozen=True)
+class TokenAccess:
+    """What verifying one of the LRS's own tokens needs of its tenant."""
+    access: TenantAccess
+    # The stored secret hash of the credential the token was traded for,
+    # while that is active (None when it names none, or is revoked or unknown).
+    secret_hash: bytes | None
+    revoked_before: dt.datetime | None  # the tenant's tokens issued earlier are void
+
+
 async def token_access(conn: asyncpg.Connection, tenant: str, credential: str | None
-                       ) -> tuple[TenantAccess, bytes | None] | None:
-    """The tenant a token names, and the stored secret hash of the credential
-    it was traded for while that is active (None when it names none, or is
-    revoked or unknown); None for an unknown tenant."""
+                       ) -> TokenAccess | None:
+    """The tenant a token names, as TokenAccess; None for an unknown tenant."""
     row = await fetchrow(conn, TOKEN_ACCESS, tenant, credential)
     if row is None:
         return None
     values = dict(row)
-    secret_hash = values.pop("secret_hash")
-    return TenantAccess(**values), secret_hash
+    secret_hash, revoked_before = values.pop("secret_hash"), values.pop("tokens_revoked_before")
+    return TokenAccess(TenantAccess(**values), secret_hash, revoked_before)
+
+
+async def revoke_tokens(conn: asyncpg.Connection, tenant: str) -> dt.datetime:
+    """End every token of the LRS's own issued for `tenant` until now; the
+    instant before which they are void."""
+    row = await fetchrow(conn, REVOKE_TOKENS, tenant)
+    if row is None:
+        raise NotFound(f"no tenant {tenant!r}", field="tenant")
+    return row["tokens_revoked_before"]
 
 
 async def rotate_credential(conn: asyncpg.Connection, key: str, secret_hash: bytes) -> dict:

@@ -1,0 +1,13 @@
+-- Ending every token of one agency at once.
+--
+-- The LRS's own Bearer tokens are JWTs it verifies without a look-up of the
+-- token itself. Those traded at /oauth/token end with their credential, and
+-- those minted at /admin/tokens with the operator's credential; those of
+-- `lrs token issue` belong to no credential and lived to their expiry (up
+-- to 366 days). An operator who learns that one leaked needs to end them
+-- without touching the other agencies: `lrs token revoke --tenant NAME` and
+-- POST /admin/tenants/NAME/tokens/revoke set this, and the LRS refuses the
+-- tenant's own tokens issued (`iat`) before it. NULL: none revoked.
+-- (Changing tenants notifies the LRS processes, migration 0006, so their
+-- caches of tenants drop the old value at once.)
+ALTER TABLE tenants ADD COLUMN tokens_revoked_before timestamptz;
