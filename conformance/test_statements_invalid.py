@@ -134,6 +134,8 @@ COMMON: list[tuple[str, Mutator, tuple[str, ...]]] = [
     ("so15_nested_substatement", _nested_substatement, ("substatement", "object")),
     ("sr02_scaled_out_of_range", _set("result", {"score": {"scaled": 1.5}}), ("scaled",)),
     ("sr03_raw_above_max", _set("result", {"score": {"raw": 11, "min": 0, "max": 10}}), ("raw", "max")),
+    ("sr03_raw_below_min", _set("result", {"score": {"raw": -1, "min": 0, "max": 10}}), ("raw", "min")),
+    ("sr03_min_above_max", _set("result", {"score": {"min": 10, "max": 5}}), ("min", "max")),
     ("sr04_bad_duration", _set("result", {"duration": "1 hour"}), ("duration",)),
     # ISO 8601's and RFC 3339's digits are ASCII; a regex's \d and int() take others.
     ("sr04_duration_with_other_digits", _set("result", {"duration": "PT\u0661H"}), ("duration",)),
