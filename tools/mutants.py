@@ -22,6 +22,7 @@ ADL's suite."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -32,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from conformance.bench.ours import lrs_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,50 +227,29 @@ def _mutated(base: Path, where: Path, mutant: Mutant | None) -> Path:
     return where
 
 
-class NotServed(Exception):
-    pass
+def _env(code: Path) -> dict[str, str]:
+    """The environment of an `lrs` command run from the copy at `code` (its
+    cwd too, so its lrs/ is imported), with no LRS_* setting of ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    env["PYTHONPATH"] = str(code)
+    return env
 
 
-class Served:
-    """`lrs serve` of the copy at `code` (its cwd, so its lrs/ is imported)."""
-
-    def __init__(self, code: Path, data_dir: Path, log: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-        env["PYTHONPATH"] = str(code)
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lrs", "serve", "--data-dir", str(data_dir),
-             "--port", str(self.port)], cwd=code, env=env, stdout=log.open("wb"),
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise NotServed(f"lrs serve exited: {log.read_text()[-300:]}")
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise NotServed("lrs serve was not ready in 60 s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+@contextlib.contextmanager
+def _served(code: Path, data_dir: Path, log: Path) -> Iterator[str]:
+    """`lrs serve` of the copy at `code`, ready; its URL. RuntimeError
+    (from lrs_process) when it does not become ready."""
+    url = f"http://127.0.0.1:{_free_port()}"
+    command = [sys.executable, "-m", "lrs", "serve", "--data-dir", str(data_dir),
+               "--port", url.rsplit(":", 1)[1]]
+    with open(log, "wb") as out, lrs_process(command, _env(code), url, cwd=code, stdout=out,
+                                             stderr=subprocess.STDOUT):
+        yield url
 
 
 def _cli(code: Path, data_dir: Path, *args: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-    env["PYTHONPATH"] = str(code)
     out = subprocess.run([sys.executable, "-m", "lrs", *args, "--data-dir", str(data_dir),
-                          "--json"], cwd=code, env=env, check=True, capture_output=True,
+                          "--json"], cwd=code, env=_env(code), check=True, capture_output=True,
                          text=True, timeout=120).stdout
     return json.loads(out)
 
@@ -351,29 +332,29 @@ def main() -> None:
         base = work / "base"
         _copy_of_head(base)
         data_dir = work / "data"
-        first = Served(base, data_dir, work / "first.log")
-        first.stop()
+        with _served(base, data_dir, work / "first.log"):
+            pass  # the first start creates tenant A and prints its credential
         credentials = _credentials(base, data_dir, work / "first.log")
         for mutant in [None, *chosen]:
             name = mutant.name if mutant else "(unchanged)"
             code = _mutated(base, work / f"m-{name.strip('()')}", mutant)
+            log = work / f"{name.strip('()')}.log"
+            started = time.monotonic()
             try:
-                served = Served(code, data_dir, work / f"{name.strip('()')}.log")
-            except NotServed as exc:
+                with _served(code, data_dir, log) as url:
+                    ours = run_ours(url, credentials, args.malformed)
+                    adl = {v: run_adl(args.adl, url, credentials["LRS_KEY"],
+                                      credentials["LRS_SECRET"], v)
+                           for v in ("1.0.3", "2.0.0")} if args.adl else {}
+            except RuntimeError as exc:  # lrs_process: it did not become ready
                 if mutant is None:
-                    raise SystemExit(f"the unchanged LRS did not start: {exc}") from None
-                print(f"{name}: did not start ({exc}); not counted", flush=True)
-                shutil.rmtree(code, ignore_errors=True)
+                    raise SystemExit(f"the unchanged LRS did not start: {exc}: "
+                                     f"{log.read_text()[-300:]}") from None
+                print(f"{name}: did not start ({log.read_text()[-300:]}); not counted",
+                      flush=True)
                 continue
-            try:
-                started = time.monotonic()
-                ours = run_ours(served.url, credentials, args.malformed)
-                adl = {v: run_adl(args.adl, served.url, credentials["LRS_KEY"],
-                                  credentials["LRS_SECRET"], v)
-                       for v in ("1.0.3", "2.0.0")} if args.adl else {}
             finally:
-                served.stop()
-            shutil.rmtree(code, ignore_errors=True)
+                shutil.rmtree(code, ignore_errors=True)
             results.append((mutant, ours, adl))
             print(f"{name}: ours {ours[0]} failed, "
                   + ", ".join(f"ADL {v} {n} failed" for v, (n, _) in adl.items())
