@@ -175,6 +175,34 @@ def test_a_remembered_idp_token_follows_its_issuers_configuration(server, settin
     assert call(fresh).status_code == 200
 
 
+def test_an_idp_subject_cannot_be_one_of_the_agencys_keys(server, settings, admin, tenant,
+                                                          make_credential):
+    """statements/read/mine matches the key or the subject a statement was
+    stored under. An IdP user whose subject is the key of the agency's
+    platform would otherwise read the platform's statements as their own."""
+    platform_key, platform_secret = make_credential(tenant.name, ["statements/write"])
+    stored = httpx.post(f"{server.url}/xapi/statements", auth=(platform_key, platform_secret),
+                        headers=V2, json=STATEMENT)
+    assert stored.status_code == 200, stored.text
+    private = _new_key("ES256")
+    issuer = f"https://login.{tenant.name}.example"
+    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)})
+    assert created.status_code == 201, created.text
+
+    def mine(subject: str) -> httpx.Response:
+        token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
+                           scope="statements/read/mine", sub=subject)
+        return httpx.get(f"{server.url}/xapi/statements",
+                         headers={"Authorization": f"Bearer {token}", **V2})
+
+    posing = mine(platform_key)
+    assert posing.status_code == 401, posing.text
+    assert "subject is the key" in posing.json()["error"]["message"]
+    learner = mine("staff-42")  # the same IdP, a subject of its own: served, nothing of others
+    assert learner.status_code == 200 and learner.json()["statements"] == []
+
+
 def test_idp_token_with_hs256_using_the_public_key_is_refused(server, settings, admin, tenant):
     """The classic confusion: HS256 signed with the (public) PEM as secret."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)

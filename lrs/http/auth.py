@@ -102,6 +102,7 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
             return await _own_token(runtime, claims)
         trusted, access = await _trusted_issuer(runtime, unverified)
         claims = await _verify_idp_token(runtime, token, trusted, access)
+        await _not_a_key(runtime, str(claims[trusted.subject_claim]))
         # Taken as verified as long as lrs.jwks uses a key set before fetching
         # it again: a key the IdP withdraws stops working no later than it
         # would without this.
@@ -180,6 +181,20 @@ async def _trusted_issuer(runtime: Runtime, claims: dict) -> tuple[TrustedIssuer
     if len(candidates) != 1:
         raise tokens.TokenRefused("token issuer is not trusted", "issuer")
     return candidates[0]
+
+
+async def _not_a_key(runtime: Runtime, subject: str) -> None:
+    """Refuse an IdP subject that is the key of a key/secret credential.
+    statements/read/mine matches the credential a statement was stored
+    under: the key, or the subject. An IdP user named like one of the
+    agency's platforms would read the platform's statements as their own.
+    Keys are random (lrs.auth.secrets.new_key), so no IdP names its users
+    that by chance, and a key made later cannot have been aimed at."""
+    row = await _looked_up(runtime, ("key", subject),
+                           lambda conn: tenants.credential_for_key(conn, subject))
+    if row is not None:
+        raise tokens.TokenRefused("the token's subject is the key of a key/secret credential "
+                                  "of this LRS", "subject")
 
 
 def _idp_context(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess) -> tuple:
