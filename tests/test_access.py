@@ -199,6 +199,9 @@ def test_an_idp_subject_cannot_be_one_of_the_agencys_keys(server, settings, admi
     posing = mine(platform_key)
     assert posing.status_code == 401, posing.text
     assert "subject is the key" in posing.json()["error"]["message"]
+    # A revoked key's statements stay stored under it.
+    assert admin.post(f"/admin/credentials/{platform_key}/revoke").status_code in (200, 204)
+    assert mine(platform_key).status_code == 401
     learner = mine("staff-42")  # the same IdP, a subject of its own: served, nothing of others
     assert learner.status_code == 200 and learner.json()["statements"] == []
 

@@ -189,10 +189,10 @@ async def _not_a_key(runtime: Runtime, subject: str) -> None:
     under: the key, or the subject. An IdP user named like one of the
     agency's platforms would read the platform's statements as their own.
     Keys are random (lrs.auth.secrets.new_key), so no IdP names its users
-    that by chance, and a key made later cannot have been aimed at."""
-    row = await _looked_up(runtime, ("key", subject),
-                           lambda conn: tenants.credential_for_key(conn, subject))
-    if row is not None:
+    that by chance, and a key made later cannot have been aimed at. Revoked
+    keys count: their statements stay stored under them."""
+    if await _looked_up(runtime, ("key issued", subject),
+                        lambda conn: tenants.key_issued(conn, subject)):
         raise tokens.TokenRefused("the token's subject is the key of a key/secret credential "
                                   "of this LRS", "subject")
 

@@ -37,6 +37,9 @@ SELECT c.tenant_id, t.name AS tenant, c.secret_hash, c.scopes,
        t.cors_origins, t.rate_limit_per_second, t.rate_limit_burst
 FROM credentials c JOIN tenants t ON t.id = c.tenant_id
 WHERE c.key = $1 AND c.revoked_at IS NULL""")
+# Whether a key was ever issued, revoked or not: statements stored under a
+# revoked key stay stored under it.
+KEY_ISSUED = Query("credentials.issued", "SELECT EXISTS (SELECT FROM credentials WHERE key = $1)")
 # A token's tenant, and the secret hash of the credential it was traded for
 # (if any) while that is active: one round trip per Bearer request.
 TOKEN_ACCESS = Query("tenants.token_access", """
@@ -136,6 +139,10 @@ async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRo
     values = dict(row)
     secret_hash, scopes = values.pop("secret_hash"), values.pop("scopes")
     return CredentialRow(secret_hash, scopes, TenantAccess(**values))
+
+
+async def key_issued(conn: asyncpg.Connection, key: str) -> bool:
+    return await fetchval(conn, KEY_ISSUED, key)
 
 
 @dataclasses.dataclass(frozen=True)
