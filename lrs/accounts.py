@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from lrs.auth import secrets, tokens
 from lrs.auth.principal import check_scopes
 from lrs.config import Settings
-from lrs.errors import BadRequest
+from lrs.errors import BadRequest, Conflict
 from lrs.store import issuers
 from lrs.store import tenants as store
 
@@ -72,6 +72,15 @@ async def signing_key(conn: asyncpg.Connection, settings: Settings) -> bytes:
     if settings.jwt_secret:
         return settings.jwt_secret.encode()
     return await store.signing_key(conn)
+
+
+async def rotate_signing_key(conn: asyncpg.Connection, settings: Settings) -> dict:
+    """A new signing key: every token the LRS has issued, and every `more`
+    cursor it has handed out, stops working on the next request."""
+    if settings.jwt_secret:
+        raise Conflict("the signing key is LRS_JWT_SECRET: change that variable and restart "
+                       "the LRS", field="LRS_JWT_SECRET")
+    return {"rotated_at": (await store.rotate_signing_key(conn)).isoformat()}
 
 
 async def bootstrap(conn: asyncpg.Connection) -> dict | None:

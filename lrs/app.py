@@ -64,14 +64,16 @@ def create_app(settings: Settings) -> Starlette:
                                     statement_cache=settings.db_statement_cache)
         try:
             async with db.connection() as conn:
-                key = await accounts.signing_key(conn, settings)
+                # Made now if there is none (a fresh database), before any
+                # request looks it up (lrs.http.auth.signing_key).
+                await accounts.signing_key(conn, settings)
             # Half the pool at most for writes: reads keep connections.
             writer = StatementWriter(db, max_group=settings.group_commit_max,
                                      max_transactions=max(1, settings.pool_max // 2))
             await writer.start()
             access_cache = AccessCache(settings.database_url, ttl=settings.access_cache_seconds)
             await access_cache.start()
-            app.state.runtime = Runtime(settings=settings, db=db, signing_key=key,
+            app.state.runtime = Runtime(settings=settings, db=db,
                                         services={"writer": writer,
                                                   "access_cache": access_cache,
                                                   "rate_limiter": RateLimiter(),

@@ -288,6 +288,13 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    rotated = _run(settings, lambda conn: accounts.rotate_signing_key(conn, settings))
+    _print(args, rotated, f"a new signing key since {rotated['rotated_at']}: every token the "
+           "LRS issued before, for every tenant, and every `more` cursor are refused")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
@@ -361,6 +368,11 @@ def _parser() -> argparse.ArgumentParser:
                      "on the next request.", cmd_token_revoke)
     revoke.add_argument("--tenant", required=True)
     revoke.add_argument("--json", action="store_true", help="print one JSON object")
+    rotate_key = command(token_commands, "rotate-key", "Replace the key the LRS signs its "
+                         "tokens and `more` cursors with (after a backup or the database "
+                         "leaked): every token it issued, for every tenant, ends on the next "
+                         "request.", cmd_token_rotate_key)
+    rotate_key.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 

@@ -13,7 +13,6 @@ from lrs.store.db import Database
 class Runtime:
     settings: Settings
     db: Database
-    signing_key: bytes
     # Later issues hang their per-process services here (the group-commit
     # writer, caches); each is started and stopped by the app's lifespan.
     services: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -147,6 +147,12 @@ async def revoke_tokens(request: Request) -> Response:
     return _dump({"tenant": tenant, "tokens_revoked_before": before.isoformat()})
 
 
+async def rotate_signing_key(request: Request) -> Response:
+    runtime = await _begin(request)
+    async with runtime.db.connection() as conn:
+        return _dump(await accounts.rotate_signing_key(conn, runtime.settings))
+
+
 async def tenant_issuers(request: Request) -> Response:
     runtime = await _begin(request)
     tenant = request.path_params["tenant"]
@@ -251,4 +257,5 @@ ROUTES = [
     Route("/admin/credentials/{key}/revoke", revoke_credential, methods=["POST"]),
     Route("/admin/credentials/{key}/rotate", rotate_credential, methods=["POST"]),
     Route("/admin/tokens", issue_token, methods=["POST"]),
+    Route("/admin/signing-key/rotate", rotate_signing_key, methods=["POST"]),
 ]

@@ -9,7 +9,7 @@ import time
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from lrs import jwks, metrics
+from lrs import accounts, jwks, metrics
 from lrs.auth import secrets, tokens
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES, Principal, authority_for, expand
 from lrs.errors import Unauthorized
@@ -64,6 +64,14 @@ async def _looked_up(runtime: Runtime, key: tuple, look_up) -> object:
     return await runtime.services["access_cache"].get(key, load)
 
 
+async def signing_key(runtime: Runtime) -> bytes:
+    """The key the LRS signs its tokens and `more` cursors with, as it is now:
+    a rotation (lrs.accounts.rotate_signing_key) notifies every process's
+    access cache, so the old key stops working on the next request."""
+    return await _looked_up(runtime, ("signing key",),
+                            lambda conn: accounts.signing_key(conn, runtime.settings))
+
+
 async def key_secret(runtime: Runtime, key: str, secret: str) -> Principal:
     row = await _looked_up(runtime, ("key", key),
                            lambda conn: tenants.credential_for_key(conn, key))
@@ -82,7 +90,8 @@ _VERIFIED = tokens.VerifiedTokens()
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
     settings = runtime.settings
-    own = ("own", runtime.signing_key, settings.jwt_issuer, settings.jwt_audience)
+    key = await signing_key(runtime)
+    own = ("own", key, settings.jwt_issuer, settings.jwt_audience)
     try:
         remembered = _VERIFIED.get(token, leeway=settings.jwt_leeway)
         if remembered is not None:
@@ -96,7 +105,7 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
             # Verified against something else (another key or setting): again.
         unverified = tokens.peek(token)
         if unverified.get("iss") == settings.jwt_issuer:
-            claims = tokens.verify(token, runtime.signing_key, issuer=settings.jwt_issuer,
+            claims = tokens.verify(token, key, issuer=settings.jwt_issuer,
                                    audience=settings.jwt_audience, leeway=settings.jwt_leeway)
             _VERIFIED.put(token, own, claims)
             return await _own_token(runtime, claims)

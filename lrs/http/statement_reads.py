@@ -18,6 +18,7 @@ from lrs import metrics
 from lrs.auth import cursors
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, NotFound
+from lrs.http.auth import signing_key
 from lrs.http.xrequest import XRequest
 from lrs.runtime import Runtime
 from lrs.store import statement_reader as reader
@@ -38,7 +39,7 @@ async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
     runtime: Runtime = xreq.runtime
     if "more" in xreq.params:
         xreq.allow_params(("more",))
-        query, after = _resume(runtime, principal, xreq.params["more"])
+        query, after = _resume(await signing_key(runtime), principal, xreq.params["more"])
     else:
         xreq.allow_params(statement_query.ALL_PARAMS)
         query = statement_query.parse(xreq.params, version, page_limit=runtime.settings.page_limit)
@@ -82,7 +83,8 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
     more_url = ""
     if more:
         state = {"q": _query_state(query), "after": rows[-1].seq}
-        more_url = f"{MORE_PATH}?more={cursors.encode(runtime.signing_key, principal.tenant_id, state)}"
+        cursor = cursors.encode(await signing_key(runtime), principal.tenant_id, state)
+        more_url = f"{MORE_PATH}?more={cursor}"
     body = (b'{"statements":[' + b",".join(render(r) for r in rows) + b'],"more":'
             + orjson.dumps(more_url) + b"}")
     newest = max(rows, key=lambda r: r.stored) if rows else None
@@ -102,8 +104,8 @@ def _query_state(query: Listing) -> dict:
     return {"f": filters, "l": query.limit, "fmt": query.format, "att": query.attachments}
 
 
-def _resume(runtime: Runtime, principal: Principal, token: str) -> tuple[Listing, int]:
-    state = cursors.decode(runtime.signing_key, principal.tenant_id, token)
+def _resume(key: bytes, principal: Principal, token: str) -> tuple[Listing, int]:
+    state = cursors.decode(key, principal.tenant_id, token)
     try:
         q = state["q"]
         filters = dict(q["f"])
