@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,7 @@ from typing import Any
 
 import httpx
 
-from conformance.bench.ours import lrs_process
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from conformance.bench.ours import free_port, lrs_process
 
 
 def serve(*args: str, env: dict[str, str], **popen: Any) -> subprocess.Popen:

@@ -45,7 +45,6 @@ import datetime as dt
 import importlib.util
 import os
 import platform
-import socket
 import sys
 import tempfile
 import time
@@ -67,11 +66,6 @@ class WriteScenario:
 
 WRITES = (WriteScenario("single statements", 1, 64), WriteScenario("100-statement batches", 100, 16))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _on_database(database_url: str, sql: str) -> object:
@@ -397,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as stack:
         served = stack.enter_context(ours.serving(
-            args.data_dir, port=_free_port(), workers=args.workers, agencies=args.agencies,
+            args.data_dir, port=ours.free_port(), workers=args.workers, agencies=args.agencies,
             lrs_path=args.lrs_path, bearer=args.bearer, admin=args.idp,
             open_files=args.open_files))
         credentials = served.credentials

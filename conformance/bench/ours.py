@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,13 @@ class Served:
     tokens: list[str]  # per agency, a Bearer token of the LRS's own (with bearer=True)
     admin: tuple[str, str] | None  # key and secret with the `admin` scope (with admin=True)
     agencies: list[str]  # the tenants' names, in the order of `credentials`
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server about to be started."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def log_summary(path: Path) -> str:
