@@ -25,9 +25,27 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 
 class JSONFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: int | None = None
+        self._second_text = ""
+
+    def _time(self, created: float) -> str:
+        """`created` as ISO 8601 in UTC to the millisecond. The text up to
+        the second is kept from the line before: datetime's isoformat was
+        a third of the cost of an access line (~6 of ~20 us)."""
+        second = int(created)
+        micros = round((created - second) * 1e6)  # rounded as datetime rounds it
+        if micros == 1_000_000:
+            second, micros = second + 1, 0
+        if second != self._second:
+            self._second_text = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{micros // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -5,8 +5,8 @@ HEAD tunneled through 1.0.3's alternate syntax."""
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +39,8 @@ class Observability:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = (header(scope, _REQUEST_ID) or "")[:128] or uuid.uuid4().hex
+        # 128 random bits, as uuid4().hex has (less 6 fixed), for a fifth of its cost.
+        request_id = (header(scope, _REQUEST_ID) or "")[:128] or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
@@ -71,9 +72,9 @@ class Observability:
             metrics.HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
-            labels = (scope["method"], route, str(status))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
+            counted, timed = _http_series(scope["method"], route, status)
+            counted.inc()
+            timed.observe(elapsed)
             state = scope["state"]
             line = {"method": scope["method"], "route": route, "status": status,
                     "duration_ms": round(elapsed * 1000, 2), "request_id": request_id}
@@ -81,6 +82,20 @@ class Observability:
                 if state.get(key) is not None:
                     line[key] = state[key]
             access_log.info("request", extra={"http": line})
+
+
+# The labelled series of each (method, route, status) seen: `labels()` looks
+# them up under a lock each time, ~3.5 us a request.
+_SERIES: dict[tuple[str, str, int], tuple] = {}
+
+
+def _http_series(method: str, route: str, status: int) -> tuple:
+    series = _SERIES.get((method, route, status))
+    if series is None:
+        labels = (method, route, str(status))
+        series = _SERIES[method, route, status] = (metrics.HTTP_REQUESTS.labels(*labels),
+                                                   metrics.HTTP_DURATION.labels(*labels))
+    return series
 
 
 def _route_template(scope: Scope) -> str:
