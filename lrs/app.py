@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with db.connection() as conn:
                 # Made now if there is none (a fresh database), before any
-                # request looks it up (lrs.http.auth.signing_key).
+                # request looks it up (lrs.http.auth.current_signing_key).
                 await accounts.signing_key(conn, settings)
             # Half the pool at most for writes: reads keep connections.
             writer = StatementWriter(db, max_group=settings.group_commit_max,

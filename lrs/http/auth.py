@@ -64,7 +64,7 @@ async def _looked_up(runtime: Runtime, key: tuple, look_up) -> object:
     return await runtime.services["access_cache"].get(key, load)
 
 
-async def signing_key(runtime: Runtime) -> bytes:
+async def current_signing_key(runtime: Runtime) -> bytes:
     """The key the LRS signs its tokens and `more` cursors with, as it is now:
     a rotation (lrs.accounts.rotate_signing_key) notifies every process's
     access cache, so the old key stops working on the next request."""
@@ -90,7 +90,7 @@ _VERIFIED = tokens.VerifiedTokens()
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
     settings = runtime.settings
-    key = await signing_key(runtime)
+    key = await current_signing_key(runtime)
     own = ("own", key, settings.jwt_issuer, settings.jwt_audience)
     try:
         remembered = _VERIFIED.get(token, leeway=settings.jwt_leeway)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from lrs.auth import tokens
 from lrs.errors import LRSError, Unauthorized
-from lrs.http.auth import basic_pair, key_secret, signing_key
+from lrs.http.auth import basic_pair, current_signing_key, key_secret
 from lrs.http.xrequest import read_body
 from lrs.runtime import Runtime
 
@@ -52,7 +52,7 @@ async def token(request: Request) -> Response:
     # Only the scopes asked for, expanded again by whoever checks the token.
     granted = sorted(set(requested))
     settings = runtime.settings
-    issued = tokens.issue(await signing_key(runtime), issuer=settings.jwt_issuer,
+    issued = tokens.issue(await current_signing_key(runtime), issuer=settings.jwt_issuer,
                           audience=settings.jwt_audience, tenant=principal.tenant,
                           subject=key, scopes=granted, ttl=settings.token_ttl,
                           now=time.time(), credential=key,

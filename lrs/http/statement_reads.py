@@ -18,7 +18,7 @@ from lrs import metrics
 from lrs.auth import cursors
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, NotFound
-from lrs.http.auth import signing_key
+from lrs.http.auth import current_signing_key
 from lrs.http.xrequest import XRequest
 from lrs.runtime import Runtime
 from lrs.store import statement_reader as reader
@@ -39,7 +39,7 @@ async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
     runtime: Runtime = xreq.runtime
     if "more" in xreq.params:
         xreq.allow_params(("more",))
-        query, after = _resume(await signing_key(runtime), principal, xreq.params["more"])
+        query, after = _resume(await current_signing_key(runtime), principal, xreq.params["more"])
     else:
         xreq.allow_params(statement_query.ALL_PARAMS)
         query = statement_query.parse(xreq.params, version, page_limit=runtime.settings.page_limit)
@@ -83,7 +83,7 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
     more_url = ""
     if more:
         state = {"q": _query_state(query), "after": rows[-1].seq}
-        cursor = cursors.encode(await signing_key(runtime), principal.tenant_id, state)
+        cursor = cursors.encode(await current_signing_key(runtime), principal.tenant_id, state)
         more_url = f"{MORE_PATH}?more={cursor}"
     body = (b'{"statements":[' + b",".join(render(r) for r in rows) + b'],"more":'
             + orjson.dumps(more_url) + b"}")
