@@ -465,19 +465,24 @@ def attachment_object(data: bytes, content_type: str = "text/plain", *,
 
 
 def encode_multipart(body: Any, parts: list[tuple[bytes, str]], *,
-                     hash_header: bool = True, content_length: bool = False
-                     ) -> tuple[bytes, str]:
-    """First part: the statement JSON. Then one part per (data, content_type),
-    with a Content-Length header if `content_length`."""
+                     hash_header: bool = True, content_length: bool = False,
+                     hashes: list[str | None] | None = None, encoding: str = "binary",
+                     first_type: str = "application/json") -> tuple[bytes, str]:
+    """First part: the statement JSON (Content-Type `first_type`). Then one
+    part per (data, content_type), with Content-Transfer-Encoding `encoding`,
+    X-Experience-API-Hash the SHA-256 of its data (or `hashes[i]` when given,
+    None for no header; none at all without `hash_header`) and a
+    Content-Length header if `content_length`."""
     boundary = "conformance-" + uuid.uuid4().hex
     out = bytearray()
-    out += f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+    out += f"--{boundary}\r\nContent-Type: {first_type}\r\n\r\n".encode()
     out += json.dumps(body).encode("utf-8")
     out += b"\r\n"
-    for data, ctype in parts:
-        out += f"--{boundary}\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: binary\r\n".encode()
-        if hash_header:
-            out += f"X-Experience-API-Hash: {sha256_hex(data)}\r\n".encode()
+    for i, (data, ctype) in enumerate(parts):
+        out += f"--{boundary}\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: {encoding}\r\n".encode()
+        value = sha256_hex(data) if hashes is None else hashes[i]
+        if hash_header and value is not None:
+            out += f"X-Experience-API-Hash: {value}\r\n".encode()
         if content_length:
             out += f"Content-Length: {len(data)}\r\n".encode()
         out += b"\r\n" + data + b"\r\n"

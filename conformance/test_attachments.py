@@ -121,6 +121,74 @@ def test_att_04_length_and_part_content_length_must_match(lrs, f):
         assert_status(lrs.get_statement(s["id"]), 404)
 
 
+def test_att_02_03_part_data_not_matching_its_declared_hash_400(lrs, f):
+    """1.0.3 Part Three §1.5.2, 2.0 §4.1.3: the LRS matches a part to an
+    attachment "by comparing the SHA-2 of the raw data to the SHA-2 declared
+    in the header. It MUST not do so any other way." Here the part's header
+    names the attachment's sha2 but its data (of the same length) hashes to
+    something else: it matches nothing, so the attachment, which has no
+    fileUrl, has no part (ATT-03: 400). Trusting the header alone would store
+    wrong bytes under that hash."""
+    data, other = b"declared content", b"other content!!!"
+    assert len(data) == len(other)
+    _accepted(lrs, f, data)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [(other, "text/plain")], hashes=[sha256_hex(data)])
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
+def test_att_04_a_further_part_without_hash_header_400(lrs, f):
+    """1.0.3 Part Three §1.5.2, 2.0 §4.1.3: every part after the first MUST
+    carry X-Experience-API-Hash. The attachment's own part is there and
+    right; a further part without the header (a second statement part, as
+    ADL's XAPI-00133 sends; or an attachment's data beside its fileUrl) must
+    not be passed over: 400, nothing stored."""
+    data = b"the attachment itself"
+    _accepted(lrs, f, data)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    extra = json.dumps(f.statement()).encode()
+    r = _post_multipart(lrs, s, [(data, "text/plain"), (extra, "application/json")],
+                        hashes=[sha256_hex(data), None])
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+    t = f.statement()
+    t["attachments"] = [attachment_object(data, file_url="http://conformance.example.com/a.txt")]
+    r = _post_multipart(lrs, t, [(data, "text/plain")], hashes=[None])
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(t["id"]), 404)
+
+
+def test_att_04_part_not_sent_as_binary_400(lrs, f):
+    """1.0.3 Part Three §1.5.2, 2.0 §4.1.3: every part after the first MUST
+    carry Content-Transfer-Encoding: binary; ADL's suites (XAPI-00135) expect
+    a part that says base64 to be refused. The raw bytes hash to the declared
+    sha2 and have its length, so only the encoding is wrong."""
+    data = b"aGVyZSBpcyBhIHNpbXBsZSBhdHRhY2htZW50"  # base64 text, sent as it is
+    _accepted(lrs, f, data)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [(data, "text/plain")], encoding="base64")
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
+def test_att_01_04_first_part_not_json_400(lrs, f):
+    """1.0.3 Part Three §1.5.2, 2.0 §4.1.3: the first part holds the
+    statements "with type application/json" (1.0.3: "For the first part ...
+    this MUST be application/json"; ADL XAPI-00134). The same JSON sent as
+    text/plain is 400."""
+    data = b"first part mislabelled"
+    _accepted(lrs, f, data)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    r = _post_multipart(lrs, s, [(data, "text/plain")], first_type="text/plain")
+    assert_status(r, 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
 def test_att_03_stpost_07_batch_missing_one_part_stores_nothing(lrs, f, registration):
     d1, d2 = b"first attachment", b"second attachment (missing)"
     _accepted(lrs, f, d1, d2)
