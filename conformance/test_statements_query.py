@@ -255,6 +255,32 @@ def test_stget_20_21_22_23_format_canonical_one_language(lrs, f):
         assert len(disp) == 1, "STGET-23: a returned canonical verb display holds one language"
 
 
+def test_stget_20_canonical_is_the_lrs_definition(lrs, f):
+    """1.0.3 Part Three §2.1.3, 2.0 §4.1.6.1: format=canonical returns
+    "Activity Objects ... populated with the canonical definition of the
+    Activity Objects ... as determined by the LRS". What the LRS determined
+    is what GET activities answers (ACT-01): a statement that names the
+    activity without a definition gets that definition (one language a map
+    here, so the filtering leaves it whole), and none if the LRS has none."""
+    first = f.statement()
+    first["object"]["definition"] = {"name": {"en-US": "Canonical name"},
+                                     "type": "http://adlnet.gov/expapi/activities/lesson"}
+    lrs.store(first)
+    bare = f.statement()
+    bare["object"] = {"objectType": "Activity", "id": first["object"]["id"]}
+    lrs.store(bare)
+    lrs.wait_for_statement(bare["id"])
+    r = lrs.get("activities", params={"activityId": first["object"]["id"]})
+    assert_status(r, 200)
+    canonical = r.json().get("definition") or {}
+    r = lrs.get("statements", params={"statementId": bare["id"], "format": "canonical"},
+                headers={"Accept-Language": "en-US"})
+    got = single_statement(r, bare["id"])["object"].get("definition") or {}
+    assert got == canonical, (
+        f"STGET-20: format=canonical must give the LRS's canonical definition {canonical} "
+        f"(GET activities), not {got}")
+
+
 @pytest.mark.parametrize("accept,names,descriptions", [
     # Quality values rank the languages; each map takes its best acceptable
     # one: the name has fr, the description only de.
