@@ -295,6 +295,24 @@ def test_doc_11_post_non_json_onto_json_400(lrs, doc):
     assert _get(lrs, doc, "jn").json() == {"a": 1}
 
 
+def test_doc_11_json_object_under_another_content_type_not_merged_400(lrs, doc):
+    """1.0.3 Part Three §2.2, 2.0 §4.1.6.2/.5/.6: "If the document being
+    posted or any existing document does not have a Content-Type of
+    application/json ... the LRS MUST respond with HTTP status code 400".
+    Both sides here parse as JSON objects: only the Content-Type forbids the
+    merge, whichever side has the other one, and nothing changes."""
+    r = lrs.put(doc.path, params=doc.one("tj"), content=b'{"a": 1}',
+                headers={"Content-Type": "text/plain", "If-None-Match": "*"})
+    assert_status(r, 204)
+    assert_status(lrs.post(doc.path, params=doc.one("tj"), json_body={"b": 2}), 400)
+    assert _get(lrs, doc, "tj").content == b'{"a": 1}', "DOC-11: the document is left unchanged"
+    _create(lrs, doc, "jt", {"a": 1})
+    r = lrs.post(doc.path, params=doc.one("jt"), content=b'{"b": 2}',
+                 headers={"Content-Type": "text/plain"})
+    assert_status(r, 400)
+    assert _get(lrs, doc, "jt").json() == {"a": 1}, "DOC-11: the document is left unchanged"
+
+
 # -- headers, lists ---------------------------------------------------------------------------
 
 def test_doc_15_last_modified(lrs, doc):
