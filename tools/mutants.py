@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from conformance.bench.ours import lrs_process
+from conformance.bench.ours import free_port, lrs_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -293,12 +292,6 @@ MUTANTS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _copy_of_head(into: Path) -> None:
     into.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True,
@@ -330,7 +323,7 @@ def _env(code: Path) -> dict[str, str]:
 def _served(code: Path, data_dir: Path, log: Path) -> Iterator[str]:
     """`lrs serve` of the copy at `code`, ready; its URL. RuntimeError
     (from lrs_process) when it does not become ready."""
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "lrs", "serve", "--data-dir", str(data_dir),
                "--port", url.rsplit(":", 1)[1]]
     with open(log, "wb") as out, lrs_process(command, _env(code), url, cwd=code, stdout=out,
