@@ -29,6 +29,17 @@ def _accepted(lrs, f, *data: bytes, **kw) -> None:
         f"{r.status_code}: {r.text[:300]}; without that the 400 this test expects proves nothing")
 
 
+def _refused(lrs, f, data: bytes, parts: list[tuple[bytes, str]], **kw) -> None:
+    """A statement with one attachment of `data`, sent with `parts` (and
+    encode_multipart's `kw`), is refused with 400 and not stored; the same
+    request made valid is accepted first (_accepted)."""
+    _accepted(lrs, f, data)
+    s = f.statement()
+    s["attachments"] = [attachment_object(data)]
+    assert_status(_post_multipart(lrs, s, parts, **kw), 400)
+    assert_status(lrs.get_statement(s["id"]), 404)
+
+
 def test_att_01_02_08_stget_24_multipart_round_trip(lrs, f):
     data = "conformance attachment ☃ ".encode() + bytes(range(256))
     s = f.statement()
@@ -79,32 +90,16 @@ def test_stget_25_attachments_false_is_json(lrs, f):
 
 
 def test_att_03_missing_part_400(lrs, f):
-    data = b"this part is never sent"
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [])
-    assert_status(r, 400)
-    assert_status(lrs.get_statement(s["id"]), 404)
+    _refused(lrs, f, b"this part is never sent", [])
 
 
 def test_att_02_03_part_with_wrong_hash_400(lrs, f):
-    data = b"declared content"
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [(b"different content", "text/plain")])
-    assert_status(r, 400)
-    assert_status(lrs.get_statement(s["id"]), 404)
+    _refused(lrs, f, b"declared content", [(b"different content", "text/plain")])
 
 
 def test_att_04_part_without_hash_header_400(lrs, f):
     data = b"no hash header"
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [(data, "text/plain")], hash_header=False)
-    assert_status(r, 400)
+    _refused(lrs, f, data, [(data, "text/plain")], hash_header=False)
 
 
 def test_att_04_length_and_part_content_length_must_match(lrs, f):
@@ -131,12 +126,7 @@ def test_att_02_03_part_data_not_matching_its_declared_hash_400(lrs, f):
     wrong bytes under that hash."""
     data, other = b"declared content", b"other content!!!"
     assert len(data) == len(other)
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [(other, "text/plain")], hashes=[sha256_hex(data)])
-    assert_status(r, 400)
-    assert_status(lrs.get_statement(s["id"]), 404)
+    _refused(lrs, f, data, [(other, "text/plain")], hashes=[sha256_hex(data)])
 
 
 def test_att_04_a_further_part_without_hash_header_400(lrs, f):
@@ -167,12 +157,7 @@ def test_att_04_part_not_sent_as_binary_400(lrs, f):
     a part that says base64 to be refused. The raw bytes hash to the declared
     sha2 and have its length, so only the encoding is wrong."""
     data = b"aGVyZSBpcyBhIHNpbXBsZSBhdHRhY2htZW50"  # base64 text, sent as it is
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [(data, "text/plain")], encoding="base64")
-    assert_status(r, 400)
-    assert_status(lrs.get_statement(s["id"]), 404)
+    _refused(lrs, f, data, [(data, "text/plain")], encoding="base64")
 
 
 def test_att_01_04_first_part_not_json_400(lrs, f):
@@ -181,12 +166,7 @@ def test_att_01_04_first_part_not_json_400(lrs, f):
     this MUST be application/json"; ADL XAPI-00134). The same JSON sent as
     text/plain is 400."""
     data = b"first part mislabelled"
-    _accepted(lrs, f, data)
-    s = f.statement()
-    s["attachments"] = [attachment_object(data)]
-    r = _post_multipart(lrs, s, [(data, "text/plain")], first_type="text/plain")
-    assert_status(r, 400)
-    assert_status(lrs.get_statement(s["id"]), 404)
+    _refused(lrs, f, data, [(data, "text/plain")], first_type="text/plain")
 
 
 def test_att_03_stpost_07_batch_missing_one_part_stores_nothing(lrs, f, registration):
