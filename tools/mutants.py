@@ -378,7 +378,12 @@ def run_adl(adl: Path, url: str, key: str, secret: str, version: str) -> tuple[i
     totals = [json.loads(line) for line in result.stdout.splitlines()
               if line.startswith('{"total"')]
     if not totals:
-        return -1, [f"no summary: {result.stdout[-300:]}"]
+        # Said at once, not only in --keep's file: once (session 19) both
+        # versions gave none, and without the runner's words the cause was lost.
+        reason = (f"no summary (exit {result.returncode}): {result.stdout[-300:]} "
+                  f"{result.stderr[-300:]}")
+        print(f"ADL {version}: {reason}", file=sys.stderr)
+        return -1, [reason]
     failed: list[str] = []
     logs = sorted(set((adl / "logs").glob("*.log")) - before, key=os.path.getmtime)
     if logs:
