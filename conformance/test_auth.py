@@ -61,3 +61,20 @@ def test_auth_10_11_statement_has_authority(lrs, f):
     lrs.store(s2)
     got2 = read_statement(lrs, s2["id"])
     assert isinstance(got2.get("authority"), dict), "AUTH-10: the LRS sets an authority"
+
+
+def test_auth_11_client_authority_overwritten(lrs, f):
+    """1.0.3 Part Two §2.4.9, 2.0 §4.2.4.2: "The LRS SHOULD overwrite the
+    authority on all stored received Statements, based on the credentials
+    used", and MAY keep a client's only under a strong trust relationship.
+    A SHOULD: an LRS that keeps an authority any credential can claim fails
+    only this test. Refusing the statement is within the rule too."""
+    s = f.statement()
+    impostor = {"objectType": "Agent", "mbox": "mailto:impostor@conformance.example.com"}
+    s["authority"] = impostor
+    r = lrs.post_statements(s)
+    assert_status(r, 200, 400, 403)
+    if r.status_code == 200:
+        assert read_statement(lrs, s["id"]).get("authority") != impostor, (
+            "AUTH-11: the stored authority is the one the client sent, not one derived from "
+            "the credentials used")
