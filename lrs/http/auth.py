@@ -90,13 +90,11 @@ _VERIFIED = tokens.VerifiedTokens()
 
 async def _bearer(runtime: Runtime, token: str) -> Principal:
     settings = runtime.settings
-    key = await current_signing_key(runtime)
-    own = ("own", key, settings.jwt_issuer, settings.jwt_audience)
     try:
         remembered = _VERIFIED.get(token, leeway=settings.jwt_leeway)
         if remembered is not None:
             context, claims = remembered
-            if context == own:
+            if context[0] == "own" and context == await _own_context(runtime):
                 return await _own_token(runtime, claims)
             if context[0] == "idp":
                 trusted, access = await _trusted_issuer(runtime, claims)
@@ -105,7 +103,8 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
             # Verified against something else (another key or setting): again.
         unverified = tokens.peek(token)
         if unverified.get("iss") == settings.jwt_issuer:
-            claims = tokens.verify(token, key, issuer=settings.jwt_issuer,
+            own = await _own_context(runtime)
+            claims = tokens.verify(token, own[1], issuer=settings.jwt_issuer,
                                    audience=settings.jwt_audience, leeway=settings.jwt_leeway)
             _VERIFIED.put(token, own, claims)
             return await _own_token(runtime, claims)
@@ -121,6 +120,14 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
     except tokens.TokenRefused as exc:
         metrics.AUTH_FAILURES.labels(reason=exc.reason).inc()
         raise
+
+
+async def _own_context(runtime: Runtime) -> tuple:
+    """What one of the LRS's own tokens is verified against: the signing key
+    as it is now, the issuer and the audience. Looked up only for those
+    tokens: an agency IdP's need no signing key."""
+    settings = runtime.settings
+    return ("own", await current_signing_key(runtime), settings.jwt_issuer, settings.jwt_audience)
 
 
 async def _own_token(runtime: Runtime, claims: dict) -> Principal:
