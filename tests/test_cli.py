@@ -35,7 +35,8 @@ def test_help_for_every_command():
     assert "serve" in lrs("--help").stdout
     for command in (["serve"], ["migrate"], ["tenant", "create"], ["tenant", "list"],
                     ["credential", "create"], ["credential", "list"], ["credential", "revoke"],
-                    ["token", "issue"], ["token", "revoke"], ["backup"], ["restore"]):
+                    ["token", "issue"], ["token", "revoke"],
+                    ["token", "rotate-key"], ["backup"], ["restore"]):
         out = lrs(*command, "--help").stdout
         assert "usage: lrs" in out
 
