@@ -526,3 +526,43 @@ def test_late_headers_behind_a_request_in_flight_close_the_connection_after_its_
                            auth=(tenant.key, tenant.secret),
                            headers={"X-Experience-API-Version": "2.0.0"})
         assert stored.status_code == 200
+
+
+def _read_until(sock: socket.socket, end: bytes) -> bytes:
+    """What the server sends until it has sent something that ends with `end`."""
+    answer = b""
+    while not answer.endswith(end):
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+def test_interim_head_only_and_pipelined_answers_arrive_whole_and_in_order(server, tenant):
+    """A response's head is sent with its body (lrs.http.connections._CountedWrites):
+    a 100 Continue still comes before the body is sent, a HEAD's answer
+    (no body) is not held back, and pipelined answers keep their order."""
+    with _connect(server.url) as sock:
+        body = orjson.dumps(statement())
+        head, _, _ = _post(tenant, body).partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\nExpect: 100-continue\r\n\r\n")
+        assert _read_until(sock, b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = _read_until(sock, b"]")
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+
+        about = HEAD.replace("GET", "HEAD", 1).encode()
+        sock.sendall(about)  # alone: answered though it has no body
+        answer = _read_until(sock, b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200 ") and _content_length(answer) > 0, answer
+
+        sock.sendall(about + HEAD.encode() + about)
+        answer = b""
+        while answer.count(b"HTTP/1.1 200 ") < 3 or not answer.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {answer!r}"
+            answer += chunk
+        first, second, third = answer.split(b"HTTP/1.1 200 ")[1:]
+        assert first.endswith(b"\r\n\r\n") and b'"version"' not in first
+        assert b'"version"' in second and second.endswith(b"}")
+        assert third.endswith(b"\r\n\r\n") and b'"version"' not in third

@@ -197,7 +197,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         # The request's task has not run yet: its writes are counted from
         # the first, so that what the client has taken in is known.
-        self.cycle.transport = _CountedWrites(self.transport, self)
+        self.cycle.transport = _CountedWrites(self.transport, self,
+                                              hold_head=self.cycle.scope["method"] != "HEAD")
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -294,17 +295,46 @@ class _HeadersTooLarge(Exception):
 
 class _CountedWrites:
     """A request cycle's view of the connection's transport that counts the
-    bytes written through it into the protocol's `_written`: less what the
-    transport still holds, that is what the client has taken in."""
+    bytes written through it into the protocol's `_written` (less what the
+    transport still holds, that is what the client has taken in), and sends
+    a response's status line and headers with its body.
 
-    __slots__ = ("_transport", "_protocol")
+    uvicorn writes the head, then the body: two sends, and two wake-ups of
+    the client for one answer. So the head is held until the cycle's next
+    write: GET /xapi/about then cost the server 180 against 195 us of CPU
+    (bench/http_cost.py; docs/benchmarks.md, "Session 20"). uvicorn
+    writes every body message, an empty one too, so the head waits no longer
+    than the app's first; only to HEAD there is no body to write, and the
+    head goes at once. A connection closed after the head (the app failed)
+    sends it first, as before; a `100 Continue` goes out at once, as the
+    client waits for it to send the body."""
 
-    def __init__(self, transport: Any, protocol: LimitedHttpProtocol) -> None:
+    __slots__ = ("_transport", "_protocol", "_head", "_hold")
+
+    def __init__(self, transport: Any, protocol: LimitedHttpProtocol, *, hold_head: bool) -> None:
         self._transport, self._protocol = transport, protocol
+        self._head: bytes | None = None
+        self._hold = hold_head  # the next write, unless a 100 Continue, is the head
 
     def write(self, data: bytes) -> None:
         self._protocol._written += len(data)
-        self._transport.write(data)
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.writelines((head, data))
+        elif self._hold and not data.startswith(_CONTINUE):
+            self._hold = False
+            self._head = data
+        else:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+        self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+_CONTINUE = b"HTTP/1.1 100 "
