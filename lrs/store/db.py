@@ -218,4 +218,4 @@ def _timed(query: Query) -> Any:
     try:
         yield
     finally:
-        metrics.DB_QUERY_DURATION.labels(query=query.name).observe(time.perf_counter() - started)
+        metrics.series(metrics.DB_QUERY_DURATION, query.name).observe(time.perf_counter() - started)

@@ -170,7 +170,7 @@ def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
 
 def _count(tenant: str, new: list[tuple[WriteBatch, PendingStatement]], row: Any) -> None:
     for version, count in Counter(batch.version for batch, _ in new).items():
-        metrics.STATEMENTS_STORED.labels(tenant=tenant, version=version).inc(count)
+        metrics.series(metrics.STATEMENTS_STORED, tenant, version).inc(count)
     if row["voided"]:
         metrics.VOIDS.labels(tenant=tenant).inc(row["voided"])
     if row["attachment_bytes"]:
