@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import NamedTuple
 
 import asyncpg
 
@@ -70,8 +71,10 @@ class StatementFilter:
         return any(v is not None for v in (self.agent, self.verb, self.activity, self.registration))
 
 
-@dataclasses.dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """A stored statement as a page holds it: the columns of `compile_page`'s
+    rows, in their order. A tuple, not a frozen dataclass: a page makes up
+    to ~500 of them, at 0.26 against 0.79 us each (timeit)."""
     seq: int
     payload: bytes
     attachment_sha2: list[str] | None
@@ -254,7 +257,7 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     p = _Params(tenant_id)
     cache: dict[str, str] = {}
     order = "ASC" if f.ascending else "DESC"
-    row = "s.seq, s.payload, s.attachment_sha2, s.stored"
+    row = "s.seq, s.payload, s.attachment_sha2, s.stored"  # Row's fields, in order
     n = p.add(limit + 1)
 
     def page_of(source: str, seq: str, conditions: list[str], columns: str) -> str:
@@ -382,7 +385,7 @@ async def page(conn: asyncpg.Connection, tenant_id: int, f: StatementFilter, *,
     """Up to `limit` statements after the cursor, and whether more follow."""
     sql, args = compile_page(tenant_id, f, after=after, limit=limit)
     rows = await fetch(conn, Query("statements.page", sql), *args)
-    found = [Row(r["seq"], r["payload"], r["attachment_sha2"], r["stored"]) for r in rows]
+    found = [Row(*r) for r in rows]  # each selects `row` (compile_page): Row's columns
     return found[:limit], len(found) > limit
 
 
