@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lrs.xapi.agents import matching_keys
 from lrs.xapi.definitions import merge_definition
@@ -75,8 +75,11 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(encoded).hexdigest()[:32]
 
 
-@dataclass(slots=True, frozen=True)
-class StatementIndex:
+class StatementIndex(NamedTuple):
+    """What the write path indexes of one statement. A tuple: one is made per
+    statement stored, and a frozen dataclass sets each field through
+    object.__setattr__."""
+
     verb: str
     registration: str | None
     # The id the object refers to when it is a StatementRef, lowercased.
