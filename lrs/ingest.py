@@ -106,7 +106,8 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             # that sha2 from another statement: a statements/read/mine
             # credential could read any attachment it knew the hash of.
             attachment_sha2=sorted({sha2 for _, a in attachments.iter_attachments([prepared])
-                                    if (sha2 := a["sha2"].lower()) in received.parts}),
+                                    if (sha2 := a["sha2"].lower()) in received.parts})
+            if received.parts else [],
         ))
     contents = [(sha2, part.content_type or "application/octet-stream", part.body)
                 for sha2, part in received.parts.items()]
