@@ -172,9 +172,9 @@ def _count(tenant: str, new: list[tuple[WriteBatch, PendingStatement]], row: Any
     for version, count in Counter(batch.version for batch, _ in new).items():
         metrics.series(metrics.STATEMENTS_STORED, tenant, version).inc(count)
     if row["voided"]:
-        metrics.VOIDS.labels(tenant=tenant).inc(row["voided"])
+        metrics.series(metrics.VOIDS, tenant).inc(row["voided"])
     if row["attachment_bytes"]:
-        metrics.ATTACHMENT_BYTES.labels(tenant=tenant).inc(row["attachment_bytes"])
+        metrics.series(metrics.ATTACHMENT_BYTES, tenant).inc(row["attachment_bytes"])
 
 
 def _sort_out(batch: WriteBatch, existing: dict[str, bytes], accepted: dict[str, dict]
