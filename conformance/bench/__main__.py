@@ -67,7 +67,6 @@ class WriteScenario:
 WRITES = (WriteScenario("single statements", 1, 64), WriteScenario("100-statement batches", 100, 16))
 
 
-
 async def _on_database(database_url: str, sql: str) -> object:
     import asyncpg
 
