@@ -4,7 +4,7 @@ A group is one tenant's waiting batches. Everything that needs no lock is
 done here first: duplicates and conflicts within the group, the payloads and
 index rows, attachment contents, and each activity's definitions folded
 together. Then one call of lrs_write_statements
-(migrations/0007_write_statements.sql; defined anew by 0009 and 0010), one
+(migrations/0007_write_statements.sql; defined anew by 0009, 0010, 0013), one
 round trip and one transaction, takes the tenant's write lock and either
 writes it all or, when an incoming id is already stored (duplicates:
 equivalent -> skip, different -> 409 for that batch) or a canonical
@@ -39,11 +39,11 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
-# lrs_write_statements (migrations 0007, 0009, 0010) takes the lock with this value
+# lrs_write_statements (migrations 0007, 0009, 0010, 0013) takes the lock with this value
 # written out, 21332: a new value needs a new migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-# lrs_write_statements (migrations/0007, as 0010 defines it anew): one group's
+# lrs_write_statements (migrations/0007, as 0013 defines it anew): one group's
 # writes under the tenant's write lock, in one call and one transaction.
 WRITE = Query("statements.write", """
 SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
