@@ -3,11 +3,18 @@
 baseline's COPY and INSERT ... unnest of the same rows (conformance.bench.
 raw_insert), on one connection, interleaved, in a fresh embedded PostgreSQL.
 
-    python bench/pg_write_cost.py [--per-group 100] [--rounds 6] [--groups 15]
+    python bench/pg_write_cost.py [--per-group 100] [--rounds 6] [--groups 15] [--parts]
 
 Prints the backend's user and system CPU per statement (median of the
 rounds), read from /proc: the server's share of a write, with no HTTP and no
-client CPU in it. Bounded: rounds x groups x 3 writes."""
+client CPU in it. Bounded: rounds x groups x writers writes.
+
+--parts adds our group commit with one part taken away at a time, in the same
+rounds: the two partial `direct` indexes, the verb index, the activity
+definitions, the index rows (statement_agents and statement_activities). Each
+is set up before its rounds and undone after (DROP/CREATE INDEX, the function
+redefined from pg_get_functiondef), and its line gives the median of its
+per-round differences from ours as deployed: what that part costs."""
 
 from __future__ import annotations
 
@@ -36,7 +43,46 @@ def _backend_cpu(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-async def measure(url: str, per: int, rounds: int, groups: int) -> dict[str, tuple[float, float]]:
+# --parts: (name, SQL that takes the part away, SQL that puts it back).
+# The function's own text is edited: each edit must match exactly once, so a
+# change to lrs_write_statements that breaks one stops the script, not the
+# measurement's meaning.
+_DIRECT_INDEXES = ("statement_agents_direct", "statement_activities_direct")
+_INDEX_ROW_INSERTS = """    INSERT INTO statement_agents (tenant_id, agent_hash, seq, direct)
+    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    FROM jsonb_to_recordset(p_agents) AS u (key uuid, at integer, direct boolean);
+    INSERT INTO statement_activities (tenant_id, activity_hash, seq, direct)
+    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    FROM jsonb_to_recordset(p_activities) AS u (key uuid, at integer, direct boolean);
+"""
+_NO_DEFINITIONS = ("BEGIN\n", "BEGIN\n    p_definition_ids := '{}'; p_expected := '{}'; "
+                   "p_definitions := '{}';\n")
+
+
+async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[str]]]:
+    function = await conn.fetchval(
+        "SELECT pg_get_functiondef('lrs_write_statements'::regproc)")
+    indexes = dict(await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1)",
+        [*_DIRECT_INDEXES, "statements_verb"]))
+
+    def edited(old: str, new: str) -> str:
+        assert function.count(old) == 1, f"lrs_write_statements no longer has {old[:40]!r}"
+        return function.replace(old, new)
+
+    def without_indexes(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        return [f"DROP INDEX {n}" for n in names], [indexes[n] for n in names]
+
+    return [
+        ("... without the partial direct indexes", *without_indexes(_DIRECT_INDEXES)),
+        ("... without the verb index", *without_indexes(("statements_verb",))),
+        ("... without the activity definitions", [edited(*_NO_DEFINITIONS)], [function]),
+        ("... without the index rows", [edited(_INDEX_ROW_INSERTS, "")], [function]),
+    ]
+
+
+async def measure(url: str, per: int, rounds: int, groups: int,
+                  parts: bool = False) -> dict[str, tuple[float, float, float | None]]:
     conn = await asyncpg.connect(url)
     try:
         await migrate.apply(conn)
@@ -45,7 +91,8 @@ async def measure(url: str, per: int, rounds: int, groups: int) -> dict[str, tup
         principal = Principal(tenant, "cost", "cost-key", frozenset({"statements/write", "define"}),
                               {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
         # The load benchmark's statements, without ids (the LRS assigns them).
-        n = per * (rounds * groups + 3)
+        variants = await _parts(conn) if parts else []
+        n = per * (rounds * (groups + 2) * (1 + len(variants)) + 3)
         statements = workload.make_agencies([("cost", "cost")], n, seed=7)[0].statements[:n]
         batches = iter([
             ingest.batch(ingest.receive(orjson.dumps(statements[i:i + per]), "application/json",
@@ -68,20 +115,32 @@ async def measure(url: str, per: int, rounds: int, groups: int) -> dict[str, tup
                                                  range(first, first + per), stored)
             return write
 
-        writers = {"ours (lrs_write_statements)": ours, "raw COPY": raw("copy"),
-                   "raw INSERT ... unnest": raw("insert")}
+        # name -> (write, SQL before its groups, SQL after them)
+        writers = {"ours (lrs_write_statements)": (ours, [], []), "raw COPY": (raw("copy"), [], []),
+                   "raw INSERT ... unnest": (raw("insert"), [], [])}
+        writers.update((name, (ours, off, on)) for name, off, on in variants)
         for _ in range(3):
             await ours()  # plans made, caches warm
         spent: dict[str, list[tuple[float, float]]] = {name: [] for name in writers}
         for _ in range(rounds):
-            for name, write in writers.items():
+            for name, (write, before, after_sql) in writers.items():
+                for sql in before:
+                    await conn.execute(sql)
+                if before:
+                    for _ in range(2):
+                        await write()  # planned again without the part
                 user, system = _backend_cpu(pid)
                 for _ in range(groups):
                     await write()
                 after = _backend_cpu(pid)
+                for sql in after_sql:
+                    await conn.execute(sql)
                 n = groups * per
                 spent[name].append(((after[0] - user) / n * 1e6, (after[1] - system) / n * 1e6))
-        return {name: (statistics.median(u for u, _ in runs), statistics.median(s for _, s in runs))
+        ours_user = [u for u, _ in spent["ours (lrs_write_statements)"]]
+        return {name: (statistics.median(u for u, _ in runs), statistics.median(s for _, s in runs),
+                       statistics.median(u - o for (u, _), o in zip(runs, ours_user, strict=True))
+                       if name.startswith("...") else None)
                 for name, runs in spent.items()}
     finally:
         await conn.close()
@@ -93,18 +152,23 @@ def main() -> None:
     p.add_argument("--per-group", type=int, default=100)
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--groups", type=int, default=15, help="groups per writer per round")
+    p.add_argument("--parts", action="store_true",
+                   help="also ours without each of its costly parts (see above)")
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lrs-pg-cost-"))
     try:
         with embedded.running(data_dir) as url:
-            result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups))
+            result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups,
+                                         args.parts))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.per_group} statements a group, one connection, {os.cpu_count()} cores")
-    print("| writer | PostgreSQL user CPU us/statement | system CPU us/statement |")
-    print("|---|---:|---:|")
-    for name, (user, system) in result.items():
-        print(f"| {name} | {user:.1f} | {system:.1f} |")
+    print("| writer | PostgreSQL user CPU us/statement | system CPU us/statement "
+          "| user CPU against ours, median of the rounds' differences |")
+    print("|---|---:|---:|---:|")
+    for name, (user, system, difference) in result.items():
+        against = "" if difference is None else f"{difference:+.1f}"
+        print(f"| {name} | {user:.1f} | {system:.1f} | {against} |")
 
 
 if __name__ == "__main__":
