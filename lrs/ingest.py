@@ -12,6 +12,7 @@ from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, PayloadTooLarge, ValidationError
 from lrs.store.statement_insert import PendingStatement, WriteBatch, definable
 from lrs.xapi import attachments, multipart, signature
+from lrs.xapi.agents import matching_keys
 from lrs.xapi.indexing import activity_definitions, statement_index
 from lrs.xapi.jsonparse import parse_json
 from lrs.xapi.prepare import new_statement_ids, prepare_statement, utc_now_iso
@@ -90,6 +91,8 @@ def _put_statement(payload: object, version: str, statement_id: str) -> dict:
 def batch(received: Received, *, version: str, principal: Principal) -> WriteBatch:
     now = utc_now_iso()
     new_ids = iter(new_statement_ids(sum("id" not in s for s in received.statements)))
+    # prepare_statement gives every statement the principal's authority.
+    authority_keys = tuple(matching_keys(principal.authority))
     pending = []
     for stmt in received.statements:
         prepared = prepare_statement(stmt, version=version, authority=principal.authority,
@@ -98,7 +101,7 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
             id=prepared["id"].lower(),
             statement=prepared,
             assign_timestamp="timestamp" not in stmt,
-            index=statement_index(prepared),
+            index=statement_index(prepared, authority_keys=authority_keys),
             definitions=definable(activity_definitions(prepared), nul_free=received.nul_free),
             # The attachments whose data came with this request, a
             # SubStatement's too: attachments=true sends all of those. Not a
