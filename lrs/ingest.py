@@ -13,7 +13,7 @@ from lrs.errors import BadRequest, PayloadTooLarge, ValidationError
 from lrs.store.statement_insert import PendingStatement, WriteBatch, definable
 from lrs.xapi import attachments, multipart, signature
 from lrs.xapi.agents import matching_keys
-from lrs.xapi.indexing import activity_definitions, statement_index
+from lrs.xapi.indexing import activity_definitions, statement_activities, statement_index
 from lrs.xapi.jsonparse import parse_json
 from lrs.xapi.prepare import new_statement_ids, prepare_statement, utc_now_iso
 from lrs.xapi.validate import validate_statement, validate_statements
@@ -97,12 +97,15 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
     for stmt in received.statements:
         prepared = prepare_statement(stmt, version=version, authority=principal.authority,
                                      now_iso=now, new_id=None if "id" in stmt else next(new_ids))
+        found = statement_activities(prepared)
         pending.append(PendingStatement(
             id=prepared["id"].lower(),
             statement=prepared,
             assign_timestamp="timestamp" not in stmt,
-            index=statement_index(prepared, authority_keys=authority_keys),
-            definitions=definable(activity_definitions(prepared), nul_free=received.nul_free),
+            index=statement_index(prepared, authority_keys=authority_keys,
+                                  activity_objects=found),
+            definitions=definable(activity_definitions(prepared, activity_objects=found),
+                                  nul_free=received.nul_free),
             # The attachments whose data came with this request, a
             # SubStatement's too: attachments=true sends all of those. Not a
             # fileUrl-only attachment's, though the tenant may hold data of

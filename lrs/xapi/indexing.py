@@ -92,12 +92,13 @@ class StatementIndex(NamedTuple):
     activities: dict[str, bool]
 
 
-def statement_index(stmt: Mapping, *,
-                    authority_keys: tuple[str, ...] | None = None) -> StatementIndex:
-    """The index rows of a validated (and prepared) statement.
-    `authority_keys`: matching_keys of its authority, when the caller has
-    them already (ingest.batch: one authority for every statement of a
-    request)."""
+def statement_index(stmt: Mapping, *, authority_keys: tuple[str, ...] | None = None,
+                    activity_objects: list[Mapping] | None = None) -> StatementIndex:
+    """The index rows of a validated (and prepared) statement. What the
+    caller may have already, to save working it out again (ingest.batch):
+    `authority_keys`, matching_keys of its authority (one authority for
+    every statement of a request), and `activity_objects`, its
+    statement_activities."""
     agents: dict[str, bool] = {}
     activities: dict[str, bool] = {}
     obj = stmt.get("object") or {}
@@ -106,23 +107,23 @@ def statement_index(stmt: Mapping, *,
     _add_agent(agents, stmt["actor"], direct=True)
     if kind in ("Agent", "Group"):
         _add_agent(agents, obj, direct=True)
-    elif kind == "Activity":
-        activities[obj["id"]] = True
     if authority_keys is not None:
         _add(agents, authority_keys, direct=False)
     elif type(authority := stmt.get("authority")) is dict:
         _add_agent(agents, authority, direct=False)
-    _index_context(stmt.get("context"), agents, activities)
-
+    _index_context_agents(stmt.get("context"), agents)
     if kind == "SubStatement":
         _add_agent(agents, obj.get("actor") or {}, direct=False)
         sub_obj = obj.get("object") or {}
-        sub_kind = sub_obj.get("objectType", "Activity")
-        if sub_kind in ("Agent", "Group"):
+        if sub_obj.get("objectType", "Activity") in ("Agent", "Group"):
             _add_agent(agents, sub_obj, direct=False)
-        elif sub_kind == "Activity" and "id" in sub_obj:
-            activities.setdefault(sub_obj["id"], False)
-        _index_context(obj.get("context"), agents, activities)
+        _index_context_agents(obj.get("context"), agents)
+
+    # The object first when it is an Activity (statement_activities' order):
+    # direct; every other one, in the context or a SubStatement, is related.
+    found = statement_activities(stmt) if activity_objects is None else activity_objects
+    for activity in found:
+        activities.setdefault(activity["id"], kind == "Activity" and activity is obj)
 
     context = stmt.get("context") or {}
     registration = context.get("registration")
@@ -161,9 +162,8 @@ def _add_agent(agents: dict[str, bool], actor: Mapping, *, direct: bool) -> None
             agents.setdefault(key, False)
 
 
-def _index_context(context: object, agents: dict[str, bool],
-                   activities: dict[str, bool]) -> None:
-    """Everything in a context is related, never direct."""
+def _index_context_agents(context: object, agents: dict[str, bool]) -> None:
+    """Every agent in a context is related, never direct."""
     if type(context) is not dict:
         return
     for role in ("instructor", "team"):
@@ -176,8 +176,6 @@ def _index_context(context: object, agents: dict[str, bool],
     for entry in context.get("contextGroups") or ():
         if type(entry) is dict and type(entry.get("group")) is dict:
             _add_agent(agents, entry["group"], direct=False)
-    for activity in context_activities(context):
-        activities.setdefault(activity["id"], False)
 
 
 def context_activities(context: object) -> list[Mapping]:
@@ -216,13 +214,15 @@ def _collect(holder: Mapping, found: list[Mapping]) -> None:
     found.extend(context_activities(holder.get("context")))
 
 
-def activity_definitions(stmt: Mapping) -> dict[str, dict]:
+def activity_definitions(stmt: Mapping, *,
+                         activity_objects: list[Mapping] | None = None) -> dict[str, dict]:
     """Activity id -> definition, for every Activity in `stmt` that carries a
     definition. An id seen several times with definitions gets them merged in
     document order (definitions.merge_definition), so a later occurrence adds
-    languages and corrects text the same way a later statement would."""
+    languages and corrects text the same way a later statement would.
+    `activity_objects`: statement_activities(stmt), when the caller has it."""
     found: dict[str, dict] = {}
-    for activity in statement_activities(stmt):
+    for activity in statement_activities(stmt) if activity_objects is None else activity_objects:
         definition = activity.get("definition")
         if type(definition) is dict:
             found[activity["id"]] = merge_definition(found.get(activity["id"]), definition)

@@ -1,3 +1,4 @@
+from lrs.xapi.agents import matching_keys
 from lrs.xapi.indexing import (
     StatementIndex,
     activity_definitions,
@@ -156,3 +157,19 @@ def test_activity_definitions_of_object():
     assert activity_definitions(stmt) == {
         "http://example.com/o": {"type": "http://adlnet.gov/expapi/activities/meeting"}}
     assert activity_definitions(statement(object={"objectType": "Agent", **B})) == {}
+
+
+def test_what_the_caller_hands_in_gives_the_same_index():
+    # ingest.batch passes the authority's keys and the statement's activities
+    # in, worked out once: the index must be the one worked out here.
+    authority = {"objectType": "Group", "member": [AUTH, B]}
+    sub = {"objectType": "SubStatement", "actor": C, "verb": {"id": "http://example.com/sv"},
+           "object": {"id": "http://example.com/so"},
+           "context": {"contextActivities": {"parent": [{"id": "http://example.com/o"}]}}}
+    context = {"instructor": D, "contextActivities": {"grouping": [{"id": "http://example.com/g"}]}}
+    for stmt in (statement(authority=authority, context=context),
+                 statement(authority=authority, object=sub, context=context)):
+        handed = statement_index(stmt, authority_keys=tuple(matching_keys(authority)),
+                                 activity_objects=statement_activities(stmt))
+        assert handed == statement_index(stmt)
+        assert handed.agents[KAUTH] is False and handed.agents[KB] is False
