@@ -7,6 +7,10 @@ import uuid
 import httpx
 import orjson
 
+from lrs import ingest
+from lrs.auth.principal import Principal
+from lrs.store.statement_insert import WriteBatch
+
 CONSISTENT = "X-Experience-API-Consistent-Through"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 EXPERIENCED = "http://adlnet.gov/expapi/verbs/experienced"
@@ -37,6 +41,20 @@ def statement(**fields: object) -> dict:
     }
     out.update(fields)
     return {k: v for k, v in out.items() if v is not None}
+
+
+def write_batch(tenant_id: int, statements: list[dict], *, define: bool = False,
+                version: str = "2.0.0", tenant: str = "tests") -> WriteBatch:
+    """What POST /statements hands the statement writer for `statements`
+    (ingest.receive, then ingest.batch), sent with a platform's credential of
+    tenant `tenant_id`; `define`: the credential may update activity
+    definitions. For tests of the store below HTTP (write_group)."""
+    scopes = {"statements/write", "define"} if define else {"statements/write"}
+    principal = Principal(tenant_id, tenant, f"{tenant}-key", frozenset(scopes),
+                          {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
+    received = ingest.receive(orjson.dumps(statements), "application/json", version,
+                              max_statements=len(statements))
+    return ingest.batch(received, version=version, principal=principal)
 
 
 def voiding(target: str, **fields: object) -> dict:

@@ -15,12 +15,11 @@ import asyncpg
 import httpx
 import orjson
 
-from lrs import ingest
 from lrs.app import create_app
-from lrs.auth.principal import Principal
 from lrs.store import statement_insert
 from lrs.store.statement_insert import WriteBatch
 from tests.conftest import on_connection
+from tests.statements_support import write_batch
 
 ACTIVITY = "http://example.org/courses/shared-induction"
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -78,13 +77,9 @@ def test_a_group_whose_definitions_keep_changing_is_written_under_the_lock(
     # write lock, so the competitor waits and the group is written.
     tenant_id = on_connection(database_url, lambda conn: conn.fetchval(
         "SELECT id FROM tenants WHERE name = $1", tenant.name))
-    principal = Principal(tenant_id, tenant.name, "k", frozenset({"statements/write", "define"}),
-                          {"objectType": "Agent", "mbox": "mailto:authority@example.org"})
 
     def group(language: str) -> list[WriteBatch]:
-        received = ingest.receive(orjson.dumps(_statement(language)), "application/json",
-                                  "2.0.0", max_statements=10)
-        return [ingest.batch(received, version="2.0.0", principal=principal)]
+        return [write_batch(tenant_id, [_statement(language)], define=True, tenant=tenant.name)]
 
     async def scenario() -> dict:
         mine, theirs = await asyncpg.connect(database_url), await asyncpg.connect(database_url)

@@ -17,13 +17,12 @@ import asyncpg
 import orjson
 import pytest
 
-from lrs import ingest
-from lrs.auth.principal import Principal
 from lrs.store import migrate, statement_reader
 from lrs.store.db import Database
 from lrs.store.statement_insert import write_group
 from lrs.xapi.agents import agent_key
 from tests.conftest import new_empty_database, run
+from tests.statements_support import write_batch
 
 COMMON = "http://example.com/verbs/common-here"
 CITED = "http://example.com/verbs/cited"
@@ -37,14 +36,6 @@ SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes
 WHERE relname IN ('statements', 'statement_agents', 'statement_activities')"""
 
 
-def _batch(tenant_id: int, statements: list[dict]):
-    principal = Principal(tenant_id, "plans", "plans-key", frozenset({"statements/write"}),
-                          {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
-    received = ingest.receive(orjson.dumps(statements), "application/json", "2.0.0",
-                              max_statements=len(statements))
-    return ingest.batch(received, version="2.0.0", principal=principal)
-
-
 async def _load(url: str) -> int:
     """STATEMENTS by BUSY with the verb COMMON, then REFERRERS StatementRefs
     to the first of them by OTHER; no statistics. The tenant's id."""
@@ -56,13 +47,13 @@ async def _load(url: str) -> int:
         tenant_id = await conn.fetchval("INSERT INTO tenants (name) VALUES ('plans') RETURNING id")
         first = None
         for start in range(0, STATEMENTS, 1000):
-            batch = _batch(tenant_id, [
+            batch = write_batch(tenant_id, [
                 {"actor": BUSY, "verb": {"id": COMMON},
                  "object": {"id": f"http://example.com/course/{i % 40}"}}
                 for i in range(1000)])
             first = first or batch.statements[0].id
             assert await write_group(conn, [batch]) == [None]
-        refs = _batch(tenant_id, [
+        refs = write_batch(tenant_id, [
             {"actor": OTHER, "verb": {"id": CITED},
              "object": {"objectType": "StatementRef", "id": first}}] * REFERRERS)
         assert await write_group(conn, [refs]) == [None]
@@ -161,7 +152,7 @@ async def _load_busy_and_rare(url: str) -> int:
                         "object": {"id": "http://example.com/course/2"}}] * 1000
         writes += [busy_common] * (BUSY_COMMON // 1000)
         for statements in writes:
-            assert await write_group(conn, [_batch(tenant_id, statements)]) == [None]
+            assert await write_group(conn, [write_batch(tenant_id, statements)]) == [None]
         return tenant_id
     finally:
         await conn.close()

@@ -10,25 +10,19 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import orjson
 import pytest
 
-from lrs import ingest
-from lrs.auth.principal import Principal
 from lrs.store import migrate
 from lrs.store.statement_insert import write_group
 from tests.conftest import run
+from tests.statements_support import write_batch
 
 
 def _batch(tenant_id: int):
     statement = {"actor": {"mbox": "mailto:learner@example.com"},
                  "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
                  "object": {"id": "http://example.com/course/1"}}
-    principal = Principal(tenant_id, "t", "t-key", frozenset({"statements/write"}),
-                          {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
-    received = ingest.receive(orjson.dumps([statement]), "application/json", "2.0.0",
-                              max_statements=10)
-    return ingest.batch(received, version="2.0.0", principal=principal)
+    return write_batch(tenant_id, [statement], tenant="t")
 
 
 async def _connect(url: str) -> tuple[asyncpg.Connection, int]:

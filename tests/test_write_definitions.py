@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncpg
 import orjson
 
-from lrs import ingest
-from lrs.auth.principal import Principal
 from lrs.store import migrate
 from lrs.store.statement_insert import write_group
 from tests.conftest import run
+from tests.statements_support import write_batch
 
 COURSE = "http://example.com/course/"
 
@@ -26,11 +25,7 @@ def _group(tenant_id: int, names: list[tuple[int, dict]]):
         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
         "object": {"id": f"{COURSE}{course}", "definition": {"name": name}},
     } for course, name in names]
-    principal = Principal(tenant_id, "defs", "defs-key", frozenset({"statements/write", "define"}),
-                          {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
-    received = ingest.receive(orjson.dumps(statements), "application/json", "2.0.0",
-                              max_statements=100)
-    return ingest.batch(received, version="2.0.0", principal=principal)
+    return write_batch(tenant_id, statements, define=True, tenant="defs")
 
 
 def test_a_group_of_held_and_new_activities(empty_database):

@@ -10,13 +10,11 @@ PostgreSQL's own counters: the write path never scans `statements` or
 from __future__ import annotations
 
 import asyncpg
-import orjson
 
-from lrs import ingest
-from lrs.auth.principal import Principal
 from lrs.store import migrate
 from lrs.store.statement_insert import write_group
 from tests.conftest import run
+from tests.statements_support import write_batch
 
 SEQ_SCANS = """
 SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables
@@ -31,11 +29,7 @@ def _batch(tenant_id: int, n: int, start: int, version: str = "2.0.0"):
                    "definition": {"name": {"en-GB": f"Course {(start + i) % 5}"}}},
         "context": {"registration": "ec531277-b57b-4c15-8d91-d292c5b2b8f7"},
     } for i in range(n)]
-    principal = Principal(tenant_id, "plans", "plans-key", frozenset({"statements/write", "define"}),
-                          {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
-    received = ingest.receive(orjson.dumps(statements), "application/json", version,
-                              max_statements=1000)
-    return ingest.batch(received, version=version, principal=principal)
+    return write_batch(tenant_id, statements, define=True, version=version, tenant="plans")
 
 
 def test_writes_never_scan_the_statements_or_activities(empty_database):
