@@ -48,15 +48,15 @@ def _backend_cpu(pid: int) -> tuple[float, float]:
 # change to lrs_write_statements that breaks one stops the script, not the
 # measurement's meaning.
 _DIRECT_INDEXES = ("statement_agents_direct", "statement_activities_direct")
+_STATEMENT_INDEXES = ("statements_verb", "statements_credential")
 _INDEX_ROW_INSERTS = """    INSERT INTO statement_agents (tenant_id, agent_hash, seq, direct)
-    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    SELECT p_tenant, u.key, seqs[u.at], u.direct IS TRUE
     FROM jsonb_to_recordset(p_agents) AS u (key uuid, at integer, direct boolean);
     INSERT INTO statement_activities (tenant_id, activity_hash, seq, direct)
-    SELECT p_tenant, u.key, seqs[u.at], u.direct
+    SELECT p_tenant, u.key, seqs[u.at], u.direct IS TRUE
     FROM jsonb_to_recordset(p_activities) AS u (key uuid, at integer, direct boolean);
 """
-_NO_DEFINITIONS = ("BEGIN\n", "BEGIN\n    p_definition_ids := '{}'; p_expected := '{}'; "
-                   "p_definitions := '{}';\n")
+_NO_DEFINITIONS = ("BEGIN\n", "BEGIN\n    p_definitions := '[]';\n")
 
 
 async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[str]]]:
@@ -64,7 +64,7 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
         "SELECT pg_get_functiondef('lrs_write_statements'::regproc)")
     indexes = dict(await conn.fetch(
         "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1)",
-        [*_DIRECT_INDEXES, "statements_verb"]))
+        [*_DIRECT_INDEXES, *_STATEMENT_INDEXES]))
 
     def edited(old: str, new: str) -> str:
         assert function.count(old) == 1, f"lrs_write_statements no longer has {old[:40]!r}"
@@ -75,7 +75,8 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
 
     return [
         ("... without the partial direct indexes", *without_indexes(_DIRECT_INDEXES)),
-        ("... without the verb index", *without_indexes(("statements_verb",))),
+        *((f"... without the index {name}", *without_indexes((name,)))
+          for name in _STATEMENT_INDEXES),
         ("... without the activity definitions", [edited(*_NO_DEFINITIONS)], [function]),
         ("... without the index rows", [edited(_INDEX_ROW_INSERTS, "")], [function]),
     ]

@@ -4,7 +4,7 @@ A group is one tenant's waiting batches. Everything that needs no lock is
 done here first: duplicates and conflicts within the group, the payloads and
 index rows, attachment contents, and each activity's definitions folded
 together. Then one call of lrs_write_statements
-(migrations/0007_write_statements.sql; defined anew by 0009, 0010, 0013), one
+(migrations/0007_write_statements.sql; defined anew by 0009, 0010, 0013, 0014), one
 round trip and one transaction, takes the tenant's write lock and either
 writes it all or, when an incoming id is already stored (duplicates:
 equivalent -> skip, different -> 409 for that batch) or a canonical
@@ -39,14 +39,14 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
-# lrs_write_statements (migrations 0007, 0009, 0010, 0013) takes the lock with this value
+# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014) takes the lock with this value
 # written out, 21332: a new value needs a new migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-# lrs_write_statements (migrations/0007, as 0013 defines it anew): one group's
+# lrs_write_statements (migrations/0007, as 0014 defines it anew): one group's
 # writes under the tenant's write lock, in one call and one transaction.
 WRITE = Query("statements.write", """
-SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""")
 # The tenant's write lock for a whole transaction (lrs_write_statements takes
 # it again inside: advisory locks nest within one transaction).
 WRITE_LOCK = Query("statements.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
@@ -133,7 +133,7 @@ async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[s
         conn, WRITE, group[0].tenant_id, *_statement_columns(new),
         [p.index.ref_target for _, p in new if p.index.voids],
         *_attachment_columns(group, outcomes),
-        *_definition_columns([p for b, p in new if b.define], canonical))
+        _definitions([p for b, p in new if b.define], canonical))
     if row["stored"] is not None:
         _count(group[0].tenant, new, row)
         for batch in group:
@@ -196,12 +196,17 @@ def _sort_out(batch: WriteBatch, existing: dict[str, bytes], accepted: dict[str,
 
 
 def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
-    """lrs_write_statements' p_ids, p_payloads, p_statements, p_agents,
-    p_activities. The payloads leave out `stored` and an LRS-assigned
-    `timestamp`: the call appends them, known only under the lock."""
+    """lrs_write_statements' p_ids, p_payloads, p_statements, p_credential,
+    p_agents, p_activities (migrations/0014: one value each, not an array
+    element per statement, and per statement only what differs from the
+    default). The payloads leave out `stored` and an LRS-assigned
+    `timestamp`, and their closing brace: the call appends them, known only
+    under the lock. They are joined by newlines, which compact JSON never
+    holds raw (a string escapes it)."""
     ids, payloads, rows = [], [], []
     agents: list[dict] = []
     activities: list[dict] = []
+    credential = new[0][0].credential
     # IMM-05: a statement is voided when a voiding statement targets it,
     # whichever arrives first (the call checks stored ones); a voiding
     # statement is never voided (IMM-06).
@@ -212,16 +217,29 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
             statement = {k: v for k, v in statement.items() if k != "timestamp"}
         index = p.index
         ids.append(p.id)
-        payloads.append(jsonparse.dumps(statement))
-        rows.append({"verb": index_key(index.verb), "registration": index.registration,
-                     "ref_target": index.ref_target, "is_voiding": index.voids,
-                     "voided": not index.voids and p.id in voided_here,
-                     "credential": batch.credential, "sha2": " ".join(p.attachment_sha2),
-                     "assign_timestamp": p.assign_timestamp})
+        payloads.append(jsonparse.dumps(statement)[:-1])
+        row = {"verb": index_key(index.verb)}
+        if index.registration is not None:
+            row["registration"] = index.registration
+        if index.ref_target is not None:
+            row["ref_target"] = index.ref_target
+        if index.voids:
+            row["voids"] = True
+        elif p.id in voided_here:
+            row["voided"] = True
+        if batch.credential != credential:
+            row["credential"] = batch.credential
+        if p.attachment_sha2:
+            row["sha2"] = " ".join(p.attachment_sha2)
+        if p.assign_timestamp:
+            row["assign_timestamp"] = True
+        rows.append(row)
         for target, mapping in ((agents, index.agents), (activities, index.activities)):
             for key, direct in mapping.items():
-                target.append({"key": key_hash(key), "at": at, "direct": direct})
-    return [ids, payloads, *(orjson.dumps(x).decode() for x in (rows, agents, activities))]
+                target.append({"key": key_hash(key), "at": at, "direct": True} if direct
+                              else {"key": key_hash(key), "at": at})
+    return [",".join(ids), b"\n".join(payloads), orjson.dumps(rows).decode(), credential,
+            orjson.dumps(agents).decode(), orjson.dumps(activities).decode()]
 
 
 def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]:
@@ -234,30 +252,31 @@ def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]
     return [list(contents), [t for t, _ in contents.values()], [c for _, c in contents.values()]]
 
 
-def _definition_columns(statements: list[PendingStatement],
-                        canonical: dict[str, dict | None]) -> list[list]:
-    """lrs_write_statements' p_definition_ids, p_expected, p_definitions:
-    per activity, its definitions in the group folded together in store
-    order (xAPI 2.0 LRS 4.1.6.4), on their own or, where the call handed
-    back the canonical one (`canonical`), merged into it."""
+def _definitions(statements: list[PendingStatement], canonical: dict[str, dict | None]) -> str:
+    """lrs_write_statements' p_definitions: per activity, its definitions in
+    the group folded together in store order (xAPI 2.0 LRS 4.1.6.4), on
+    their own or, where the call handed back the canonical one
+    (`canonical`), merged into it: {"id", "expected": the one handed back,
+    "definition": the merged one, left out when the same}."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
         for activity_id, definition in pending.definitions.items():
             incoming[activity_id].append(definition)
-    ids, expected, definitions = [], [], []
+    definitions = []
     for activity_id, found in incoming.items():
         held = canonical.get(activity_id)
         merged = held
         for definition in found:
             merged = merge_definition(merged, definition)
-        ids.append(activity_id)
-        expected.append(None if held is None else jsonparse.dumps(held).decode())
+        if held is None:
+            definitions.append({"id": activity_id, "definition": merged})
         # Compared as JSON: to Python `true == 1` and `[false] == [0]`, so a
         # newer extension value true over a held 1 was taken for no change.
-        unchanged = held is not None and (jsonparse.dumps(merged, sort_keys=True)
-                                          == jsonparse.dumps(held, sort_keys=True))
-        definitions.append(None if unchanged else jsonparse.dumps(merged).decode())
-    return [ids, expected, definitions]
+        elif jsonparse.dumps(merged, sort_keys=True) == jsonparse.dumps(held, sort_keys=True):
+            definitions.append({"id": activity_id, "expected": held})
+        else:
+            definitions.append({"id": activity_id, "expected": held, "definition": merged})
+    return jsonparse.dumps(definitions).decode()
 
 
 def _without_nul(value: Any) -> Any:

@@ -125,17 +125,20 @@ def _index_row(table: str, column: str, value: str, related: bool, seq: str, p: 
 
 def _seq_bounds(seq: str, f: StatementFilter, after: int | None, p: _Params,
                 cache: dict[str, str]) -> list[str]:
-    """since/until (on `stored`, which never decreases as seq grows) and the
-    page cursor, as conditions on the column `seq`: conditions a (tenant_id,
-    ..., seq) index can start and stop its scan on."""
+    """since/until (on `stored`, which never decreases as seq grows: the
+    last seq stored at or before the time, one row a group commit in
+    statement_groups, migrations/0014) and the page cursor, as conditions on
+    the column `seq`: conditions a (tenant_id, ..., seq) index can start and
+    stop its scan on."""
     conditions = []
     for name, op, value in (("since", ">", f.since), ("until", "<=", f.until)):
         if value is not None:
             if name not in cache:
                 cache[name] = p.add(value)
             conditions.append(
-                f"{seq} {op} coalesce((SELECT b.seq FROM statements b WHERE b.tenant_id = $1 AND "
-                f"b.stored <= {cache[name]} ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)")
+                f"{seq} {op} coalesce((SELECT g.last_seq FROM statement_groups g "
+                f"WHERE g.tenant_id = $1 AND g.stored <= {cache[name]} "
+                f"ORDER BY g.stored DESC LIMIT 1), 0)")
     if after is not None:
         if "after" not in cache:
             cache["after"] = p.add(after)
