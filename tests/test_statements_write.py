@@ -42,6 +42,16 @@ def test_post_answers_the_ids_in_order(client):
         assert get_one(client, sid).json()["id"] == sid
 
 
+def test_line_breaks_and_control_characters_in_a_batch_come_back_as_sent(client):
+    # The group commit sends a group's payloads newline-separated
+    # (migrations/0014): a string's line break is escaped in them, so each
+    # statement keeps its own, and none runs into the next.
+    texts = ["two\nlines", "\r\n\u2028\u2029", "tab\tand \\n, not a line break", "\x01\x1f}\n{"]
+    body = [statement(result={"response": text}) for text in texts]
+    ids = stored(client, body)
+    assert [get_one(client, sid).json()["result"]["response"] for sid in ids] == texts
+
+
 def test_post_of_one_statement_answers_a_one_id_array(client):
     ids = stored(client, statement())
     assert isinstance(ids, list) and len(ids) == 1
