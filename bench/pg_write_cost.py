@@ -10,9 +10,8 @@ rounds), read from /proc: the server's share of a write, with no HTTP and no
 client CPU in it. Bounded: rounds x groups x writers writes.
 
 --parts adds our group commit with one part taken away at a time, in the same
-rounds: the two partial `direct` indexes, the verb and credential indexes,
-the activity definitions, the index rows (statement_agents and
-statement_activities). Each
+rounds: the verb and credential indexes, the activity definitions, the
+index rows (statement_agents and statement_activities). Each
 is set up before its rounds and undone after (DROP/CREATE INDEX, the function
 redefined from pg_get_functiondef), and its line gives the median of its
 per-round differences from ours as deployed: what that part costs."""
@@ -48,7 +47,6 @@ def _backend_cpu(pid: int) -> tuple[float, float]:
 # The function's own text is edited: each edit must match exactly once, so a
 # change to lrs_write_statements that breaks one stops the script, not the
 # measurement's meaning.
-_DIRECT_INDEXES = ("statement_agents_direct", "statement_activities_direct")
 _STATEMENT_INDEXES = ("statements_verb", "statements_credential")
 _INDEX_ROW_INSERTS = """    INSERT INTO statement_agents (tenant_id, agent_hash, seq, direct)
     SELECT p_tenant, u.key, seqs[u.at], u.direct IS TRUE
@@ -65,7 +63,7 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
         "SELECT pg_get_functiondef('lrs_write_statements'::regproc)")
     indexes = dict(await conn.fetch(
         "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1)",
-        [*_DIRECT_INDEXES, *_STATEMENT_INDEXES]))
+        list(_STATEMENT_INDEXES)))
 
     def edited(old: str, new: str) -> str:
         assert function.count(old) == 1, f"lrs_write_statements no longer has {old[:40]!r}"
@@ -75,7 +73,6 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
         return [f"DROP INDEX {n}" for n in names], [indexes[n] for n in names]
 
     return [
-        ("... without the partial direct indexes", *without_indexes(_DIRECT_INDEXES)),
         *((f"... without the index {name}", *without_indexes((name,)))
           for name in _STATEMENT_INDEXES),
         ("... without the activity definitions", [edited(*_NO_DEFINITIONS)], [function]),
