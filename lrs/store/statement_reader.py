@@ -184,8 +184,8 @@ def _matching(alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, lis
 
     With an agent (or activity) filter the rows come from that index table's
     primary key (tenant_id, agent_hash, direct, seq), which yields them in
-    seq order (see _driver),
-    each statement found by one probe and the other filters checked on it.
+    seq order (see _driver), each statement found by one probe and the other
+    filters checked on it.
     Otherwise from an index of `statements` (tenant_id, verb_id |
     registration | credential, seq) or the store order, as planned."""
     if f.agent is None and f.activity is None:
