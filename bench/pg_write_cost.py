@@ -10,11 +10,11 @@ rounds), read from /proc: the server's share of a write, with no HTTP and no
 client CPU in it. Bounded: rounds x groups x writers writes.
 
 --parts adds our group commit with one part taken away at a time, in the same
-rounds: the verb and credential indexes, the activity definitions, the
-index rows (statement_agents and statement_activities). Each
-is set up before its rounds and undone after (DROP/CREATE INDEX, the function
-redefined from pg_get_functiondef), and its line gives the median of its
-per-round differences from ours as deployed: what that part costs."""
+rounds: the verb and credential indexes, the activity definitions, the index
+rows (statement_agents and statement_activities). Each is set up before its
+rounds and undone after (DROP/CREATE INDEX, the function redefined from
+pg_get_functiondef), and its line gives the median of its per-round
+differences from ours as deployed: what that part costs."""
 
 from __future__ import annotations
 
