@@ -10,7 +10,7 @@ import dataclasses
 
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, PayloadTooLarge, ValidationError
-from lrs.store.statement_insert import PendingStatement, WriteBatch, definable
+from lrs.store.statement_insert import PendingStatement, WriteBatch, definable, stored_payload
 from lrs.xapi import attachments, multipart, signature
 from lrs.xapi.agents import matching_keys
 from lrs.xapi.indexing import activity_definitions, statement_activities, statement_index
@@ -98,10 +98,12 @@ def batch(received: Received, *, version: str, principal: Principal) -> WriteBat
         prepared = prepare_statement(stmt, version=version, authority=principal.authority,
                                      now_iso=now, new_id=None if "id" in stmt else next(new_ids))
         found = statement_activities(prepared)
+        assign_timestamp = "timestamp" not in stmt
         pending.append(PendingStatement(
             id=prepared["id"].lower(),
             statement=prepared,
-            assign_timestamp="timestamp" not in stmt,
+            assign_timestamp=assign_timestamp,
+            payload=stored_payload(prepared, assign_timestamp=assign_timestamp),
             index=statement_index(prepared, authority_keys=authority_keys,
                                   activity_objects=found),
             definitions=definable(activity_definitions(prepared, activity_objects=found),

@@ -66,6 +66,20 @@ class PendingStatement:
     index: StatementIndex
     definitions: dict[str, dict]  # those that can become canonical (definable)
     attachment_sha2: list[str]
+    payload: bytes  # stored_payload's
+
+
+def stored_payload(prepared: dict, *, assign_timestamp: bool) -> bytes:
+    """What p_payloads holds of a statement: `prepared` as JSON without a
+    timestamp the LRS assigns and without its closing brace (the call
+    appends them with `stored`, known only under the lock). Made as soon as
+    the statement is prepared, while its objects are in the CPU's caches:
+    made when its group was written, after other requests had passed
+    through, it took 7% of the worker's samples in the load benchmark's
+    batches (~5 us a statement), against ~1 us in a loop."""
+    if assign_timestamp:
+        prepared = {k: v for k, v in prepared.items() if k != "timestamp"}
+    return jsonparse.dumps(prepared)[:-1]
 
 
 def definable(definitions: dict[str, dict], *, nul_free: bool = False) -> dict[str, dict]:
@@ -199,10 +213,8 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
     """lrs_write_statements' p_ids, p_payloads, p_statements, p_credential,
     p_agents, p_activities (migrations/0014: one value each, not an array
     element per statement, and per statement only what differs from the
-    default). The payloads leave out `stored` and an LRS-assigned
-    `timestamp`, and their closing brace: the call appends them, known only
-    under the lock. They are joined by newlines, which compact JSON never
-    holds raw (a string escapes it)."""
+    default). The payloads (stored_payload) are joined by newlines, which
+    compact JSON never holds raw (a string escapes it)."""
     ids, payloads, rows = [], [], []
     agents: list[dict] = []
     activities: list[dict] = []
@@ -212,12 +224,9 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
     # statement is never voided (IMM-06).
     voided_here = {p.index.ref_target for _, p in new if p.index.voids}
     for at, (batch, p) in enumerate(new, 1):
-        statement = p.statement
-        if p.assign_timestamp:
-            statement = {k: v for k, v in statement.items() if k != "timestamp"}
         index = p.index
         ids.append(p.id)
-        payloads.append(jsonparse.dumps(statement)[:-1])
+        payloads.append(p.payload)
         row = {"verb": index_key(index.verb)}
         if index.registration is not None:
             row["registration"] = index.registration
