@@ -25,7 +25,7 @@ from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store.access_cache import AccessCache
 from lrs.store.db import Database
-from lrs.store.statement_writer import StatementWriter
+from lrs.store.statement_writer import PATIENCE, StatementWriter
 
 
 def routes() -> list[Route]:
@@ -68,8 +68,12 @@ def create_app(settings: Settings) -> Starlette:
                 # request looks it up (lrs.http.auth.current_signing_key).
                 await accounts.signing_key(conn, settings)
             # Half the pool at most for writes: reads keep connections.
+            # Patience (StatementWriter) only where several workers share the
+            # host's CPU with the database: one worker is its own bottleneck,
+            # and waiting would only add latency.
             writer = StatementWriter(db, max_group=settings.group_commit_max,
-                                     max_transactions=max(1, settings.pool_max // 2))
+                                     max_transactions=max(1, settings.pool_max // 2),
+                                     patience=PATIENCE if settings.workers > 1 else 0.0)
             await writer.start()
             access_cache = AccessCache(settings.database_url, ttl=settings.access_cache_seconds)
             await access_cache.start()

@@ -5,12 +5,14 @@ waits. Per tenant, the writer takes whatever batches of that tenant are
 waiting, writes them in one transaction (lrs.store.statement_insert) and
 answers each request after the commit: one WAL flush for many requests.
 Tenants are written in parallel, up to `max_transactions` transactions at
-once: their writes never wait for each other, whereas one tenant's
-transactions run one after another anyway (they hold its write lock), so
-one queue per tenant loses nothing. Each request's batch stays
-all-or-nothing: conflicts are decided per batch before anything is
-inserted, under the tenant's write lock, so a 409 for one request does not
-touch the others in its group.
+once, whereas one tenant's transactions run one after another anyway (they
+hold its write lock), so one queue per tenant loses nothing. With
+`patience`, a transaction starts beside others only once the one started
+last has run that long (_Slots): fewer, larger commits while they are
+quick, and no tenant held back longer than that behind a slow one. Each
+request's batch stays all-or-nothing: conflicts are decided per batch
+before anything is inserted, under the tenant's write lock, so a 409 for
+one request does not touch the others in its group.
 """
 
 from __future__ import annotations
@@ -30,14 +32,22 @@ from lrs.store.statement_insert import WriteBatch, write_group
 log = logging.getLogger("lrs.writer")
 
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+# Seconds a group commit runs before another may start beside it (_Slots),
+# with several workers on a host. The load benchmark's single statements
+# with 2 workers on 2 cores shared with PostgreSQL (docs/benchmarks.md,
+# "Session 23"): 2,671-2,914 a second at p99 41-47 ms, against 2,214-2,443
+# at 57-64 ms without; PostgreSQL's CPU a statement 122-138 us against
+# 215-241. 0.005 s left the p99 over 50 ms; 0.015 s served about as many,
+# and made an agency beside one flooding the LRS wait longer.
+PATIENCE = 0.010
 
 
 class StatementWriter:
-    def __init__(self, db: Database, *, max_group: int = 1000, max_transactions: int = 4) -> None:
+    def __init__(self, db: Database, *, max_group: int = 1000, max_transactions: int = 4,
+                 patience: float = PATIENCE) -> None:
         self._db = db
         self._max_group = max_group  # statements per transaction, at most
-        # Transactions in flight at once (each holds a pooled connection).
-        self._slots = asyncio.Semaphore(max_transactions)
+        self._slots = _Slots(max_transactions, patience)
         self._queues: dict[int, deque[WriteBatch]] = {}
         self._drainers: dict[int, asyncio.Task] = {}
         self._running = False
@@ -146,6 +156,69 @@ class StatementWriter:
                 return None
         _unavailable(group, "the database kept refusing the write; retry")
         return []
+
+
+class _Slots:
+    """When a group commit may start: at once when none is in flight; else
+    once the one started last has run `patience` seconds, up to `limit` in
+    flight (each holds a pooled connection). Waiting groups start in the
+    order they came.
+
+    One transaction at a time lets the next tenant's group grow while it
+    runs: fewer, larger commits, each with its fixed cost (a call, a WAL
+    flush). A slow one (a tenant's 1,000-statement batches) still holds no
+    other tenant back for longer than `patience`."""
+
+    def __init__(self, limit: int, patience: float) -> None:
+        self._limit, self._patience = limit, patience
+        self._in_flight = 0
+        self._newest = 0.0  # when the last one started (the loop's clock)
+        self._waiting: deque[asyncio.Future] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> None:
+        if not self._waiting and self._may_start():
+            self._start()
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        self._let_in()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                await self.__aexit__()  # let in, then cancelled: give it back
+            else:
+                self._waiting.remove(turn)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._in_flight -= 1
+        self._let_in()
+
+    def _may_start(self) -> bool:
+        return self._in_flight == 0 or (
+            self._in_flight < self._limit
+            and asyncio.get_running_loop().time() - self._newest >= self._patience)
+
+    def _start(self) -> None:
+        self._in_flight += 1
+        self._newest = asyncio.get_running_loop().time()
+
+    def _let_in(self) -> None:
+        while self._waiting and self._may_start():
+            turn = self._waiting.popleft()
+            if not turn.done():
+                self._start()
+                turn.set_result(None)
+        if self._waiting and self._in_flight < self._limit and self._timer is None:
+            # The next may start when the newest has run `patience`.
+            self._timer = asyncio.get_running_loop().call_at(
+                self._newest + self._patience, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._let_in()
 
 
 def _unavailable(group: list[WriteBatch], message: str) -> None:
