@@ -18,8 +18,9 @@ realistic statements of several agencies, and prints a table:
   what they get, against the agency alone (held_connections.py).
 
 Without --url it benchmarks this repository's LRS: an embedded PostgreSQL in
---data-dir (emptied first), `lrs serve --workers W` on a loopback port, one
-tenant per agency; afterwards it checks that the database holds exactly the
+--data-dir (emptied first), `lrs serve --workers W` on a loopback port (W:
+one per core, at most 4, unless --workers says otherwise), one tenant per
+agency; afterwards it checks that the database holds exactly the
 statements that were answered 2xx (--bearer: each agency sends a token the
 LRS issued instead of its key and secret; --idp: a token from the agency's
 own identity provider, idp.py). With --url and --auth or --token
@@ -342,7 +343,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
     # 1, as `lrs serve`: on 2 cores shared with PostgreSQL one worker did
     # better than two (docs/benchmarks.md, 2026-11-29).
-    p.add_argument("--workers", type=int, default=1, help="`lrs serve --workers` (ours)")
+    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
+                   help="`lrs serve --workers` (ours); default: one per core, at most 4, as "
+                        "docs/operations.md (Scaling) advises")
     p.add_argument("--lrs-path", type=Path,
                    help="run the LRS of this checkout instead (e.g. a git worktree of a baseline)")
     p.add_argument("--agencies", type=int, default=4, help="tenants to create (ours)")
