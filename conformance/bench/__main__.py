@@ -341,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
                         "Moodle's logstore_xapi, which also sends --xapi-version 1.0.0)")
     p.add_argument("--data-dir", default="/tmp/lrs-bench", type=Path,
                    help="embedded PostgreSQL folder when starting ours (emptied first)")
-    # 1, as `lrs serve`: on 2 cores shared with PostgreSQL one worker did
-    # better than two (docs/benchmarks.md, 2026-11-29).
+    # On 2 cores shared with PostgreSQL, 2 workers serve more statements
+    # than one, at as low a p99, since the writer's patience
+    # (docs/benchmarks.md, "Session 23"); `lrs serve` still starts one.
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
                    help="`lrs serve --workers` (ours); default: one per core, at most 4, as "
                         "docs/operations.md (Scaling) advises")
