@@ -55,7 +55,9 @@ def _run_fault_scenarios(harness: Harness, *, workers: int, selected: list[str],
     latency = config.Settings().db_timeout + 1
     result = subprocess.run(
         [sys.executable, "-m", "conformance", "--url", state["url"],
-         "--key", state["key"], "--secret", state["secret"],
+         # "=": a secret may begin with "-" (base64url), which argparse
+         # would take for an option after a separate "--secret".
+         f"--key={state['key']}", f"--secret={state['secret']}",
          "--lrs-kill", commands["kill-lrs"], "--lrs-start", commands["start-lrs"],
          "--db-stop", commands["stop-db"], "--db-start", commands["start-db"],
          "--outage-latency", str(latency), "-m", "faults", *selected, "-s", "--no-header"],
