@@ -72,3 +72,21 @@ def test_a_waiter_cancelled_gives_up_its_place():
         return [name for name, _ in log]
 
     assert asyncio.run(scenario()) == ["holder", "after"]
+
+
+def test_a_waiter_cancelled_after_its_place_was_passed_over_stays_cancelled():
+    # Cancelled while waiting, and the slots pass over its (cancelled) turn
+    # before it runs again: it ends cancelled, and the slots stay usable.
+    async def scenario() -> tuple[bool, list]:
+        slots = _Slots(1, 10.0)
+        log: list = []
+        await slots.__aenter__()  # held by this test
+        waiter = asyncio.create_task(_run(slots, "waiter", 0.01, log))
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await slots.__aexit__()  # frees the slot before the waiter runs again
+        outcome = (await asyncio.gather(waiter, return_exceptions=True))[0]
+        await _run(slots, "after", 0.01, log)
+        return isinstance(outcome, asyncio.CancelledError), [name for name, _ in log]
+
+    assert asyncio.run(scenario()) == (True, ["after"])

@@ -188,7 +188,7 @@ class _Slots:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 await self.__aexit__()  # let in, then cancelled: give it back
-            else:
+            elif turn in self._waiting:  # (_let_in may have passed over it)
                 self._waiting.remove(turn)
             raise
 
