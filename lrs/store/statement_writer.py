@@ -44,7 +44,7 @@ PATIENCE = 0.010
 
 class StatementWriter:
     def __init__(self, db: Database, *, max_group: int = 1000, max_transactions: int = 4,
-                 patience: float = PATIENCE) -> None:
+                 patience: float = 0.0) -> None:
         self._db = db
         self._max_group = max_group  # statements per transaction, at most
         self._slots = _Slots(max_transactions, patience)
