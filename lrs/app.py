@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.runtime = Runtime(settings=settings, db=db,
                                         services={"writer": writer,
                                                   "access_cache": access_cache,
-                                                  "rate_limiter": RateLimiter(),
+                                                  "rate_limiter": RateLimiter.for_this_process(),
                                                   "write_backlog": WriteBacklog(
                                                       settings.write_backlog_bytes,
                                                       settings.write_backlog_wait_seconds),

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from lrs import __version__, accounts, backup, config, embedded, orphan
+from lrs import __version__, accounts, backup, config, embedded, orphan, ratelimit
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
@@ -93,10 +93,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if settings.workers > 1:
             # Before any worker imports prometheus-client (see lrs.metrics);
             # the workers' files go with the directory when serving ends.
+            # The rate limits' table is shared there too (lrs.ratelimit).
             _remove_orphaned_metrics_dirs()
             metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(
                 prefix=f"{_METRICS_DIR_PREFIX}{os.getpid()}-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            rate_buckets = Path(metrics_dir) / "rate-buckets"
+            ratelimit.make_table(rate_buckets)
+            os.environ[ratelimit.RATE_BUCKETS_ENV] = str(rate_buckets)
         print(f"lrs {__version__}: xAPI at {settings.base_url}/xapi/ "
               f"({settings.workers} worker{'s' if settings.workers > 1 else ''})", flush=True)
         # uvicorn shuts down gracefully, then raises the signal that stopped
