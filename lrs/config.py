@@ -155,6 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
     # connection: these bound the rest before a request reaches the LRS
     # (lrs.http.connections).
     Setting("header_timeout_seconds", _positive_float, "20", "Seconds a request's headers may take to arrive, from its first byte or the connection's opening; past it a connection that sent nothing is closed, and one that sent part of a request is answered 408 and closed.", "float"),
+    Setting("keep_alive_seconds", _positive_float, "5", "Seconds a kept-alive connection may wait for its next request, counted from when the last response was handed to it (uvicorn's timeout_keep_alive); then it is closed once that response is sent. Behind a load balancer or proxy that reuses connections, set it above the balancer's idle timeout, or the balancer may send a request on a connection the LRS is closing (a 502).", "float"),
     Setting("max_header_bytes", _positive_int, "65536", "Bytes a request's line and headers may take; past it the request is answered 431 and its connection closed (a worker would otherwise hold in memory whatever a client sends as headers, on every connection).", "int"),
     Setting("max_connections", _positive_int, "4096", "HTTP connections each worker keeps open at once. One more closes the oldest that has sent nothing yet, else one kept alive between requests; if all are busy it is answered 503 with Retry-After. `lrs serve` raises its open-file limit to fit, as far as the system's hard limit allows.", "int"),
     # A body that trickles in holds its bytes of the write backlog, and a
@@ -206,6 +207,7 @@ class Settings:
     max_statements_per_request: int = 2000
     max_document_bytes: int = 10485760
     header_timeout_seconds: float = 20.0
+    keep_alive_seconds: float = 5.0
     max_header_bytes: int = 65536
     max_connections: int = 4096
     body_timeout_seconds: float = 20.0

@@ -342,8 +342,12 @@ def _serving_a_large_page(settings, tenant, *, grace: float, rate: int):
     unsent, to be taken in; a ~6 MB page of statements under a registration
     of its own; and the slow_reader count before any is read: (server,
     registration, count)."""
-    with server_with(settings.replace(body_timeout_seconds=grace,
-                                      body_min_rate=rate)) as server:
+    # Keep-alive 60 s: uvicorn's time for the next request runs from when a
+    # response was handed to the connection, and taking in a 17 MB page
+    # through the reader's small buffer took 8 s on a slow machine, past the
+    # default 5 s: the connection was closed before the next request.
+    with server_with(settings.replace(body_timeout_seconds=grace, body_min_rate=rate,
+                                      keep_alive_seconds=60.0)) as server:
         registration = new_id()
         _large_page(server, tenant, registration)
         yield server, registration, _closed_count(server.url, "slow_reader")
@@ -445,12 +449,15 @@ def test_each_response_on_a_connection_has_its_own_time_to_be_taken_in(settings,
 
 
 def test_a_later_response_due_sooner_brings_the_deadline_forward(settings, tenant):
-    """A ~17 MB page, then a ~6 MB one, each with 1 s (and 1 s per MB
+    """A ~17 MB page, then a ~6 MB one, each with 1 s (and 1 s per 0.5 MB
     unsent) to be taken in. The client takes the first at once, so the
     second, smaller, is due before the first would have been; then it stops
     reading. The connection is dropped by the second one's deadline, not
-    left until the first one's."""
-    with _serving_a_large_page(settings, tenant, grace=1.0, rate=10**6) as (
+    left until the first one's. (At 1 s per MB, taking in the first page
+    through the reader's small buffer, 8 s on a slow machine, ate the margin
+    between the two deadlines.)"""
+    rate = 500_000
+    with _serving_a_large_page(settings, tenant, grace=1.0, rate=rate) as (
             server, small, before):
         large = new_id()
         _large_page(server, tenant, large, each=180_000, per_post=10)
@@ -460,15 +467,15 @@ def test_a_later_response_due_sooner_brings_the_deadline_forward(settings, tenan
             first = _read_response(client)
             # At least this much of it was left to the transport when it was
             # complete (the kernel holds KERNEL_BUFFERS at most).
-            first_due = started + 1.0 + (len(first) - KERNEL_BUFFERS) / 10**6
+            first_due = started + 1.0 + (len(first) - KERNEL_BUFFERS) / rate
             asked = time.monotonic()
             client.sendall(_page_request(tenant, small))  # and reads none of it
             live.wait_until(lambda: _closed_count(server.url, "slow_reader") == before + 1,
-                            20, "the unread second page to be dropped")
+                            30, "the unread second page to be dropped")
             dropped = time.monotonic()
-        # Due by its own deadline: 1 s, and 1 s for each of its ~6 MB at most;
-        # the first page's came later than that.
-        own_due = 1.0 + 6.2 + 1.5
+        # Due by its own deadline: 1 s, and 1 s for each 0.5 MB of its ~6 MB
+        # at most; the first page's came later than that.
+        own_due = 1.0 + 6_200_000 / rate + 1.5
         assert first_due - asked > own_due, (len(first), first_due - asked)
         assert dropped - asked < own_due, (dropped - asked)
 
@@ -483,6 +490,21 @@ def test_lrs_serve_says_so_when_the_hard_open_file_limit_is_too_low():
                               resource.RLIMIT_NOFILE, (512, 512)))
     assert done.stdout.strip() == "(512, 512)"
     assert "the open-file limit (512) is below LRS_MAX_CONNECTIONS x workers" in done.stderr
+
+
+def test_a_kept_alive_connection_waits_keep_alive_seconds_for_its_next_request(settings):
+    """LRS_KEEP_ALIVE_SECONDS (1 s here, 5 by default): a connection that
+    asks again within it is served; one that does not is closed then."""
+    with server_with(settings.replace(keep_alive_seconds=1.0)) as server, \
+            _connect(server.url) as sock:
+        sock.sendall(HEAD.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        time.sleep(0.6)
+        sock.sendall(HEAD.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        rest, waited = _read_all(sock)
+    assert rest == b""
+    assert 0.8 < waited < 3.0, waited
 
 
 def test_a_websocket_upgrade_is_an_ordinary_request(settings):

@@ -63,14 +63,16 @@ from lrs.xapi.versions import V1
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving with these limits: its protocol,
-    picklable for `--workers N`; and no WebSocket, which the LRS does not
-    speak. (With it, an `Upgrade: websocket` request was handed to another
-    protocol, outside these limits, and answered 403 without the LRS.)"""
+    picklable for `--workers N`; no WebSocket, which the LRS does not speak
+    (with it, an `Upgrade: websocket` request was handed to another
+    protocol, outside these limits, and answered 403 without the LRS); and
+    the keep-alive timeout."""
     return {"http": functools.partial(
         LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
         max_header_bytes=settings.max_header_bytes,
         max_connections=settings.max_connections, drain_grace=settings.body_timeout_seconds,
-        drain_rate=settings.body_min_rate), "ws": "none"}
+        drain_rate=settings.body_min_rate), "ws": "none",
+        "timeout_keep_alive": settings.keep_alive_seconds}
 
 
 def _unused_connections(server_state: Any) -> dict[Any, None]:
