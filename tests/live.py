@@ -69,15 +69,25 @@ def served(*args: str, env: dict[str, str], seconds: float = 60, port: int | Non
     assert proc.returncode != -signal.SIGKILL, "lrs serve did not stop on SIGTERM within 60 s"
 
 
+# The issue's 10,000 malformed requests go to the suite's first run
+# (tests/test_conformance.py, a server in the test process). They are refused
+# before any query, by the same code in every process, so the runs against
+# other shapes of deployment (two workers, PgBouncer) send fewer: 10,000 took
+# 26 s of a run on a slow machine, where the CI run took 15 minutes.
+MALFORMED_ELSEWHERE = 2_000
+
+
 def run_conformance_suite(url: str, credentials: dict[str, str], *, max_batch: int,
-                          max_body: int) -> str:
+                          max_body: int, malformed: int = 10_000) -> str:
     """`pytest conformance` (but the fault scenarios, which start an LRS of
-    their own) against the LRS at `url`; fails unless everything passed and
-    nothing was skipped. Returns pytest's last line."""
+    their own) against the LRS at `url`, with `malformed` generated
+    malformed requests; fails unless everything passed and nothing was
+    skipped. Returns pytest's last line."""
     env = {**{k: v for k, v in os.environ.items()
               if not k.startswith(("LRS_KEY", "LRS_SECRET", "LRS_TOKEN"))},
            "LRS_URL": f"{url}/xapi/", **credentials,
-           "LRS_CONF_MAX_BATCH": str(max_batch), "LRS_CONF_MAX_BODY": str(max_body)}
+           "LRS_CONF_MAX_BATCH": str(max_batch), "LRS_CONF_MAX_BODY": str(max_body),
+           "LRS_CONF_MALFORMED": str(malformed)}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
          "-x", "--no-header", "-m", "not faults"],

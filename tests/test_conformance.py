@@ -64,10 +64,11 @@ def _token(database_url: str, settings: config.Settings, tenant: str, scopes: li
         subject=f"conformance-{tenant}-{scopes[0]}"))["token"]
 
 
-def _run_suite(server: LiveServer | ServedProcess, credentials: dict[str, str]) -> None:
+def _run_suite(server: LiveServer | ServedProcess, credentials: dict[str, str], *,
+               malformed: int = 10_000) -> None:
     live.run_conformance_suite(server.url, credentials,
                                max_batch=server.settings.max_statements_per_request,
-                               max_body=server.settings.max_body_bytes)
+                               max_body=server.settings.max_body_bytes, malformed=malformed)
 
 
 # About 75 s alone, but a busy 2-core machine can double it: the default 120 s
@@ -99,7 +100,8 @@ def test_conformance_suite_passes_with_bearer_tokens_against_two_workers(
     token = lambda tenant, scopes: _token(database_url, settings, tenant.name, scopes)  # noqa: E731
     _run_suite(server, {"LRS_TOKEN": token(a, ["all"]), "LRS_TOKEN_B": token(b, ["all"]),
                         "LRS_TOKEN_READONLY": token(a, ["statements/read"]),
-                        "LRS_TOKEN_LIMITED": token(limited, ["all"])})
+                        "LRS_TOKEN_LIMITED": token(limited, ["all"])},
+               malformed=live.MALFORMED_ELSEWHERE)
     # Every error the suite caused was answered 4xx: none was logged as a fault.
     errors = live.logged_errors(server.log)
     assert not errors, errors[:3]
