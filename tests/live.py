@@ -55,6 +55,17 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> float:
     return time.monotonic() - started
 
 
+def serve_env(**settings: str) -> dict[str, str]:
+    """The environment for `lrs serve`: the test process's, without its
+    LRS_* variables (so the LRS's shipped settings hold, but `settings`:
+    LRS_<NAME> values) and without PROMETHEUS_MULTIPROC_DIR (lrs serve makes
+    its own for several workers)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LRS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({f"LRS_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
 @contextlib.contextmanager
 def served(*args: str, env: dict[str, str], seconds: float = 60, port: int | None = None,
            **popen: Any) -> Iterator[tuple[str, subprocess.Popen]]:

@@ -6,7 +6,6 @@ deployment scales)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,9 +47,7 @@ class ServedProcess:
 def two_workers(database_url: str, tmp_path_factory) -> Iterator[ServedProcess]:
     """`lrs serve --workers 2` on the test database, with the limits it
     ships with and its default log level, its output kept in a file."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LRS_")},
-           "LRS_DATABASE_URL": database_url}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = live.serve_env(database_url=database_url)
     log = tmp_path_factory.mktemp("two-workers") / "lrs.log"
     with open(log, "wb") as output, live.served(
             "--workers", "2", "--no-migrate", env=env, stdout=output,

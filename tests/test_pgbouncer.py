@@ -95,10 +95,8 @@ def _quietly(check) -> bool:
 @pytest.mark.timeout(600)
 def test_conformance_suite_passes_through_pgbouncer(pgbouncer, database_url, tenant, new_tenant,
                                                     make_credential, tmp_path):
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LRS_")},
-           "LRS_DATABASE_URL": pgbouncer, "LRS_ACCESS_CACHE_SECONDS": "0",
-           "LRS_DB_STATEMENT_CACHE": "0"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = live.serve_env(database_url=pgbouncer, access_cache_seconds="0",
+                         db_statement_cache="0")
     other, limited = new_tenant(), new_tenant()
     readonly = make_credential(tenant.name, ["statements/read"])
     on_connection(database_url, lambda conn: tenants.set_rate_limit(conn, limited.name, 5, 5))

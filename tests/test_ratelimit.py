@@ -6,7 +6,6 @@ HTTP, and test_a_credential_gets_its_rate_across_two_workers below against
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -121,26 +120,20 @@ def test_a_credential_gets_its_rate_across_two_workers(database_url, tenant):
     (the kernel spreads them), and still the credential gets one burst and
     its rate, not one per worker (each worker had its own buckets before)."""
     on_connection(database_url, lambda conn: tenants.set_rate_limit(conn, tenant.name, 1.0, 10))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LRS_")},
-           "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    try:
-        with live.served("--workers", "2", "--no-migrate", env=env,
-                         stderr=subprocess.DEVNULL) as (url, _):
+    env = live.serve_env(database_url=database_url, log_level="warning")
+    with live.served("--workers", "2", "--no-migrate", env=env,
+                     stderr=subprocess.DEVNULL) as (url, _):
 
-            def one_request(_: int) -> int:
-                # A connection of its own each, so that both workers serve some.
-                return httpx.get(f"{url}/xapi/statements", auth=(tenant.key, tenant.secret),
-                                 headers={"X-Experience-API-Version": "2.0.0"},
-                                 timeout=30).status_code
+        def one_request(_: int) -> int:
+            # A connection of its own each, so that both workers serve some.
+            return httpx.get(f"{url}/xapi/statements", auth=(tenant.key, tenant.secret),
+                             headers={"X-Experience-API-Version": "2.0.0"},
+                             timeout=30).status_code
 
-            started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                statuses = list(pool.map(one_request, range(60)))
-            elapsed = time.monotonic() - started
-    finally:
-        on_connection(database_url,
-                      lambda conn: tenants.set_rate_limit(conn, tenant.name, None, None))
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(one_request, range(60)))
+        elapsed = time.monotonic() - started
     assert set(statuses) <= {200, 429}, statuses
     # The burst, plus what the rate refilled meanwhile (and one in flight).
     assert statuses.count(200) <= 10 + int(elapsed * 1.0) + 1, (statuses.count(200), elapsed)
