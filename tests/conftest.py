@@ -40,6 +40,19 @@ from tests import live
 T = TypeVar("T")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_running: a test of a minute or more (started "
+                            "first, see pytest_collection_modifyitems)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Longest first: with several workers (pytest -n, as the README runs the
+    # tests) each then starts on one of the long tests and the short ones
+    # fill in around them, instead of a long one starting near the end of a
+    # worker's share and running on alone.
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 def run(coro):
     return asyncio.run(coro)
 

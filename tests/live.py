@@ -6,17 +6,20 @@ tests drive (Prometheus, PgBouncer), installed when missing."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from conformance.bench.ours import free_port, lrs_process
 
@@ -116,15 +119,37 @@ def logged_errors(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if '"level":"error"' in line]
 
 
+@contextlib.contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """Held by one process of the machine at a time: the test run's workers
+    (pytest -n) would otherwise install the same things together, and apt
+    or npm would fail on each other's locks or half-written files."""
+    with open(Path(tempfile.gettempdir()) / f"lrs-tests-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# For a test that may install a Debian package first (ensure_debian_package),
+# after waiting for another worker's install: apt's own bounds, not the
+# default 120 s.
+MAY_INSTALL = pytest.mark.timeout(600)
+
+
 def ensure_debian_package(package: str, *programs: str) -> None:
     """Install Debian's `package` unless `programs` are on PATH already (CI
     machines start fresh; installing needs root and apt)."""
     if all(shutil.which(p) for p in programs):
         return
-    apt = shutil.which("apt-get")
-    assert apt and os.geteuid() == 0, f"{package} is missing and cannot be installed here"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=300,
-                   capture_output=True)
-    subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package],
-                   check=True, env=env, timeout=600, capture_output=True)
+    with one_at_a_time("apt"):
+        if all(shutil.which(p) for p in programs):
+            return  # another worker installed it meanwhile
+        apt = shutil.which("apt-get")
+        assert apt and os.geteuid() == 0, f"{package} is missing and cannot be installed here"
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=300,
+                       capture_output=True)
+        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package],
+                       check=True, env=env, timeout=600, capture_output=True)

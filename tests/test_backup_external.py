@@ -14,11 +14,13 @@ from urllib.parse import quote
 
 import httpx
 
+from tests import live
 from tests.conftest import PASSWORD
 from tests.test_backup import STATEMENT, V2, new_agency, served_on
 from tests.test_cli import lrs
 
 
+@live.MAY_INSTALL
 def test_backup_and_restore_with_postgres_15_and_a_password_to_escape(postgres15, tmp_path,
                                                                       settings):
     source = {"LRS_DATABASE_URL": f"{postgres15}/lrs"}

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import live
+
 CLIENTS = Path(__file__).parent / "clients"
 NPM_CI_TIMEOUT = 100  # under pytest-timeout's 120 s for the test that triggers it
 SCENARIO_TIMEOUT = 60
@@ -65,15 +67,20 @@ def _installed() -> bool:
 @pytest.fixture(scope="session")
 def node() -> str:
     node, npm = _tool("node"), _tool("npm")
-    if not _installed():
-        try:
-            done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=False,
-                                  capture_output=True, text=True, timeout=NPM_CI_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"npm ci in {CLIENTS} took more than {NPM_CI_TIMEOUT} s", pytrace=False)
-        if done.returncode != 0 or not _installed():
-            pytest.fail(f"npm ci in {CLIENTS} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    with live.one_at_a_time("npm"):  # one `npm ci` for all of the run's workers
+        if not _installed():
+            _npm_ci(npm)
     return node
+
+
+def _npm_ci(npm: str) -> None:
+    try:
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=False,
+                              capture_output=True, text=True, timeout=NPM_CI_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"npm ci in {CLIENTS} took more than {NPM_CI_TIMEOUT} s", pytrace=False)
+    if done.returncode != 0 or not _installed():
+        pytest.fail(f"npm ci in {CLIENTS} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
 
 
 @pytest.fixture

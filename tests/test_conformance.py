@@ -71,6 +71,7 @@ def _run_suite(server: LiveServer | ServedProcess, credentials: dict[str, str], 
 # About 75 s alone, but a busy 2-core machine can double it: the default 120 s
 # would cut a passing run short. The subprocess has the same bound.
 @pytest.mark.timeout(600)
+@pytest.mark.long_running
 def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant, new_tenant,
                                                    make_credential, database_url):
     server = shipped_limits_server
@@ -85,6 +86,7 @@ def test_conformance_suite_passes_against_this_lrs(shipped_limits_server, tenant
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.long_running
 def test_conformance_suite_passes_with_bearer_tokens_against_two_workers(
         two_workers, settings, new_tenant, database_url):
     """The same suite with Bearer tokens only (LRS_TOKEN and its kin, no key

@@ -27,11 +27,13 @@ def harness() -> Iterator[Harness]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.long_running
 def test_fault_scenarios_pass_against_this_lrs(harness: Harness):
     _run_fault_scenarios(harness, workers=1, selected=[], passed=2)
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.long_running
 def test_sigkill_of_lrs_serve_with_two_workers_loses_nothing_answered(harness: Harness):
     """`lrs serve --workers 2` killed mid-write by its main process alone
     (`kill -9 PID`, the OOM killer): its workers stop by themselves, the

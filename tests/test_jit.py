@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 
 from lrs.store.db import Database
+from tests import live
 from tests.conftest import run
 
 # Costed far past jit_above_cost (100,000); only planned, never run.
@@ -25,6 +26,7 @@ async def _compiled(conn: asyncpg.Connection) -> bool:
     return "JIT" in orjson.loads(plan)[0]
 
 
+@live.MAY_INSTALL
 def test_the_lrs_connections_are_not_jit_compiled(postgres15):
     url = f"{postgres15}/lrs"
 

@@ -93,6 +93,7 @@ def _quietly(check) -> bool:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.long_running
 def test_conformance_suite_passes_through_pgbouncer(pgbouncer, database_url, tenant, new_tenant,
                                                     make_credential, tmp_path):
     env = live.serve_env(database_url=pgbouncer, access_cache_seconds="0",

@@ -68,6 +68,7 @@ def test_the_database_is_up_whichever_worker_answers_the_scrape(multiworker_lrs)
             assert [float(line.rsplit(" ", 1)[1]) for line in up] == [1.0], up
 
 
+@live.MAY_INSTALL
 def test_prometheus_counts_what_was_posted(multiworker_lrs, tenant, tmp_path):
     live.ensure_debian_package("prometheus", "prometheus", "promtool")
     url = multiworker_lrs
@@ -122,6 +123,7 @@ scrape_configs:
         prom.wait(timeout=30)
 
 
+@live.MAY_INSTALL
 def test_the_alerts_in_the_operations_guide_are_valid_rules_on_our_metrics(tmp_path):
     # docs/operations.md's alerts are meant to be pasted as they are: promtool
     # must accept them, and each must name metrics the LRS exports.
