@@ -124,7 +124,9 @@ def one_at_a_time(name: str) -> Iterator[None]:
     """Held by one process of the machine at a time: the test run's workers
     (pytest -n) would otherwise install the same things together, and apt
     or npm would fail on each other's locks or half-written files."""
-    with open(Path(tempfile.gettempdir()) / f"lrs-tests-{name}.lock", "a") as lock:
+    # The user's id in the name: another user's file could not be opened.
+    path = Path(tempfile.gettempdir()) / f"lrs-tests-{name}-{os.getuid()}.lock"
+    with open(path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
