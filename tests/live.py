@@ -127,11 +127,8 @@ def one_at_a_time(name: str) -> Iterator[None]:
     # The user's id in the name: another user's file could not be opened.
     path = Path(tempfile.gettempdir()) / f"lrs-tests-{name}-{os.getuid()}.lock"
     with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 # For a test that may install a Debian package first (ensure_debian_package),
@@ -143,11 +140,9 @@ MAY_INSTALL = pytest.mark.timeout(600)
 def ensure_debian_package(package: str, *programs: str) -> None:
     """Install Debian's `package` unless `programs` are on PATH already (CI
     machines start fresh; installing needs root and apt)."""
-    if all(shutil.which(p) for p in programs):
-        return
-    with one_at_a_time("apt"):
+    with one_at_a_time("apt"):  # another worker may be installing it
         if all(shutil.which(p) for p in programs):
-            return  # another worker installed it meanwhile
+            return
         apt = shutil.which("apt-get")
         assert apt and os.geteuid() == 0, f"{package} is missing and cannot be installed here"
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
