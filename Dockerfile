@@ -20,7 +20,9 @@ ENV LRS_HOST=0.0.0.0 \
     LRS_PORT=8080 \
     PYTHONUNBUFFERED=1
 EXPOSE 8080
+# The port the server was given (LRS_PORT), not a fixed 8080: with another one set, a
+# fixed port made every check fail and the container unhealthy.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2).status == 200 else 1)"]
+    CMD ["python", "-c", "import os,sys,urllib.request; port = os.environ.get('LRS_PORT', '8080'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=2).status == 200 else 1)"]
 # LRS_DATABASE_URL must be set: the image has no embedded PostgreSQL.
 CMD ["lrs", "serve"]
