@@ -28,12 +28,11 @@ def healthcheck_command() -> list[str]:
     return json.loads(match.group(1))
 
 
-def run_check(port: int | None) -> int:
+def run_check(port: int) -> int:
+    """The check's exit code in a container given LRS_PORT=`port`."""
     command = healthcheck_command()
     assert command[0] == "python", command  # the image's interpreter; ours here
-    env = {k: v for k, v in os.environ.items() if k != "LRS_PORT"}
-    if port is not None:
-        env["LRS_PORT"] = str(port)
+    env = {**os.environ, "LRS_PORT": str(port)}
     return subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True,
                           timeout=30).returncode
 
