@@ -28,7 +28,6 @@ from lrs.store.db import POOLER_LACKS
 from tests import live
 from tests.conftest import on_connection, run
 
-
 # The settings PgBouncer refuses from the LRS, run on its server connections
 # instead (docs/operations.md, "Behind PgBouncer").
 _SETS = "; ".join(f"SET {name} = {value}" for name, value in POOLER_LACKS.items())

@@ -107,8 +107,9 @@ class XAPIVersionHeader:
         requested = (header(scope, _VERSION_HEADER) or "").strip()
         # A handler records the version it served in the scope's state; a
         # request rejected before that is answered in the version it seems to
-        # want. One with no header is answered in 1.0.3: the ADL suites check
-        # that 400 for a 1.0.x (1.0.3 suite, XAPI-00321) or either version (2.0).
+        # want. One with no header is answered in 1.0.3: ADL's suites, both
+        # versions, accept 2.0.0 or 1.0.x on that 400 (XAPI-00331, since
+        # upstream's 4685790; older 2.0 copies wanted only 2.0.0).
         guessed = V1 if not requested or requested.startswith("1.") else V2
         state = scope.setdefault("state", {})
 
