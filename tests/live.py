@@ -88,11 +88,12 @@ def served(*args: str, env: dict[str, str], seconds: float = 60, port: int | Non
 # before any query, by the same code in every process, so the runs against
 # other shapes of deployment (two workers, PgBouncer) send fewer: 10,000 took
 # 26 s of a run on a slow machine, where the CI run took 15 minutes.
+MALFORMED = 10_000
 MALFORMED_ELSEWHERE = 2_000
 
 
 def run_conformance_suite(url: str, credentials: dict[str, str], *, max_batch: int,
-                          max_body: int, malformed: int = 10_000) -> str:
+                          max_body: int, malformed: int = MALFORMED) -> str:
     """`pytest conformance` (but the fault scenarios, which start an LRS of
     their own) against the LRS at `url`, with `malformed` generated
     malformed requests; fails unless everything passed and nothing was

@@ -62,7 +62,7 @@ def _token(database_url: str, settings: config.Settings, tenant: str, scopes: li
 
 
 def _run_suite(server: LiveServer | ServedProcess, credentials: dict[str, str], *,
-               malformed: int = 10_000) -> None:
+               malformed: int = live.MALFORMED) -> None:
     live.run_conformance_suite(server.url, credentials,
                                max_batch=server.settings.max_statements_per_request,
                                max_body=server.settings.max_body_bytes, malformed=malformed)
