@@ -4,6 +4,7 @@ baseline's COPY and INSERT ... unnest of the same rows (conformance.bench.
 raw_insert), on one connection, interleaved, in a fresh embedded PostgreSQL.
 
     python bench/pg_write_cost.py [--per-group 100] [--rounds 6] [--groups 15] [--parts]
+                                  [--variant FILE.sql ...]
 
 Prints the backend's user and system CPU per statement (median of the
 rounds), read from /proc: the server's share of a write, with no HTTP and no
@@ -14,7 +15,14 @@ rounds: the verb and credential indexes, the activity definitions, the index
 rows (statement_agents and statement_activities). Each is set up before its
 rounds and undone after (DROP/CREATE INDEX, the function redefined from
 pg_get_functiondef), and its line gives the median of its per-round
-differences from ours as deployed: what that part costs."""
+differences from ours as deployed: what that part costs.
+
+--variant FILE.sql measures a candidate change the same way: FILE is run
+before that writer's groups (a `CREATE OR REPLACE FUNCTION
+lrs_write_statements ...` of the same signature) and the deployed function
+put back after them. Paired with ours round by round, a difference of a few
+us a statement shows through the machine's drift, which moves whole runs by
+20% here."""
 
 from __future__ import annotations
 
@@ -58,9 +66,18 @@ _INDEX_ROW_INSERTS = """    INSERT INTO statement_agents (tenant_id, agent_hash,
 _NO_DEFINITIONS = ("BEGIN\n", "BEGIN\n    p_definitions := '[]';\n")
 
 
+async def _deployed_function(conn: asyncpg.Connection) -> str:
+    return await conn.fetchval("SELECT pg_get_functiondef('lrs_write_statements'::regproc)")
+
+
+async def _variants(conn: asyncpg.Connection, files: list[Path]
+                    ) -> list[tuple[str, list[str], list[str]]]:
+    function = await _deployed_function(conn)
+    return [(f"... with {file.name}", [file.read_text()], [function]) for file in files]
+
+
 async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[str]]]:
-    function = await conn.fetchval(
-        "SELECT pg_get_functiondef('lrs_write_statements'::regproc)")
+    function = await _deployed_function(conn)
     indexes = dict(await conn.fetch(
         "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1)",
         list(_STATEMENT_INDEXES)))
@@ -80,8 +97,9 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
     ]
 
 
-async def measure(url: str, per: int, rounds: int, groups: int,
-                  parts: bool = False) -> dict[str, tuple[float, float, float | None]]:
+async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = False,
+                  variant_files: tuple[Path, ...] = ()
+                  ) -> dict[str, tuple[float, float, float | None]]:
     conn = await asyncpg.connect(url)
     try:
         await migrate.apply(conn)
@@ -90,7 +108,8 @@ async def measure(url: str, per: int, rounds: int, groups: int,
         principal = Principal(tenant, "cost", "cost-key", frozenset({"statements/write", "define"}),
                               {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
         # The load benchmark's statements, without ids (the LRS assigns them).
-        variants = await _parts(conn) if parts else []
+        variants = [*(await _parts(conn) if parts else []),
+                    *await _variants(conn, list(variant_files))]
         n = per * (rounds * (groups + 2) * (1 + len(variants)) + 3)
         statements = workload.make_agencies([("cost", "cost")], n, seed=7)[0].statements[:n]
         batches = iter([
@@ -153,12 +172,14 @@ def main() -> None:
     p.add_argument("--groups", type=int, default=15, help="groups per writer per round")
     p.add_argument("--parts", action="store_true",
                    help="also ours without each of its costly parts (see above)")
+    p.add_argument("--variant", type=Path, action="append", default=[], metavar="FILE.sql",
+                   help="also ours redefined by FILE.sql (see above); may be repeated")
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lrs-pg-cost-"))
     try:
         with embedded.running(data_dir) as url:
             result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups,
-                                         args.parts))
+                                         args.parts, tuple(args.variant)))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.per_group} statements a group, one connection, {os.cpu_count()} cores")
