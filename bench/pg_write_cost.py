@@ -22,7 +22,10 @@ before that writer's groups (a `CREATE OR REPLACE FUNCTION
 lrs_write_statements ...` of the same signature) and the deployed function
 put back after them. Paired with ours round by round, a difference of a few
 us a statement shows through the machine's drift, which moves whole runs by
-20% here."""
+20% here. Set it against a variant that restates the deployed function
+unchanged, not against ours alone: such a copy measured -3.3 and -5.0 us
+a statement against ours in two runs (2026-12-01), an effect of its place
+in the round."""
 
 from __future__ import annotations
 
