@@ -3,9 +3,10 @@
 A group is one tenant's waiting batches. Everything that needs no lock is
 done here first: duplicates and conflicts within the group, the payloads and
 index rows, attachment contents, and each activity's definitions folded
-together. Then one call of lrs_write_statements
-(migrations/0007_write_statements.sql; defined anew by 0009, 0010, 0013, 0014), one
-round trip and one transaction, takes the tenant's write lock and either
+together (leaving out those this worker has seen held: held_definitions).
+Then one call of lrs_write_statements (migrations/0007_write_statements.sql;
+defined anew by 0009, 0010, 0013, 0014, 0016), one round trip and one
+transaction, takes the tenant's write lock and either
 writes it all or, when an incoming id is already stored (duplicates:
 equivalent -> skip, different -> 409 for that batch) or a canonical
 definition needs a merge it cannot judge, writes nothing and hands back what
@@ -33,20 +34,22 @@ import orjson
 from lrs import metrics
 from lrs.errors import Conflict, ServiceUnavailable
 from lrs.store.db import RETRY_AFTER, Query, fetchrow
+from lrs.store.held_definitions import HELD, TenantFacts, fingerprint
 from lrs.xapi import jsonparse
 from lrs.xapi.definitions import merge_definition
 from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
-# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014) takes the lock with this value
-# written out, 21332: a new value needs a new migration of the function too.
+# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014, 0016) takes
+# the lock with this value written out, 21332: a new value needs a new
+# migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-# lrs_write_statements (migrations/0007, as 0014 defines it anew): one group's
+# lrs_write_statements (migrations/0007, as 0016 defines it anew): one group's
 # writes under the tenant's write lock, in one call and one transaction.
 WRITE = Query("statements.write", """
-SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""")
+SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
 # The tenant's write lock for a whole transaction (lrs_write_statements takes
 # it again inside: advisory locks nest within one transaction).
 WRITE_LOCK = Query("statements.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
@@ -143,16 +146,21 @@ async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[s
     outcomes, new = _sort_out_group(group, found)
     if not new:
         return [outcomes[id(batch)] for batch in group]
+    tenant_id = group[0].tenant_id
+    definitions, relied_on, holding = _definitions(
+        [p for b, p in new if b.define], canonical, HELD.facts(tenant_id))
     row = await fetchrow(
-        conn, WRITE, group[0].tenant_id, *_statement_columns(new),
+        conn, WRITE, tenant_id, *_statement_columns(new),
         [p.index.ref_target for _, p in new if p.index.voids],
-        *_attachment_columns(group, outcomes),
-        _definitions([p for b, p in new if b.define], canonical))
+        *_attachment_columns(group, outcomes), definitions, relied_on)
     if row["stored"] is not None:
+        HELD.learn(tenant_id, row["epoch"], holding)
         _count(group[0].tenant, new, row)
         for batch in group:
             batch.consistent_through = row["stored"]
         return [outcomes[id(batch)] for batch in group]
+    if relied_on is not None and row["epoch"] != relied_on:
+        HELD.forget(tenant_id)  # a definition changed since: send them all
     # Written by others meanwhile: sort out again against what is stored.
     found.update(zip((str(i) for i in row["existing_ids"] or ()),
                      row["existing_payloads"] or (), strict=True))
@@ -261,18 +269,34 @@ def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]
     return [list(contents), [t for t, _ in contents.values()], [c for _, c in contents.values()]]
 
 
-def _definitions(statements: list[PendingStatement], canonical: dict[str, dict | None]) -> str:
+def _definitions(statements: list[PendingStatement], canonical: dict[str, dict | None],
+                 known: TenantFacts | None) -> tuple[str, int | None, dict[str, int]]:
     """lrs_write_statements' p_definitions: per activity, its definitions in
     the group folded together in store order (xAPI 2.0 LRS 4.1.6.4), on
     their own or, where the call handed back the canonical one
     (`canonical`), merged into it: {"id", "expected": the one handed back,
-    "definition": the merged one, left out when the same}."""
+    "definition": the merged one, left out when the same}. An activity
+    whose every definition here is `known` to hold is left out.
+
+    Also p_epoch (the epoch of the facts relied on, or None), and what the
+    call shows if it writes: each activity whose definitions here are all
+    one (by fingerprint) holds that one afterwards, merged or not, as
+    merging a definition into one that holds it changes nothing."""
     incoming: dict[str, list[dict]] = defaultdict(list)
     for pending in statements:
         for activity_id, definition in pending.definitions.items():
             incoming[activity_id].append(definition)
     definitions = []
+    holding: dict[str, int] = {}
+    relied_on = None
     for activity_id, found in incoming.items():
+        prints = {fingerprint(definition) for definition in found}
+        if len(prints) == 1:
+            holding[activity_id] = print_ = prints.pop()
+            if (known is not None and activity_id not in canonical
+                    and known.holds(activity_id, print_)):
+                relied_on = known.epoch
+                continue
         held = canonical.get(activity_id)
         merged = held
         for definition in found:
@@ -285,7 +309,7 @@ def _definitions(statements: list[PendingStatement], canonical: dict[str, dict |
             definitions.append({"id": activity_id, "expected": held})
         else:
             definitions.append({"id": activity_id, "expected": held, "definition": merged})
-    return jsonparse.dumps(definitions).decode()
+    return jsonparse.dumps(definitions).decode(), relied_on, holding
 
 
 def _without_nul(value: Any) -> Any:
