@@ -4,7 +4,7 @@ baseline's COPY and INSERT ... unnest of the same rows (conformance.bench.
 raw_insert), on one connection, interleaved, in a fresh embedded PostgreSQL.
 
     python bench/pg_write_cost.py [--per-group 100] [--rounds 6] [--groups 15] [--parts]
-                                  [--variant FILE.sql ...]
+                                  [--variant FILE.sql ...] [--held]
 
 Prints the backend's user and system CPU per statement (median of the
 rounds), read from /proc: the server's share of a write, with no HTTP and no
@@ -25,7 +25,12 @@ us a statement shows through the machine's drift, which moves whole runs by
 20% here. Set it against a variant that restates the deployed function
 unchanged, not against ours alone: such a copy measured -3.3 and -5.0 us
 a statement against ours in two runs (2026-12-01), an effect of its place
-in the round."""
+in the round.
+
+--held writes every statement once before the rounds, so that every
+activity's definition is held, as it is once a platform's courses are
+known, and adds ours with no definition left out (the worker's facts about
+held definitions, lrs/store/held_definitions.py, not consulted)."""
 
 from __future__ import annotations
 
@@ -44,7 +49,8 @@ import orjson
 from conformance.bench import raw_insert, workload
 from lrs import embedded, ingest
 from lrs.auth.principal import Principal
-from lrs.store import migrate
+from lrs.store import migrate, statement_insert
+from lrs.store.held_definitions import HeldDefinitions
 from lrs.store.statement_insert import write_group
 
 
@@ -100,8 +106,13 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
     ]
 
 
+class _KnowsNothing(HeldDefinitions):
+    def facts(self, tenant_id: int) -> None:
+        return None
+
+
 async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = False,
-                  variant_files: tuple[Path, ...] = ()
+                  variant_files: tuple[Path, ...] = (), held: bool = False
                   ) -> dict[str, tuple[float, float, float | None]]:
     conn = await asyncpg.connect(url)
     try:
@@ -113,13 +124,19 @@ async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = Fa
         # The load benchmark's statements, without ids (the LRS assigns them).
         variants = [*(await _parts(conn) if parts else []),
                     *await _variants(conn, list(variant_files))]
-        n = per * (rounds * (groups + 2) * (1 + len(variants)) + 3)
+        n = per * (rounds * (groups + 2) * (1 + len(variants) + int(held)) + 3)
         statements = workload.make_agencies([("cost", "cost")], n, seed=7)[0].statements[:n]
-        batches = iter([
-            ingest.batch(ingest.receive(orjson.dumps(statements[i:i + per]), "application/json",
-                                        "1.0.3", max_statements=per),
-                         version="1.0.3", principal=principal)
-            for i in range(0, len(statements), per)])
+
+        def ingested() -> list:  # the LRS assigns new ids each time
+            return [ingest.batch(ingest.receive(orjson.dumps(statements[i:i + per]),
+                                                "application/json", "1.0.3", max_statements=per),
+                                 version="1.0.3", principal=principal)
+                    for i in range(0, len(statements), per)]
+
+        if held:
+            for batch in ingested():
+                await write_group(conn, [batch])
+        batches = iter(ingested())
         rows = raw_insert.rows_for(statements)
         chunks = itertools.cycle(range(0, len(rows) - per + 1, per))
         seq = itertools.count(10**12, per)
@@ -128,6 +145,13 @@ async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = Fa
 
         async def ours() -> None:
             assert await write_group(conn, [next(batches)]) == [None]
+
+        async def ours_sending_every_definition() -> None:
+            kept, statement_insert.HELD = statement_insert.HELD, _KnowsNothing()
+            try:
+                await ours()
+            finally:
+                statement_insert.HELD = kept
 
         def raw(method: str):
             async def write() -> None:
@@ -140,6 +164,8 @@ async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = Fa
         writers = {"ours (lrs_write_statements)": (ours, [], []), "raw COPY": (raw("copy"), [], []),
                    "raw INSERT ... unnest": (raw("insert"), [], [])}
         writers.update((name, (ours, off, on)) for name, off, on in variants)
+        if held:
+            writers["... with every definition sent"] = (ours_sending_every_definition, [], [])
         for _ in range(3):
             await ours()  # plans made, caches warm
         spent: dict[str, list[tuple[float, float]]] = {name: [] for name in writers}
@@ -177,12 +203,15 @@ def main() -> None:
                    help="also ours without each of its costly parts (see above)")
     p.add_argument("--variant", type=Path, action="append", default=[], metavar="FILE.sql",
                    help="also ours redefined by FILE.sql (see above); may be repeated")
+    p.add_argument("--held", action="store_true",
+                   help="every activity held before the rounds, and ours sending every "
+                        "definition (see above)")
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lrs-pg-cost-"))
     try:
         with embedded.running(data_dir) as url:
             result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups,
-                                         args.parts, tuple(args.variant)))
+                                         args.parts, tuple(args.variant), args.held))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.per_group} statements a group, one connection, {os.cpu_count()} cores")
