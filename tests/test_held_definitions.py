@@ -9,11 +9,13 @@ per process; the database is real."""
 from __future__ import annotations
 
 import asyncpg
+import httpx
 import orjson
 
 from lrs.store import held_definitions, migrate, statement_insert
 from lrs.store.held_definitions import HeldDefinitions
 from lrs.store.statement_insert import write_group
+from tests import live
 from tests.conftest import run
 from tests.statements_support import write_batch
 
@@ -139,3 +141,32 @@ def test_a_fingerprint_tells_definitions_apart():
     fingerprint = held_definitions.fingerprint
     assert fingerprint({"name": {"en": "One"}}) == fingerprint({"name": {"en": "One"}})
     assert fingerprint({"name": {"en": "One"}}) != fingerprint({"name": {"en": "One "}})
+
+
+def test_two_hosts_serve_the_newest_definition_after_every_post(database_url, new_tenant):
+    """Two `lrs serve` on one database, as two hosts behind a load balancer:
+    a platform sends the two names of one activity by turns, to one host or
+    the other. After every answer, either host's Activities resource gives
+    the name just sent: host a, which saw "One" held before host b changed
+    it, sends it again instead of leaving it out."""
+    tenant = new_tenant()
+    activity = f"{COURSE}/{tenant.name}"
+    env = live.serve_env(database_url=database_url, log_level="warning")
+    with live.served(env=env) as (a, _), live.served(env=env) as (b, _):
+        hosts = {"a": a, "b": b}
+
+        def post(host: str, name: str) -> dict:
+            statement = {"actor": {"mbox": "mailto:learner@example.com"},
+                         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                         "object": {"id": activity, "definition": {"name": {"en": name}}}}
+            auth, headers = (tenant.key, tenant.secret), {"X-Experience-API-Version": "2.0.0"}
+            answer = httpx.post(f"{hosts[host]}/xapi/statements", json=statement, auth=auth,
+                                headers=headers)
+            assert answer.status_code == 200, answer.text
+            other = hosts["b" if host == "a" else "a"]
+            return httpx.get(f"{other}/xapi/activities", params={"activityId": activity},
+                             auth=auth, headers=headers).json()["definition"]["name"]
+
+        sent = [("a", "One"), ("a", "One"), ("b", "Two"), ("a", "One"), ("b", "Two"),
+                ("b", "Two"), ("a", "One")]
+        assert [post(host, name) for host, name in sent] == [{"en": n} for _, n in sent]
