@@ -109,7 +109,7 @@ class XAPIVersionHeader:
         # request rejected before that is answered in the version it seems to
         # want. One with no header is answered in 1.0.3: ADL's suites, both
         # versions, accept 2.0.0 or 1.0.x on that 400 (XAPI-00331, since
-        # upstream's 4685790; older 2.0 copies wanted only 2.0.0).
+        # upstream's 4685790; older copies wanted one or the other).
         guessed = V1 if not requested or requested.startswith("1.") else V2
         state = scope.setdefault("state", {})
 
