@@ -86,6 +86,24 @@ def _last_seq(database_url: str) -> int:
     return asyncio.run(_on_database(database_url, "SELECT coalesce(max(seq), 0) FROM statements"))
 
 
+async def _checkpoint(database_url: str) -> None:
+    """A CHECKPOINT before each measured write (ours, and each raw method),
+    so that each starts from the same state: else a measure may pay for the
+    dirty pages and WAL the one before it left (a checkpoint falling due
+    during it, and the full-page images written after one), and which side
+    of a comparison pays depends on the order they run in. Four alternating
+    default runs (docs/benchmarks.md, "Session 28") showed no difference
+    within the machine's spread, so this removes a bias, not a measured one.
+    Needs superuser or pg_checkpoint (PostgreSQL 15+); without, no CHECKPOINT."""
+    import asyncpg
+
+    try:
+        await _on_database(database_url, "CHECKPOINT")
+    except asyncpg.InsufficientPrivilegeError:
+        print("    note: no CHECKPOINT before this measure (needs superuser or pg_checkpoint)",
+              flush=True)
+
+
 def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteScenario,
          seconds: float, up_to_seq: int,
          cpu: Callable[[], dict[str, float]] | None) -> raw_insert.RawResult:
@@ -93,6 +111,7 @@ def _raw(database_url: str, loads: list[workload.AgencyLoad], scenario: WriteSce
     rows = raw_insert.rows_for(statements)
 
     async def measured(method: str) -> raw_insert.RawResult:
+        await _checkpoint(database_url)
         before, client_before = cpu() if cpu else None, time.process_time()
         result = await raw_insert.measure(database_url, rows, method=method,
                                           connections=scenario.connections,
@@ -231,6 +250,8 @@ def _write_scenario(args: argparse.Namespace, scenario: WriteScenario, origin: s
                             args.body_style)
     before = _stored(database_url) if database_url else 0
     last_seq = _last_seq(database_url) if database_url else 0
+    if database_url:
+        asyncio.run(_checkpoint(database_url))
     print(f"{scenario.name}: {scenario.connections} connections, {args.seconds} s ...", flush=True)
     cpu_before = cpu() if cpu else None
     result = wrk.run(origin, requests_file, connections=scenario.connections,
