@@ -23,6 +23,7 @@ from lrs.http.cors import CORS, TenantOrigins
 from lrs.http.middleware import Observability, TunneledHead, XAPIVersionHeader
 from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
+from lrs.store import statement_insert
 from lrs.store.access_cache import AccessCache
 from lrs.store.db import Database
 from lrs.store.statement_writer import PATIENCE, StatementWriter
@@ -61,7 +62,8 @@ def create_app(settings: Settings) -> Starlette:
         db = await Database.connect(settings.database_url, min_size=settings.pool_min,
                                     max_size=settings.pool_max, timeout=settings.db_timeout,
                                     command_timeout=settings.db_command_timeout,
-                                    statement_cache=settings.db_statement_cache)
+                                    statement_cache=settings.db_statement_cache,
+                                    warm=(statement_insert.WRITE,))
         try:
             async with db.connection() as conn:
                 # Made now if there is none (a fresh database), before any
