@@ -1,6 +1,6 @@
 """What a pooled connection's first group commit costs, with and without the
-pool's warm-up (lrs.store.db._warm_up: the group commit's statement prepared
-when a connection opens).
+pool's warm-up (lrs.store.statement_insert.warm_up: one group commit, rolled
+back, run on each new connection before it serves).
 
     python bench/first_write.py [--rounds 5] [--connections 3]
 
@@ -72,9 +72,9 @@ async def _measure(url: str, rounds: int, connections: int) -> dict[str, list[tu
     for round_ in range(rounds):
         ways = ["warm-up", "none"] if round_ % 2 == 0 else ["none", "warm-up"]
         for way in ways:
-            warm = (statement_insert.WRITE,) if way == "warm-up" else ()
+            warm_up = statement_insert.warm_up if way == "warm-up" else None
             db = await Database.connect(url, min_size=connections, max_size=connections,
-                                        warm=warm)
+                                        warm_up=warm_up)
             try:
                 figures[way] += await _writes(db, tenant_id, connections)
             finally:

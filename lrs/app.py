@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
                                     max_size=settings.pool_max, timeout=settings.db_timeout,
                                     command_timeout=settings.db_command_timeout,
                                     statement_cache=settings.db_statement_cache,
-                                    warm=(statement_insert.WRITE,))
+                                    warm_up=statement_insert.warm_up)
         try:
             async with db.connection() as conn:
                 # Made now if there is none (a fresh database), before any

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -66,20 +66,17 @@ class Query(NamedTuple):
     sql: str
 
 
-async def _warm_up(queries: Sequence[Query], conn: asyncpg.Connection) -> None:
-    """Prepare `queries` on a new connection, before any request uses it.
-    The first time a connection prepares a statement with types asyncpg has
-    no codec for yet (arrays among them), asyncpg looks them up with a query
-    of its own, which the server plans afresh on each connection: 15-20 ms
-    here, against 0.5 ms to prepare the statement again (docs/benchmarks.md,
-    "Session 28"). The group commit's statement has such types, so each
-    connection's first group commit waited for that: every write of the
-    first groups after a start, after the pool grew for a burst, or after an
-    idle connection was replaced (max_inactive_connection_lifetime). The
-    codecs found stay with the connection; the statement itself is prepared
-    again, cheaply, when first run."""
-    for query in queries:
-        await conn.prepare(query.sql)
+async def _warm(warm_up: Callable[[asyncpg.Connection], Awaitable[None]],
+                conn: asyncpg.Connection) -> None:
+    """A new connection's warm-up: if it fails for any other reason than
+    the database being unavailable, the connection serves cold."""
+    try:
+        await warm_up(conn)
+    except UNAVAILABLE:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a slower first request, not an outage
+        log.warning("a new database connection was not warmed up: %s: %s",
+                    type(exc).__name__, exc)
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:
@@ -99,22 +96,23 @@ class Database:
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
                       timeout: float = 5, command_timeout: float = 30,
-                      statement_cache: int = 100, warm: Sequence[Query] = ()) -> Database:
+                      statement_cache: int = 100,
+                      warm_up: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+                      ) -> Database:
         """`timeout` bounds connecting and waiting for a pooled connection,
         `command_timeout` each SQL command (LRS_DB_TIMEOUT and
         LRS_DB_COMMAND_TIMEOUT): no request waits on the database for ever.
         `statement_cache` (LRS_DB_STATEMENT_CACHE): 0 behind a pooler that
-        cannot carry prepared statements. `warm`: queries prepared on every
-        new connection before it serves (_warm_up)."""
+        cannot carry prepared statements. `warm_up`: run on every new
+        connection before it serves (a failure is logged, and it serves
+        all the same)."""
         options = dict(min_size=min_size, max_size=max_size,
                        timeout=timeout, command_timeout=command_timeout,
                        statement_cache_size=statement_cache,
                        # Statements are prepared per connection by asyncpg; keep them.
                        max_inactive_connection_lifetime=300,
                        reset=_no_session_state,
-                       # Behind a pooler a named statement may meet another
-                       # server connection, or none: nothing to warm there.
-                       init=functools.partial(_warm_up, warm) if warm and statement_cache else None)
+                       init=functools.partial(_warm, warm_up) if warm_up else None)
         try:
             pool = await asyncpg.create_pool(dsn, server_settings=SERVER_SETTINGS, **options)
         except asyncpg.ProtocolViolationError as exc:

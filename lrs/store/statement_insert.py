@@ -50,6 +50,10 @@ WRITE_LOCK_SPACE = 0x5354  # "ST"
 # writes under the tenant's write lock, in one call and one transaction.
 WRITE = Query("statements.write", """
 SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+# A tenant that lives only inside warm_up's transaction, rolled back.
+WARM_UP_TENANT = Query("statements.warm_up_tenant", """
+INSERT INTO tenants (name) VALUES ('warm-up.' || replace(gen_random_uuid()::text, '-', ''))
+RETURNING id""")
 # The tenant's write lock for a whole transaction (lrs_write_statements takes
 # it again inside: advisory locks nest within one transaction).
 WRITE_LOCK = Query("statements.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
@@ -169,6 +173,38 @@ async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[s
         for activity_id, text in zip(row["stale_ids"] or (), row["stale_definitions"] or (),
                                      strict=True))
     return None
+
+
+async def warm_up(conn: asyncpg.Connection) -> None:
+    """Run one group commit on a new connection, for a tenant made for it,
+    and roll it back: so that the first group commits it serves are no
+    slower than the others. A connection's first call waited for two things
+    (bench/first_write.py; docs/benchmarks.md, "Session 28"): asyncpg
+    looking up the statement's array types, 15-20 ms (with a query of its
+    own that the server plans afresh on each connection), and PostgreSQL
+    compiling lrs_write_statements and planning its statements for that
+    connection, about 10 ms more. That was the first groups after a start,
+    after the pool grew for a burst, and after an idle connection was
+    replaced. Nothing of it stays but a tenant id and a `seq` never used;
+    the write lock it takes is its own tenant's."""
+    statement_id = "00000000-0000-4000-8000-000000000000"
+    activity = "http://example.org/warm-up"
+
+    def index_rows(key: str) -> str:
+        return orjson.dumps([{"key": key_hash(key), "at": 1, "direct": True}]).decode()
+
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        tenant_id = await conn.fetchval(WARM_UP_TENANT.sql)
+        await conn.fetchrow(
+            WRITE.sql, tenant_id, statement_id, b'{"id":"%s"' % statement_id.encode(),
+            '[{"verb": "http://adlnet.gov/expapi/verbs/experienced"}]', "warm-up",
+            index_rows("mailto:warm-up@example.org"), index_rows(activity), [], [], [], [],
+            orjson.dumps([{"id": activity, "definition": {"name": {"en": "warm-up"}}}]).decode(),
+            None)
+    finally:
+        await transaction.rollback()
 
 
 def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
