@@ -91,9 +91,10 @@ async def _checkpoint(database_url: str) -> None:
     so that each starts from the same state: else a measure may pay for the
     dirty pages and WAL the one before it left (a checkpoint falling due
     during it, and the full-page images written after one), and which side
-    of a comparison pays depends on the order they run in. Four alternating
-    default runs (docs/benchmarks.md, "Session 28") showed no difference
-    within the machine's spread, so this removes a bias, not a measured one.
+    of a comparison pays depends on the order they run in. Four runs of the
+    write scenarios, alternating with and without (docs/benchmarks.md,
+    "Session 28"), showed no difference within the machine's spread: this
+    removes a possible bias, not a measured one.
     Needs superuser or pg_checkpoint (PostgreSQL 15+); without, no CHECKPOINT."""
     import asyncpg
 
