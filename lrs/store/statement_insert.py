@@ -184,9 +184,10 @@ async def warm_up(conn: asyncpg.Connection) -> None:
     own that the server plans afresh on each connection), and PostgreSQL
     compiling lrs_write_statements and planning its statements for that
     connection, about 10 ms more. That was the first groups after a start,
-    after the pool grew for a burst, and after an idle connection was
-    replaced. Nothing of it stays but a tenant id and a `seq` never used;
-    the write lock it takes is its own tenant's."""
+    and after each time the pool grew for a burst (asyncpg closes the
+    connections beyond its minimum after 5 minutes idle). Nothing of it
+    stays but a tenant id and a `seq` never used; the write lock it takes
+    is its own tenant's."""
     statement_id = "00000000-0000-4000-8000-000000000000"
     activity = "http://example.org/warm-up"
 
