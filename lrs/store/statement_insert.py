@@ -153,10 +153,8 @@ async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[s
     tenant_id = group[0].tenant_id
     definitions, relied_on, holding = _definitions(
         [p for b, p in new if b.define], canonical, HELD.facts(tenant_id))
-    row = await fetchrow(
-        conn, WRITE, tenant_id, *_statement_columns(new),
-        [p.index.ref_target for _, p in new if p.index.voids],
-        *_attachment_columns(group, outcomes), definitions, relied_on)
+    row = await fetchrow(conn, WRITE, *_write_arguments(group, outcomes, new, definitions,
+                                                        relied_on))
     if row["stored"] is not None:
         HELD.learn(tenant_id, row["epoch"], holding)
         _count(group[0].tenant, new, row)
@@ -187,25 +185,38 @@ async def warm_up(conn: asyncpg.Connection) -> None:
     and after each time the pool grew for a burst (asyncpg closes the
     connections beyond its minimum after 5 minutes idle). Nothing of it
     stays but a tenant id and a `seq` never used; the write lock it takes
-    is its own tenant's."""
-    statement_id = "00000000-0000-4000-8000-000000000000"
+    is its own tenant's. Its arguments are made as a group's are."""
     activity = "http://example.org/warm-up"
-
-    def index_rows(key: str) -> str:
-        return orjson.dumps([{"key": key_hash(key), "at": 1, "direct": True}]).decode()
-
+    statement_id = "00000000-0000-4000-8000-000000000000"
+    pending = PendingStatement(
+        id=statement_id, statement={"id": statement_id}, assign_timestamp=False,
+        index=StatementIndex(verb="http://adlnet.gov/expapi/verbs/experienced",
+                             registration=None, ref_target=None, voids=False,
+                             agents={"mbox:mailto:warm-up@example.org": True},
+                             activities={activity: True}),
+        definitions={activity: {"name": {"en": "warm-up"}}}, attachment_sha2=[],
+        payload=stored_payload({"id": statement_id}, assign_timestamp=False))
     transaction = conn.transaction()
     await transaction.start()
     try:
         tenant_id = await conn.fetchval(WARM_UP_TENANT.sql)
-        await conn.fetchrow(
-            WRITE.sql, tenant_id, statement_id, b'{"id":"%s"' % statement_id.encode(),
-            '[{"verb": "http://adlnet.gov/expapi/verbs/experienced"}]', "warm-up",
-            index_rows("mailto:warm-up@example.org"), index_rows(activity), [], [], [], [],
-            orjson.dumps([{"id": activity, "definition": {"name": {"en": "warm-up"}}}]).decode(),
-            None)
+        batch = WriteBatch(tenant_id=tenant_id, tenant="warm-up", credential="warm-up",
+                           version="2.0.0", define=True, statements=[pending])
+        definitions, _, _ = _definitions([pending], {}, None)
+        await conn.fetchrow(WRITE.sql, *_write_arguments(
+            [batch], {id(batch): None}, [(batch, pending)], definitions, None))
     finally:
         await transaction.rollback()
+
+
+def _write_arguments(group: list[WriteBatch], outcomes: dict[int, Exception | None],
+                     new: list[tuple[WriteBatch, PendingStatement]], definitions: str,
+                     relied_on: int | None) -> list:
+    """lrs_write_statements' arguments, in its parameters' order, for the
+    statements `new` of `group` (whose batches have `outcomes`)."""
+    return [group[0].tenant_id, *_statement_columns(new),
+            [p.index.ref_target for _, p in new if p.index.voids],
+            *_attachment_columns(group, outcomes), definitions, relied_on]
 
 
 def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
