@@ -196,6 +196,9 @@ async def warm_up(conn: asyncpg.Connection) -> None:
                              activities={activity: True}),
         definitions={activity: {"name": {"en": "warm-up"}}}, attachment_sha2=[],
         payload=stored_payload({"id": statement_id}, assign_timestamp=False))
+    # On the connection itself, not through lrs.store.db's fetchval and
+    # fetchrow: those time each query into the metrics, and a warm-up is no
+    # query a request made.
     transaction = conn.transaction()
     await transaction.start()
     try:
