@@ -33,7 +33,7 @@ def database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
     else:
-        with embedded.running(settings.resolved_data_dir) as url:
+        with embedded.running(settings.resolved_data_dir, settings.embedded_wal_mb) as url:
             yield url
 
 

@@ -50,6 +50,14 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
+def _wal_megabytes(raw: str) -> int:
+    megabytes = _non_negative_int(raw)
+    # PostgreSQL's own floor for min_wal_size: two 16 MB segments.
+    if 0 < megabytes < 32:
+        raise ValueError("must be 0 (off) or at least 32")
+    return megabytes
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     # inf (and 1e400, which float() reads as inf) would switch the bound off.
@@ -122,6 +130,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", _database_url, "", "PostgreSQL (13+) to use. Unset: start the embedded PostgreSQL in the data directory.", "URL", echo=False),
     Setting("data_dir", _text, "", "Folder of the embedded PostgreSQL's data. Default: $XDG_DATA_HOME/lrs or ~/.local/share/lrs.", "path"),
+    Setting("embedded_wal_mb", _wal_megabytes, "512", "Megabytes of WAL segments the embedded PostgreSQL keeps made in advance (its min_wal_size; its max_wal_size is raised to twice as much where lower), made once when they are missing, before the LRS serves (about 4 s a GB). Without them, on a new data folder, every commit waits while PostgreSQL creates a segment, each 16 MB of writes (50-90 ms here, see docs/operations.md). 0: the server's settings are left as they are. Lowering it later shrinks the pool at PostgreSQL's next checkpoints.", "int"),
     Setting("host", _text, "127.0.0.1", "Address `lrs serve` listens on.", "str"),
     Setting("port", _port, "8080", "Port `lrs serve` listens on.", "int"),
     Setting("workers", _positive_int, "1", "Worker processes of `lrs serve`.", "int"),
@@ -184,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     database_url: str | None = None
     data_dir: str = ""
+    embedded_wal_mb: int = 512
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1

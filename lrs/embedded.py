@@ -7,13 +7,17 @@ counts its users and the last one to leave stops it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
+
 from lrs.errors import LRSError
+from lrs.store import wal_pool
 
 log = logging.getLogger("lrs.embedded")
 
@@ -23,8 +27,10 @@ class EmbeddedUnavailable(LRSError):
 
 
 @contextlib.contextmanager
-def running(data_dir: Path) -> Iterator[str]:
-    """Start (or join) the embedded server; yield its connection URL."""
+def running(data_dir: Path, wal_mb: int) -> Iterator[str]:
+    """Start (or join) the embedded server; yield its connection URL.
+    `wal_mb`: megabytes of WAL segments it keeps made (lrs.store.wal_pool),
+    made now if missing; 0: its settings are left as they are."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
@@ -39,10 +45,21 @@ def running(data_dir: Path) -> Iterator[str]:
         warnings.simplefilter("ignore")
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
-        yield server.get_uri()
+        url = server.get_uri()
+        if wal_mb:
+            asyncio.run(_keep_wal(url, wal_mb))
+        yield url
     finally:
         _forget_dead_users(server)
         server.cleanup()
+
+
+async def _keep_wal(url: str, megabytes: int) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await wal_pool.ensure(conn, megabytes)
+    finally:
+        await conn.close()
 
 
 def tools_dir() -> Path | None:

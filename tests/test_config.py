@@ -21,7 +21,7 @@ def test_defaults_match_the_table():
 @pytest.mark.parametrize(("name", "value"), [
     ("LRS_PORT", "eighty"), ("LRS_PORT", "70000"), ("LRS_WORKERS", "0"),
     ("LRS_MIGRATE", "maybe"), ("LRS_DATABASE_URL", "mysql://x"), ("LRS_LOG_LEVEL", "loud"),
-    ("LRS_SHUTDOWN_TIMEOUT", "-1"), ("LRS_PAGE_LIMIT", "1.5"),
+    ("LRS_SHUTDOWN_TIMEOUT", "-1"), ("LRS_PAGE_LIMIT", "1.5"), ("LRS_EMBEDDED_WAL_MB", "16"),
 ])
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):

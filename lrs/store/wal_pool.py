@@ -1,0 +1,72 @@
+"""WAL segments made in advance, so that commits do not wait for one.
+
+PostgreSQL writes its log into 16 MB segment files. A checkpoint renames
+the segments it no longer needs into future ones; when none is left, the
+process that fills a segment creates the next one, writing and syncing its
+16 MB while every commit waits behind it. On a fresh cluster there are none
+to rename: under 2,500 single-statement POSTs a second a segment fills
+every 2 s, and each creation held every commit for 50-90 ms (the p99 of
+the benchmark's single statements; docs/benchmarks.md, Session 30).
+
+So the embedded server keeps `min_wal_size` of segments and has them made
+once, before the LRS serves: each segment is filled with one small record
+and a switch to the next, and a checkpoint then turns them all into future
+segments. A cluster that already has them is left as it is."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import asyncpg
+
+log = logging.getLogger("lrs.embedded")
+
+# Not the migrations' lock: this runs before them, in any process that
+# starts or joins the embedded server.
+_LOCK_KEY = 0x4C52_5357  # "LRSW"
+
+_SEGMENT_BYTES = "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"
+_SEGMENTS = r"SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
+_SETTING_MB = ("SELECT setting::bigint * pg_size_bytes('1' || coalesce(unit, 'B')) / 1048576 "
+               "FROM pg_settings WHERE name = $1")
+# A switch with nothing written since the last one is a no-op: each needs a
+# record first (not transactional, so no transaction is made for it).
+_FILL_ONE = "SELECT pg_logical_emit_message(false, 'lrs', 'wal pool'), pg_switch_wal()"
+
+
+async def ensure(conn: asyncpg.Connection, megabytes: int) -> int:
+    """Keep `megabytes` of WAL segments (min_wal_size, and max_wal_size at
+    least twice as much) and make those missing. Returns how many were made.
+    Needs a superuser (ALTER SYSTEM, pg_ls_waldir, CHECKPOINT)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        # A checkpoint keeps at most about max_wal_size / (1 +
+        # checkpoint_completion_target) of segments ahead (on PostgreSQL 18,
+        # 35 of 64 with max_wal_size = 1 GB): so max_wal_size is raised to
+        # twice the pool where it is lower.
+        changed = False
+        for name, wanted_mb in (("min_wal_size", megabytes), ("max_wal_size", 2 * megabytes)):
+            current = await conn.fetchval(_SETTING_MB, name)
+            if current != wanted_mb and (name == "min_wal_size" or current < wanted_mb):
+                # ALTER SYSTEM takes no parameters: the value is formatted,
+                # from an int.
+                await conn.execute(f"ALTER SYSTEM SET {name} = '{int(wanted_mb)}MB'")
+                changed = True
+        if changed:
+            await conn.execute("SELECT pg_reload_conf()")
+        wanted = math.ceil(megabytes * 1048576 / await conn.fetchval(_SEGMENT_BYTES))
+        missing = wanted - await conn.fetchval(_SEGMENTS)
+        if missing <= 0:
+            return 0
+        log.info("making %d WAL segments in advance (%d MB, once: LRS_EMBEDDED_WAL_MB)",
+                 missing, megabytes)
+        started = time.monotonic()
+        for _ in range(missing):
+            await conn.execute(_FILL_ONE)
+        await conn.execute("CHECKPOINT")
+        log.info("WAL segments made in %.1f s", time.monotonic() - started)
+        return missing
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

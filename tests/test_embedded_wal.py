@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL's WAL segments made in advance (lrs.store.wal_pool):
+on a new data folder, commits would otherwise wait while PostgreSQL creates
+each 16 MB segment. Real embedded servers, each in a folder of its own."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from lrs import embedded
+from tests.conftest import on_connection
+
+SEGMENTS = r"SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
+
+
+def _state(url: str) -> tuple[str, str, int]:
+    async def read(conn):
+        return (await conn.fetchval("SHOW min_wal_size"), await conn.fetchval("SHOW max_wal_size"),
+                await conn.fetchval(SEGMENTS))
+
+    return on_connection(url, read)
+
+
+def _made(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("making ")]
+
+
+def test_a_new_data_folder_gets_its_segments_once(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO, logger="lrs.embedded")
+    with embedded.running(tmp_path, 96) as url:
+        min_wal, max_wal, segments = _state(url)
+    # 96 MB is six 16 MB segments, all there before the first write; and
+    # max_wal_size is raised so that checkpoints keep them (from 1GB only
+    # when lower than twice the pool: here it is not).
+    assert (min_wal, max_wal) == ("96MB", "1GB")
+    assert segments >= 6
+    assert len(_made(caplog)) == 1
+
+    caplog.clear()
+    with embedded.running(tmp_path, 96) as url:
+        assert _state(url)[2] >= 6
+    assert _made(caplog) == [], "a second start finds the segments and makes none"
+
+
+def test_a_larger_pool_raises_max_wal_size(tmp_path: Path):
+    with embedded.running(tmp_path, 640) as url:
+        min_wal, max_wal, segments = _state(url)
+    assert (min_wal, max_wal) == ("640MB", "1280MB")
+    assert segments >= 40
+
+
+def test_zero_leaves_the_server_as_it_is(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO, logger="lrs.embedded")
+    with embedded.running(tmp_path, 0) as url:
+        min_wal, max_wal, segments = _state(url)
+    assert (min_wal, max_wal) == ("80MB", "1GB")  # PostgreSQL's defaults
+    assert segments < 6
+    assert _made(caplog) == []
