@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,17 +48,17 @@ def running(data_dir: Path, wal_mb: int) -> Iterator[str]:
     try:
         url = server.get_uri()
         if wal_mb:
-            asyncio.run(_keep_wal(url, wal_mb))
+            asyncio.run(_keep_wal(url, wal_mb, shutil.disk_usage(pgdata).free))
         yield url
     finally:
         _forget_dead_users(server)
         server.cleanup()
 
 
-async def _keep_wal(url: str, megabytes: int) -> None:
+async def _keep_wal(url: str, megabytes: int, free_bytes: int) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await wal_pool.ensure(conn, megabytes)
+        await wal_pool.ensure(conn, megabytes, free_bytes=free_bytes)
     finally:
         await conn.close()
 

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from lrs import embedded
+from lrs.store import wal_pool
 from tests.conftest import on_connection
 
 SEGMENTS = r"SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
@@ -56,3 +57,17 @@ def test_zero_leaves_the_server_as_it_is(tmp_path: Path, caplog):
     assert (min_wal, max_wal) == ("80MB", "1GB")  # PostgreSQL's defaults
     assert segments < 6
     assert _made(caplog) == []
+
+
+def test_too_little_free_disk_changes_nothing(tmp_path: Path, caplog):
+    # PostgreSQL stops when it cannot write its WAL: a pool that would take
+    # more than half of the free space is not made, and the operator told.
+    caplog.set_level(logging.WARNING, logger="lrs.embedded")
+    with embedded.running(tmp_path, 0) as url:
+        made = on_connection(url, lambda conn: wal_pool.ensure(conn, 640, free_bytes=150 << 20))
+        min_wal, max_wal, segments = _state(url)
+    assert made == 0
+    assert (min_wal, max_wal) == ("80MB", "1GB")
+    assert segments < 6
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "more than half of the 150 MB free" in warning

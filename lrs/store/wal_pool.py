@@ -36,12 +36,23 @@ _SETTING_MB = ("SELECT setting::bigint * pg_size_bytes('1' || coalesce(unit, 'B'
 _FILL_ONE = "SELECT pg_logical_emit_message(false, 'lrs', 'wal pool'), pg_switch_wal()"
 
 
-async def ensure(conn: asyncpg.Connection, megabytes: int) -> int:
+async def ensure(conn: asyncpg.Connection, megabytes: int, *, free_bytes: int) -> int:
     """Keep `megabytes` of WAL segments (min_wal_size, and max_wal_size at
     least twice as much) and make those missing. Returns how many were made.
+    `free_bytes`: the space left on the server's disk. When the missing
+    segments would take more than half of it, nothing is changed: PostgreSQL
+    stops when it cannot write its WAL, and a pool is not worth that.
     Needs a superuser (ALTER SYSTEM, pg_ls_waldir, CHECKPOINT)."""
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        segment_bytes = await conn.fetchval(_SEGMENT_BYTES)
+        missing = math.ceil(megabytes * 1048576 / segment_bytes) - await conn.fetchval(_SEGMENTS)
+        if missing > 0 and 2 * missing * segment_bytes > free_bytes:
+            log.warning("not making WAL segments in advance: %d MB would be more than half of "
+                        "the %d MB free on the data folder's disk (LRS_EMBEDDED_WAL_MB=%d; "
+                        "lower it, or 0 to silence this)", missing * segment_bytes // 1048576,
+                        free_bytes // 1048576, megabytes)
+            return 0
         # A checkpoint keeps at most about max_wal_size / (1 +
         # checkpoint_completion_target) of segments ahead (on PostgreSQL 18,
         # 35 of 64 with max_wal_size = 1 GB): so max_wal_size is raised to
@@ -56,8 +67,6 @@ async def ensure(conn: asyncpg.Connection, megabytes: int) -> int:
                 changed = True
         if changed:
             await conn.execute("SELECT pg_reload_conf()")
-        wanted = math.ceil(megabytes * 1048576 / await conn.fetchval(_SEGMENT_BYTES))
-        missing = wanted - await conn.fetchval(_SEGMENTS)
         if missing <= 0:
             return 0
         log.info("making %d WAL segments in advance (%d MB, once: LRS_EMBEDDED_WAL_MB)",
