@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from lrs import __version__, accounts, backup, config, embedded, orphan, ratelimit
+from lrs import __version__, accounts, backup, config, embedded, logs, orphan, ratelimit
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
@@ -65,6 +65,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from lrs.http import connections
 
+    # This process's own lines (the embedded PostgreSQL's start, uvicorn's
+    # supervisor of several workers) as the workers write theirs.
+    logs.configure(settings.log_level)
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(database_url(settings))
 

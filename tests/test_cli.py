@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,6 +128,9 @@ def test_serve_embedded_first_start_restart_and_clean_stop(tmp_path):
     secret = next(line.split()[-1] for line in output.splitlines()
                   if line.strip().startswith("secret:"))
     assert "curl -u" in output
+    # The wait for the embedded PostgreSQL's WAL segments is told, in JSON
+    # lines like the workers' (lrs.store.wal_pool).
+    assert re.search(r'"message":"making \d+ WAL segments in advance \(512 MB', output)
     assert not _postgres_of(data_dir), "SIGTERM stops the embedded PostgreSQL"
 
     proc = _serve(data_dir, port)
@@ -143,4 +147,5 @@ def test_serve_embedded_first_start_restart_and_clean_stop(tmp_path):
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=60)[0]
     assert "secret:" not in output  # printed on the first start only
+    assert "WAL segments" not in output  # made on the first start only
     assert not _postgres_of(data_dir)
