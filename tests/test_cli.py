@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,3 +150,4 @@ def test_serve_embedded_first_start_restart_and_clean_stop(tmp_path):
     assert "secret:" not in output  # printed on the first start only
     assert "WAL segments" not in output  # made on the first start only
     assert not _postgres_of(data_dir)
+    shutil.rmtree(data_dir)  # 0.5 GB of WAL, which pytest would keep for three runs

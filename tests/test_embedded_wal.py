@@ -5,13 +5,25 @@ each 16 MB segment. Real embedded servers, each in a folder of its own."""
 from __future__ import annotations
 
 import logging
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from lrs import embedded
 from lrs.store import wal_pool
 from tests.conftest import on_connection
 
 SEGMENTS = r"SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    # Removed at once: pytest keeps its last three runs' folders, and each of
+    # these holds up to 700 MB of WAL.
+    yield tmp_path / "lrs"
+    shutil.rmtree(tmp_path / "lrs", ignore_errors=True)
 
 
 def _state(url: str) -> tuple[str, str, int]:
@@ -26,9 +38,9 @@ def _made(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("making ")]
 
 
-def test_a_new_data_folder_gets_its_segments_once(tmp_path: Path, caplog):
+def test_a_new_data_folder_gets_its_segments_once(data_dir: Path, caplog):
     caplog.set_level(logging.INFO, logger="lrs.embedded")
-    with embedded.running(tmp_path, 96) as url:
+    with embedded.running(data_dir, 96) as url:
         min_wal, max_wal, segments = _state(url)
     # 96 MB is six 16 MB segments, all there before the first write; and
     # max_wal_size is raised so that checkpoints keep them (from 1GB only
@@ -38,32 +50,32 @@ def test_a_new_data_folder_gets_its_segments_once(tmp_path: Path, caplog):
     assert len(_made(caplog)) == 1
 
     caplog.clear()
-    with embedded.running(tmp_path, 96) as url:
+    with embedded.running(data_dir, 96) as url:
         assert _state(url)[2] >= 6
     assert _made(caplog) == [], "a second start finds the segments and makes none"
 
 
-def test_a_larger_pool_raises_max_wal_size(tmp_path: Path):
-    with embedded.running(tmp_path, 640) as url:
+def test_a_larger_pool_raises_max_wal_size(data_dir: Path):
+    with embedded.running(data_dir, 640) as url:
         min_wal, max_wal, segments = _state(url)
     assert (min_wal, max_wal) == ("640MB", "1280MB")
     assert segments >= 40
 
 
-def test_zero_leaves_the_server_as_it_is(tmp_path: Path, caplog):
+def test_zero_leaves_the_server_as_it_is(data_dir: Path, caplog):
     caplog.set_level(logging.INFO, logger="lrs.embedded")
-    with embedded.running(tmp_path, 0) as url:
+    with embedded.running(data_dir, 0) as url:
         min_wal, max_wal, segments = _state(url)
     assert (min_wal, max_wal) == ("80MB", "1GB")  # PostgreSQL's defaults
     assert segments < 6
     assert _made(caplog) == []
 
 
-def test_too_little_free_disk_changes_nothing(tmp_path: Path, caplog):
+def test_too_little_free_disk_changes_nothing(data_dir: Path, caplog):
     # PostgreSQL stops when it cannot write its WAL: a pool that would take
     # more than half of the free space is not made, and the operator told.
     caplog.set_level(logging.WARNING, logger="lrs.embedded")
-    with embedded.running(tmp_path, 0) as url:
+    with embedded.running(data_dir, 0) as url:
         made = on_connection(url, lambda conn: wal_pool.ensure(conn, 640, free_bytes=150 << 20))
         min_wal, max_wal, segments = _state(url)
     assert made == 0
