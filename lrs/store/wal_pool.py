@@ -5,8 +5,8 @@ the segments it no longer needs into future ones; when none is left, the
 process that fills a segment creates the next one, writing and syncing its
 16 MB while every commit waits behind it. On a fresh cluster there are none
 to rename: under 2,500 single-statement POSTs a second a segment fills
-every 2 s, and each creation held every commit for 50-90 ms (the p99 of
-the benchmark's single statements; docs/benchmarks.md, Session 30).
+every 2 s, and each creation held every commit for 50-90 ms (part of the
+tail of the benchmark's single statements; docs/benchmarks.md, Session 30).
 
 So the embedded server keeps `min_wal_size` of segments and has them made
 once, before the LRS serves: each segment is filled with one small record
