@@ -26,7 +26,7 @@ from pathlib import Path
 
 import asyncpg
 
-from lrs import config, embedded, ingest
+from lrs import embedded, ingest
 from lrs.auth.principal import Principal, authority_for, expand
 from lrs.store import migrate, statement_insert, tenants
 from lrs.store.db import Database
@@ -89,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="lrs-first-write-"))
     try:
-        with embedded.running(data, config.load().embedded_wal_mb) as url:
+        with embedded.running(data) as url:
             figures = asyncio.run(_measure(url, args.rounds, args.connections))
     finally:
         shutil.rmtree(data, ignore_errors=True)

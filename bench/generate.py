@@ -38,7 +38,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
 from conformance.bench.learning import VERBS, Agency
-from lrs import accounts, config, embedded, ingest
+from lrs import accounts, embedded, ingest
 from lrs.auth.principal import Principal, authority_for, expand
 from lrs.store import migrate, tenants
 from lrs.store.db import Database
@@ -183,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest_path = Path(args.manifest or (Path(args.data_dir) / "bench-manifest.json"
                                            if args.data_dir else "bench-manifest.json"))
     with contextlib.ExitStack() as stack:
-        url = args.database_url or stack.enter_context(embedded.running(
-            Path(args.data_dir), config.load().embedded_wal_mb))
+        url = args.database_url or stack.enter_context(embedded.running(Path(args.data_dir)))
         manifest = asyncio.run(load(url, args))
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))

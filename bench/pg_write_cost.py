@@ -47,7 +47,7 @@ import asyncpg
 import orjson
 
 from conformance.bench import raw_insert, workload
-from lrs import config, embedded, ingest
+from lrs import embedded, ingest
 from lrs.auth.principal import Principal
 from lrs.store import migrate, statement_insert
 from lrs.store.held_definitions import HeldDefinitions
@@ -209,7 +209,7 @@ def main() -> None:
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lrs-pg-cost-"))
     try:
-        with embedded.running(data_dir, config.load().embedded_wal_mb) as url:
+        with embedded.running(data_dir) as url:
             result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups,
                                          args.parts, tuple(args.variant), args.held))
     finally:

@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from lrs import config, embedded
+from lrs import embedded
 from lrs.store import statement_reader
 from lrs.store.statement_reader import StatementFilter
 from lrs.xapi import statement_query
@@ -191,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest_path = args.manifest or (Path(args.data_dir or ".") / "bench-manifest.json")
     manifest = orjson.loads(Path(manifest_path).read_bytes())
     with contextlib.ExitStack() as stack:
-        url = args.database_url or stack.enter_context(embedded.running(
-            Path(args.data_dir), config.load().embedded_wal_mb))
+        url = args.database_url or stack.enter_context(embedded.running(Path(args.data_dir)))
         asyncio.run(run(url, manifest, args))
     return 0
 

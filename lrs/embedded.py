@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
+from lrs import config
 from lrs.errors import LRSError
 from lrs.store import wal_pool
 
@@ -28,10 +29,13 @@ class EmbeddedUnavailable(LRSError):
 
 
 @contextlib.contextmanager
-def running(data_dir: Path, wal_mb: int) -> Iterator[str]:
+def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
     """Start (or join) the embedded server; yield its connection URL.
     `wal_mb`: megabytes of WAL segments it keeps made (lrs.store.wal_pool),
-    made now if missing; 0: its settings are left as they are."""
+    made now if missing; 0: its settings are left as they are; None:
+    LRS_EMBEDDED_WAL_MB's value, as `lrs serve` has it."""
+    if wal_mb is None:
+        wal_mb = config.load().embedded_wal_mb
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR

@@ -159,12 +159,12 @@ def _scratch_database(args: argparse.Namespace) -> Iterator[str | None]:
               "(pip install 'lrs[embedded]'), and no --database-url was given", flush=True)
         yield None
         return
-    from lrs import config, embedded
+    from lrs import embedded
 
-    # With the WAL segments ours gets (LRS_EMBEDDED_WAL_MB), so that neither
-    # pays for making them during its measures.
+    # With the WAL segments ours gets (LRS_EMBEDDED_WAL_MB, embedded.running's
+    # default), so that neither pays for making them during its measures.
     with tempfile.TemporaryDirectory(prefix="lrs-bench-raw-") as tmp, \
-            embedded.running(Path(tmp), config.load().embedded_wal_mb) as url:
+            embedded.running(Path(tmp)) as url:
         asyncio.run(_migrated(url))
         print(f"raw baseline: a scratch embedded PostgreSQL in {tmp}, our schema, empty tables",
               flush=True)

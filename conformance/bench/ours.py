@@ -141,10 +141,10 @@ def serving(data_dir: Path, *, port: int, workers: int, agencies: int,
     first on sys.path (PYTHONPATH alone would lose to the working directory
     when the benchmark runs from this repository's root). `open_files`: the
     soft limit on open files `lrs serve` starts with (it may raise it)."""
-    from lrs import config, embedded
+    from lrs import embedded
 
     shutil.rmtree(data_dir, ignore_errors=True)
-    with embedded.running(data_dir, config.load().embedded_wal_mb) as database_url:
+    with embedded.running(data_dir) as database_url:
         # The LRS as deployed: its default log level (one access line a
         # request) unless LRS_LOG_LEVEL says otherwise, written to a file.
         env = dict(os.environ, LRS_DATABASE_URL=database_url)
