@@ -32,7 +32,8 @@ class EmbeddedUnavailable(LRSError):
 def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
     """Start (or join) the embedded server; yield its connection URL.
     `wal_mb`: megabytes of WAL segments it keeps made (lrs.store.wal_pool),
-    made now if missing; 0: its settings are left as they are; None:
+    made now if missing; 0: none (settings an earlier pool made are taken
+    back); None:
     LRS_EMBEDDED_WAL_MB's value, as `lrs serve` has it."""
     if wal_mb is None:
         wal_mb = config.load().embedded_wal_mb
@@ -51,8 +52,7 @@ def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
         url = server.get_uri()
-        if wal_mb:
-            asyncio.run(_keep_wal(url, wal_mb, shutil.disk_usage(pgdata).free))
+        asyncio.run(_keep_wal(url, wal_mb, shutil.disk_usage(pgdata).free))
         yield url
     finally:
         _forget_dead_users(server)
@@ -62,7 +62,10 @@ def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
 async def _keep_wal(url: str, megabytes: int, free_bytes: int) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await wal_pool.ensure(conn, megabytes, free_bytes=free_bytes)
+        if megabytes:
+            await wal_pool.ensure(conn, megabytes, free_bytes=free_bytes)
+        else:
+            await wal_pool.release(conn)
     finally:
         await conn.close()
 

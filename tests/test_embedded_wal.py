@@ -62,13 +62,38 @@ def test_a_larger_pool_raises_max_wal_size(data_dir: Path):
     assert segments >= 40
 
 
-def test_zero_leaves_the_server_as_it_is(data_dir: Path, caplog):
+def test_zero_keeps_no_pool(data_dir: Path, caplog):
     caplog.set_level(logging.INFO, logger="lrs.embedded")
     with embedded.running(data_dir, 0) as url:
         min_wal, max_wal, segments = _state(url)
     assert (min_wal, max_wal) == ("80MB", "1GB")  # PostgreSQL's defaults
     assert segments < 6
     assert _made(caplog) == []
+
+
+def test_zero_after_a_pool_takes_its_settings_back(data_dir: Path, caplog):
+    caplog.set_level(logging.INFO, logger="lrs.embedded")
+    with embedded.running(data_dir, 640) as url:
+        assert _state(url)[:2] == ("640MB", "1280MB")
+    with embedded.running(data_dir, 0) as url:
+        assert _state(url)[:2] == ("80MB", "1GB")
+        # Back to the defaults, the spare segments go as they are used: a
+        # checkpoint keeps what the WAL written between checkpoints needs
+        # (here 5 segments) and removes the rest. 45 segments use up the pool.
+        async def write_wal(conn):
+            for _ in range(9):
+                for _ in range(5):
+                    await conn.execute(wal_pool._FILL_ONE)
+                await conn.execute("CHECKPOINT")
+
+        on_connection(url, write_wal)
+        assert _state(url)[2] < 20
+    assert any("WAL pool off" in r.getMessage() for r in caplog.records)
+    # And a later start with 0 finds nothing to take back.
+    caplog.clear()
+    with embedded.running(data_dir, 0) as url:
+        assert _state(url)[:2] == ("80MB", "1GB")
+    assert not any("WAL pool off" in r.getMessage() for r in caplog.records)
 
 
 def test_too_little_free_disk_changes_nothing(data_dir: Path, caplog):

@@ -11,7 +11,8 @@ tail of the benchmark's single statements; docs/benchmarks.md, Session 30).
 So the embedded server keeps `min_wal_size` of segments and has them made
 once, before the LRS serves: each segment is filled with one small record
 and a switch to the next, and a checkpoint then turns them all into future
-segments. A cluster that already has them is left as it is."""
+segments. A cluster that already has them is left as it is. With no pool
+asked for (0), the settings a pool made are taken back (release)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ _SEGMENT_BYTES = "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segm
 _SEGMENTS = r"SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
 _SETTING_MB = ("SELECT setting::bigint * pg_size_bytes('1' || coalesce(unit, 'B')) / 1048576 "
                "FROM pg_settings WHERE name = $1")
+# The pool's settings where ensure() made them (ALTER SYSTEM writes
+# postgresql.auto.conf).
+_POOL_SETTINGS = ("SELECT name FROM pg_file_settings WHERE name IN ('min_wal_size', "
+                  "'max_wal_size') AND sourcefile LIKE '%/postgresql.auto.conf'")
 # A switch with nothing written since the last one is a no-op: each needs a
 # record first (not transactional, so no transaction is made for it).
 _FILL_ONE = "SELECT pg_logical_emit_message(false, 'lrs', 'wal pool'), pg_switch_wal()"
@@ -77,5 +82,25 @@ async def ensure(conn: asyncpg.Connection, megabytes: int, *, free_bytes: int) -
         await conn.execute("CHECKPOINT")
         log.info("WAL segments made in %.1f s", time.monotonic() - started)
         return missing
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def release(conn: asyncpg.Connection) -> list[str]:
+    """Take back the settings a pool made (ALTER SYSTEM RESET), for a
+    server asked to keep none: PostgreSQL's defaults apply again, and its
+    next checkpoints remove the segments beyond them. Returns the settings
+    reset. Needs a superuser, as ensure() does."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        names = [row["name"] for row in await conn.fetch(_POOL_SETTINGS)]
+        for name in names:
+            # A name from the fixed list above, not from outside.
+            await conn.execute(f"ALTER SYSTEM RESET {name}")
+        if names:
+            await conn.execute("SELECT pg_reload_conf()")
+            log.info("WAL pool off (LRS_EMBEDDED_WAL_MB=0): %s back to PostgreSQL's defaults",
+                     " and ".join(names))
+        return names
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
