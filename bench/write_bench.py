@@ -33,7 +33,7 @@ import httpx
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
-from conformance.bench.ours import lrs_process
+from conformance.bench.ours import lrs_process  # noqa: E402 (after the path above)
 
 
 @contextlib.contextmanager

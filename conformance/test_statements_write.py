@@ -374,8 +374,11 @@ def test_imm_02_sa_11_group_member_order_not_significant(lrs, f):
     same["actor"]["member"] = [c, a, b]
     assert_status(lrs.post_statements(same), 200)
     got = read_statement(lrs, s["id"])
-    key = lambda m: m["mbox"]
-    assert sorted(got["actor"]["member"], key=key) == sorted([a, b, c], key=key)
+
+    def by_mbox(member: dict) -> str:
+        return member["mbox"]
+
+    assert sorted(got["actor"]["member"], key=by_mbox) == sorted([a, b, c], key=by_mbox)
 
 
 def test_imm_02_sr_05_06_duration_compared_to_hundredths(lrs, f, version):

@@ -102,8 +102,8 @@ scrape_configs:
                                capture_output=True, text=True, timeout=60)
         assert check.returncode == 0, check.stdout + check.stderr
         # Aggregated across the two workers:
-        line = next(l for l in exposition.splitlines()
-                    if l.startswith("lrs_statements_stored_total") and tenant.name in l)
+        line = next(row for row in exposition.splitlines()
+                    if row.startswith("lrs_statements_stored_total") and tenant.name in row)
         assert float(line.rsplit(" ", 1)[1]) == posted
 
         api = f"http://127.0.0.1:{prom_port}/api/v1/query"
