@@ -8,6 +8,9 @@ realistic statements of several agencies, and prints a table:
 - the raw rate PostgreSQL reaches inserting the same rows with the same
   indexes from as many connections (no HTTP, no validation), and our ingest
   rate as a fraction of it (raw_insert.py);
+- for this repository's LRS, what its group commits were in each of those
+  (from its /metrics): statements a group, how long a request waited for
+  its group to start, how long the call took;
 - GET /statements latency per filter on the agency the writes filled;
 - with `--scenarios flood` (not by default): one agency floods the LRS with
   1,000-statement POSTs from 128 connections while another sends single
@@ -193,24 +196,32 @@ WRITE_HEADER = [("| scenario | connections | statements/s | requests/s | p50 ms 
 def run(args: argparse.Namespace, origin: str, xapi_path: str,
         credentials: list[tuple[str, str] | str], database_url: str | None,
         raw_url: str | None, cpu: Callable[[], dict[str, float]] | None = None,
-        lrs_pid: int | None = None) -> None:
+        lrs_pid: int | None = None,
+        group_commits: Callable[[], dict[str, float]] | None = None) -> None:
     """`database_url`: the measured LRS's own database (ours), for the
     durability check and ANALYZE; `raw_url`: where the raw baseline runs
     (that same database, or a scratch one with our schema); `lrs_pid`: the
-    LRS's process (ours), for its memory under the flood."""
+    LRS's process (ours), for its memory under the flood; `group_commits`:
+    its writer's counters (ours), to say what its group commits were."""
     started = time.perf_counter()
     loads = workload.make_agencies(credentials, args.statements_per_agency, args.seed)
     print(f"generated {sum(len(x.statements) for x in loads):,} statements for {len(loads)} "
           f"agencies in {time.perf_counter() - started:.1f} s", flush=True)
     lines: list[str] = []
+    groups: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lrs-bench-") as tmp:
         work = Path(tmp)
         for scenario in WRITES:
             if ("singles" if scenario.per_request == 1 else "batches") in args.scenarios:
+                before = group_commits() if group_commits else None
                 lines.append(_write_scenario(args, scenario, origin, xapi_path, loads, work,
                                              database_url, raw_url, cpu))
+                if before is not None:
+                    groups.append(_group_commit_line(scenario, before, group_commits()))
         if lines:
             lines[:0] = WRITE_HEADER
+        if groups:
+            lines += ["", "The LRS's group commits (its /metrics), all agencies:", "", *groups]
         if "flood" in args.scenarios:
             lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid,
                                (lambda: _stored(database_url)) if database_url else None)
@@ -232,6 +243,21 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
     print("\n".join(lines))
     if raw_url and raw_url != database_url and not args.no_raw:
         print(SCRATCH_NOTE)
+
+
+def _group_commit_line(scenario: WriteScenario, before: dict[str, float],
+                       after: dict[str, float]) -> str:
+    """What the LRS's group commits were during `scenario` (the raw
+    baseline's run after it writes none): statements a group, how long a
+    batch waited for its group to start, how long the call took. At 64
+    connections the mean latency is 64 / rate (Little's law): this says what
+    it is made of."""
+    spent = {k: after[k] - before[k] for k in after}
+    groups, batches, calls = (max(1.0, spent[k]) for k in ("groups", "batches", "calls"))
+    return (f"- {scenario.name}: {spent['groups']:,.0f} group commits, "
+            f"{spent['statements'] / groups:,.1f} statements a group; a request waited "
+            f"{spent['wait_seconds'] / batches * 1e3:.1f} ms for its group to start, a call "
+            f"took {spent['call_seconds'] / calls * 1e3:.1f} ms")
 
 
 def _sent(args: argparse.Namespace) -> str:
@@ -429,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             credentials = [f"Bearer {idp.trusted_token(served.origin, served.admin, provider)}"
                            for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
-            served.database_url, cpu=lambda: ours.cpu_seconds(served), lrs_pid=served.pid)
+            served.database_url, cpu=lambda: ours.cpu_seconds(served), lrs_pid=served.pid,
+            group_commits=lambda: ours.group_commits(served))
         from lrs import config  # the level `lrs serve` took: LRS_LOG_LEVEL, or its default
 
         print(f"the LRS's log ({config.load().log_level}): {ours.log_summary(served.log)}")

@@ -62,6 +62,38 @@ def log_summary(path: Path) -> str:
             f"{levels.get('error', 0) + levels.get('critical', 0)} errors")
 
 
+# The writer's group-commit series in /metrics (both workers' together:
+# prometheus-client's multiprocess mode), by what they are.
+_GROUP_COMMIT_SERIES = {
+    "lrs_group_commit_statements_count": "groups",
+    "lrs_group_commit_statements_sum": "statements",
+    "lrs_group_commit_wait_seconds_count": "batches",
+    "lrs_group_commit_wait_seconds_sum": "wait_seconds",
+    'lrs_db_query_duration_seconds_count{query="statements.write"}': "calls",
+    'lrs_db_query_duration_seconds_sum{query="statements.write"}': "call_seconds",
+}
+
+
+def group_commits(served: Served) -> dict[str, float]:
+    """The LRS's group commits so far, from its /metrics: how many, the
+    statements in them, the batches (requests) and the seconds they waited
+    for their group to start, and
+    the calls of lrs_write_statements and their seconds. Sent with
+    LRS_METRICS_TOKEN when the environment sets one, as `lrs serve` then
+    asks for it."""
+    request = urllib.request.Request(served.origin + "/metrics")
+    if os.environ.get("LRS_METRICS_TOKEN"):
+        request.add_header("Authorization", f"Bearer {os.environ['LRS_METRICS_TOKEN']}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    found = dict.fromkeys(_GROUP_COMMIT_SERIES.values(), 0.0)
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in _GROUP_COMMIT_SERIES:
+            found[_GROUP_COMMIT_SERIES[name]] = float(value)
+    return found
+
+
 def cpu_seconds(served: Served) -> dict[str, float]:
     """CPU time used so far by the LRS (serve and its workers) and by
     PostgreSQL, from /proc (Linux): what a statement costs each of them,
