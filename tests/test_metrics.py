@@ -55,3 +55,25 @@ def test_no_unbounded_labels(server, tenant):
     assert tenant.key not in text and tenant.secret not in text
     assert "not-a-uuid" not in text
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", text)  # no statement ids
+
+
+def test_the_load_benchmark_reads_what_the_group_commits_were(server, tenant):
+    # conformance.bench prints these under its table for our LRS: they must
+    # move by what was written.
+    from types import SimpleNamespace
+
+    from conformance.bench import ours
+    from conformance.bench.__main__ import WRITES, _group_commit_line
+
+    served = SimpleNamespace(origin=server.url)
+    before = ours.group_commits(served)
+    url, auth = f"{server.url}/xapi/statements", (tenant.key, tenant.secret)
+    assert httpx.post(url, json=[GOOD, GOOD, GOOD], auth=auth, headers=V2).status_code == 200
+    assert httpx.post(url, json=GOOD, auth=auth, headers=V2).status_code == 200
+    after = ours.group_commits(served)
+    moved = {k: after[k] - before[k] for k in after}
+    # One request after the other: a group commit and a call each.
+    assert (moved["groups"], moved["statements"], moved["batches"], moved["calls"]) == (2, 4, 2, 2)
+    assert moved["wait_seconds"] >= 0 and moved["call_seconds"] > 0
+    line = _group_commit_line(WRITES[0], before, after)
+    assert line.startswith(f"- {WRITES[0].name}: 2 group commits, 2.0 statements a group;")
