@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import httpx
+
+from conformance.bench import ours
+from conformance.bench.__main__ import WRITES, _group_commit_line
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 GOOD = {"actor": {"mbox": "mailto:m@example.org"},
@@ -60,11 +64,6 @@ def test_no_unbounded_labels(server, tenant):
 def test_the_load_benchmark_reads_what_the_group_commits_were(server, tenant):
     # conformance.bench prints these under its table for our LRS: they must
     # move by what was written.
-    from types import SimpleNamespace
-
-    from conformance.bench import ours
-    from conformance.bench.__main__ import WRITES, _group_commit_line
-
     served = SimpleNamespace(origin=server.url)
     before = ours.group_commits(served)
     url, auth = f"{server.url}/xapi/statements", (tenant.key, tenant.secret)

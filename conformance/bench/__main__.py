@@ -249,7 +249,7 @@ def _group_commit_line(scenario: WriteScenario, before: dict[str, float],
                        after: dict[str, float]) -> str:
     """What the LRS's group commits were during `scenario` (the raw
     baseline's run after it writes none): statements a group, how long a
-    batch waited for its group to start, how long the call took. At 64
+    request waited for its group to start, how long the call took. At 64
     connections the mean latency is 64 / rate (Little's law): this says what
     it is made of."""
     spent = {k: after[k] - before[k] for k in after}
