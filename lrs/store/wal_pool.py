@@ -89,8 +89,10 @@ async def ensure(conn: asyncpg.Connection, megabytes: int, *, free_bytes: int) -
 async def release(conn: asyncpg.Connection) -> list[str]:
     """Take back the settings a pool made (ALTER SYSTEM RESET), for a
     server asked to keep none: PostgreSQL's defaults apply again, and its
-    next checkpoints remove the segments beyond them. Returns the settings
-    reset. Needs a superuser, as ensure() does."""
+    next checkpoints remove the segments beyond them. Whoever set them with
+    ALTER SYSTEM, they go: the embedded server's WAL sizes are the LRS's to
+    manage. Returns the settings reset. Needs a superuser, as ensure()
+    does."""
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
         names = [row["name"] for row in await conn.fetch(_POOL_SETTINGS)]
