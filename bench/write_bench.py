@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ import httpx
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
-from conformance.bench.ours import lrs_process  # noqa: E402 (after the path above)
+from conformance.bench.ours import group_commits, lrs_process  # noqa: E402 (after the path above)
 
 
 @contextlib.contextmanager
@@ -117,10 +116,8 @@ def count(url: str, auth: tuple[str, str], run: str) -> int:
 
 
 def group_commit_mean(url: str) -> float:
-    text = httpx.get(f"{url}/metrics").text
-    total = float(re.search(r"^lrs_group_commit_statements_sum (\S+)", text, re.M).group(1))
-    n = float(re.search(r"^lrs_group_commit_statements_count (\S+)", text, re.M).group(1))
-    return total / n if n else 0.0
+    commits = group_commits(url)
+    return commits["statements"] / commits["groups"] if commits["groups"] else 0.0
 
 
 def main() -> None:

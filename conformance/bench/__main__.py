@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                            for provider in providers]
         run(args, served.origin, "/xapi/", credentials, served.database_url,
             served.database_url, cpu=lambda: ours.cpu_seconds(served), lrs_pid=served.pid,
-            group_commits=lambda: ours.group_commits(served))
+            group_commits=lambda: ours.group_commits(served.origin))
         from lrs import config  # the level `lrs serve` took: LRS_LOG_LEVEL, or its default
 
         print(f"the LRS's log ({config.load().log_level}): {ours.log_summary(served.log)}")

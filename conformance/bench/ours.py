@@ -74,13 +74,13 @@ _GROUP_COMMIT_SERIES = {
 }
 
 
-def group_commits(served: Served) -> dict[str, float]:
-    """The LRS's group commits so far, from its /metrics: how many, the
+def group_commits(origin: str) -> dict[str, float]:
+    """The LRS's group commits so far, from /metrics at `origin`: how many, the
     statements in them, the batches (requests) and the seconds they waited
     for their group to start, and the calls of lrs_write_statements and
     their seconds. Sent with LRS_METRICS_TOKEN when the environment sets
     one, as `lrs serve` then asks for it."""
-    request = urllib.request.Request(served.origin + "/metrics")
+    request = urllib.request.Request(origin + "/metrics")
     if os.environ.get("LRS_METRICS_TOKEN"):
         request.add_header("Authorization", f"Bearer {os.environ['LRS_METRICS_TOKEN']}")
     with urllib.request.urlopen(request, timeout=10) as response:
