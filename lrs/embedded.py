@@ -33,8 +33,7 @@ def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
     """Start (or join) the embedded server; yield its connection URL.
     `wal_mb`: megabytes of WAL segments it keeps made (lrs.store.wal_pool),
     made now if missing; 0: none (settings an earlier pool made are taken
-    back); None:
-    LRS_EMBEDDED_WAL_MB's value, as `lrs serve` has it."""
+    back); None: LRS_EMBEDDED_WAL_MB's value, as `lrs serve` has it."""
     if wal_mb is None:
         wal_mb = config.load().embedded_wal_mb
     try:

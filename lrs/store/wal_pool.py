@@ -16,9 +16,11 @@ asked for (0), the settings a pool made are taken back (release)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -48,8 +50,7 @@ async def ensure(conn: asyncpg.Connection, megabytes: int, *, free_bytes: int) -
     segments would take more than half of it, nothing is changed: PostgreSQL
     stops when it cannot write its WAL, and a pool is not worth that.
     Needs a superuser (ALTER SYSTEM, pg_ls_waldir, CHECKPOINT)."""
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-    try:
+    async with _pool_lock(conn):
         segment_bytes = await conn.fetchval(_SEGMENT_BYTES)
         missing = math.ceil(megabytes * 1048576 / segment_bytes) - await conn.fetchval(_SEGMENTS)
         if missing > 0 and 2 * missing * segment_bytes > free_bytes:
@@ -82,8 +83,6 @@ async def ensure(conn: asyncpg.Connection, megabytes: int, *, free_bytes: int) -
         await conn.execute("CHECKPOINT")
         log.info("WAL segments made in %.1f s", time.monotonic() - started)
         return missing
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
 async def release(conn: asyncpg.Connection) -> list[str]:
@@ -93,8 +92,7 @@ async def release(conn: asyncpg.Connection) -> list[str]:
     ALTER SYSTEM, they go: the embedded server's WAL sizes are the LRS's to
     manage. Returns the settings reset. Needs a superuser, as ensure()
     does."""
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-    try:
+    async with _pool_lock(conn):
         names = [row["name"] for row in await conn.fetch(_POOL_SETTINGS)]
         for name in names:
             # A name from the fixed list above, not from outside.
@@ -104,5 +102,14 @@ async def release(conn: asyncpg.Connection) -> list[str]:
             log.info("WAL pool off (LRS_EMBEDDED_WAL_MB=0): %s back to PostgreSQL's defaults",
                      " and ".join(names))
         return names
+
+
+@contextlib.asynccontextmanager
+async def _pool_lock(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """One process at a time changes the pool (session lock, released even
+    when the change fails)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        yield
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
