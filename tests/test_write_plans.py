@@ -5,16 +5,18 @@ lrs_write_statements keeps its plans for the life of a connection
 tables were empty, when a sequential scan was cheapest, would otherwise be
 kept and scan a whole tenant on every write later. Observed from
 PostgreSQL's own counters: the write path never scans `statements` or
-`activities`."""
+`activities`, nor fetches statements by index beyond those it looks for."""
 
 from __future__ import annotations
+
+import uuid
 
 import asyncpg
 
 from lrs.store import migrate
 from lrs.store.statement_insert import write_group
 from tests.conftest import run
-from tests.statements_support import write_batch
+from tests.statements_support import voiding, write_batch
 
 SEQ_SCANS = """
 SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables
@@ -64,3 +66,45 @@ def test_writes_never_scan_the_statements_or_activities(empty_database):
     before, after, stored = run(scenario())
     assert stored == 652
     assert after == before
+
+
+INDEX_FETCHES = "SELECT idx_tup_fetch FROM pg_stat_user_tables WHERE relname = 'statements'"
+
+
+def test_a_group_of_several_tenants_fetches_only_the_statements_it_looks_for(empty_database):
+    # Plans made by the first call, on empty tables, are kept: a look-up by
+    # tenant and id that became a scan of the tenant's statements (an index
+    # scan, not counted above) would fetch hundreds of rows for every call.
+    async def scenario() -> tuple[int, list, list]:
+        conn = await asyncpg.connect(empty_database)
+        try:
+            await migrate.apply(conn)
+            a, b = [await conn.fetchval("INSERT INTO tenants (name) VALUES ($1) RETURNING id",
+                                        name) for name in ("plans-a", "plans-b")]
+            # The first call also voids (a statement not stored), so that it
+            # plans the voiding too.
+            firsts = [_batch(a, 1, 0), _batch(b, 1, 0),
+                      write_batch(b, [voiding(str(uuid.uuid4()))], tenant="plans-b")]
+            assert await write_group(conn, firsts) == [None, None, None]
+            for start in (1, 201, 401):
+                assert await write_group(conn, [_batch(a, 200, start),
+                                                 _batch(b, 200, start)]) == [None, None]
+            # One tenant sends a statement again, the other voids one.
+            again = _batch(a, 2, 601)
+            again.statements[0] = firsts[0].statements[0]
+            target = firsts[1].statements[0].id
+            voids = write_batch(b, [voiding(target)], tenant="plans-b")
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            before = await conn.fetchval(INDEX_FETCHES)
+            assert await write_group(conn, [again, voids]) == [None, None]
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            fetched = await conn.fetchval(INDEX_FETCHES) - before
+            voided = await conn.fetch("SELECT tenant_id, id::text FROM statements WHERE voided")
+            return fetched, [tuple(r) for r in voided], [(b, target)]
+        finally:
+            await conn.close()
+
+    fetched, voided, expected = run(scenario())
+    assert voided == expected
+    assert fetched < 20, f"{fetched} statements fetched by index for a group of 3"

@@ -1,12 +1,13 @@
 """One group commit's SQL: what the StatementWriter runs per group.
 
-A group is one tenant's waiting batches. Everything that needs no lock is
+A group is waiting batches of one tenant or of several (migrations/0017).
+Everything that needs no lock is
 done here first: duplicates and conflicts within the group, the payloads and
 index rows, attachment contents, and each activity's definitions folded
 together (leaving out those this worker has seen held: held_definitions).
 Then one call of lrs_write_statements (migrations/0007_write_statements.sql;
-defined anew by 0009, 0010, 0013, 0014, 0016), one round trip and one
-transaction, takes the tenant's write lock and either
+defined anew by 0009, 0010, 0013, 0014, 0016, 0017), one round trip and one
+transaction, takes the tenants' write locks and either
 writes it all or, when an incoming id is already stored (duplicates:
 equivalent -> skip, different -> 409 for that batch) or a canonical
 definition needs a merge it cannot judge, writes nothing and hands back what
@@ -17,7 +18,8 @@ and a reader paging by seq never misses a late commit; it is held only for
 the call, not across round trips and client work. Only a repeat holds it
 across calls (write_group): else other workers could change the same
 definitions between every two calls of a group, and its turn might never
-come.
+come. Whatever is looked up, found or remembered is by tenant and id: two
+tenants may use one statement id or activity id.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import orjson
 
 from lrs import metrics
 from lrs.errors import Conflict, ServiceUnavailable
-from lrs.store.db import RETRY_AFTER, Query, fetchrow
+from lrs.store.db import RETRY_AFTER, Query, fetch, fetchrow
 from lrs.store.held_definitions import HELD, TenantFacts, fingerprint
 from lrs.xapi import jsonparse
 from lrs.xapi.definitions import merge_definition
@@ -41,22 +43,25 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
-# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014, 0016) takes
+# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014, 0016, 0017) takes
 # the lock with this value written out, 21332: a new value needs a new
 # migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-# lrs_write_statements (migrations/0007, as 0016 defines it anew): one group's
-# writes under the tenant's write lock, in one call and one transaction.
+# lrs_write_statements (migrations/0007, as 0017 defines it anew): one group's
+# writes under its tenants' write locks, in one call and one transaction.
 WRITE = Query("statements.write", """
-SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                                   $14, $15, $16)""")
 # A tenant that lives only inside warm_up's transaction, rolled back.
 WARM_UP_TENANT = Query("statements.warm_up_tenant", """
 INSERT INTO tenants (name) VALUES ('warm-up.' || replace(gen_random_uuid()::text, '-', ''))
 RETURNING id""")
-# The tenant's write lock for a whole transaction (lrs_write_statements takes
-# it again inside: advisory locks nest within one transaction).
-WRITE_LOCK = Query("statements.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
+# The tenants' write locks for a whole transaction, in the order given
+# (ascending, as lrs_write_statements takes them again inside: advisory
+# locks nest within one transaction).
+WRITE_LOCKS = Query("statements.write_lock",
+                    "SELECT pg_advisory_xact_lock($1, t) FROM unnest($2::integer[]) AS t")
 # A group goes back and forth at most this often. Each extra call means
 # another writer stored one of its ids or changed one of its definitions in
 # the meantime; from the second call on the group holds its tenant's write
@@ -119,21 +124,24 @@ class WriteBatch:
     consistent_through: dt.datetime | None = None
 
 
+# A statement's or an activity's id within its tenant: what the group is
+# sorted out and its definitions merged by.
+Key = tuple[int, str]
+
+
 async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
-    """Write `group` (one tenant's batches) on `conn`, outside a transaction:
-    the first call of lrs_write_statements is one; if others wrote some of
-    its ids or definitions meanwhile, the calls that sort it out again run in
-    one transaction holding the tenant's write lock. One outcome per batch:
-    None or its Conflict."""
-    tenant_id = group[0].tenant_id
-    assert all(batch.tenant_id == tenant_id for batch in group), "one tenant per group"
-    found: dict[str, bytes] = {}  # payloads of incoming ids found stored
-    canonical: dict[str, dict | None] = {}  # definitions handed back to merge into
+    """Write `group` (batches of one tenant or of several) on `conn`, outside
+    a transaction: the first call of lrs_write_statements is one; if others
+    wrote some of its ids or definitions meanwhile, the calls that sort it
+    out again run in one transaction holding its tenants' write locks. One
+    outcome per batch: None or its Conflict."""
+    found: dict[Key, bytes] = {}  # payloads of incoming ids found stored
+    canonical: dict[Key, dict | None] = {}  # definitions handed back to merge into
     outcomes = await _call(conn, group, found, canonical)
     if outcomes is not None:
         return outcomes
     async with conn.transaction():
-        await fetchrow(conn, WRITE_LOCK, WRITE_LOCK_SPACE, tenant_id)
+        await fetch(conn, WRITE_LOCKS, WRITE_LOCK_SPACE, sorted({b.tenant_id for b in group}))
         for _ in range(MAX_CALLS - 1):
             outcomes = await _call(conn, group, found, canonical)
             if outcomes is not None:
@@ -142,34 +150,40 @@ async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list
                              "concurrent writes; retry", headers=dict(RETRY_AFTER))
 
 
-async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[str, bytes],
-                canonical: dict[str, dict | None]) -> list[Exception | None] | None:
+async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[Key, bytes],
+                canonical: dict[Key, dict | None]) -> list[Exception | None] | None:
     """One call of lrs_write_statements for what of `group` is still to be
     written: the outcomes, or None when others wrote some of its ids or
     definitions first (then `found` and `canonical` hold what they wrote)."""
     outcomes, new = _sort_out_group(group, found)
     if not new:
         return [outcomes[id(batch)] for batch in group]
-    tenant_id = group[0].tenant_id
+    tenants = sorted({batch.tenant_id for batch, _ in new})
+    facts = {tenant: HELD.facts(tenant) for tenant in tenants}
     definitions, relied_on, holding = _definitions(
-        [p for b, p in new if b.define], canonical, HELD.facts(tenant_id))
-    row = await fetchrow(conn, WRITE, *_write_arguments(group, outcomes, new, definitions,
-                                                        relied_on))
+        [(b.tenant_id, p) for b, p in new if b.define], canonical, facts)
+    row = await fetchrow(conn, WRITE, *_write_arguments(
+        tenants, group, outcomes, new, definitions, [relied_on.get(t) for t in tenants]))
+    epochs = dict(zip(tenants, row["epochs"], strict=True))
     if row["stored"] is not None:
-        HELD.learn(tenant_id, row["epoch"], holding)
-        _count(group[0].tenant, new, row)
+        for tenant in tenants:
+            HELD.learn(tenant, epochs[tenant], holding.get(tenant, {}))
+        _count(group, new, row)
         for batch in group:
-            batch.consistent_through = row["stored"]
+            if batch.tenant_id in epochs:
+                batch.consistent_through = row["stored"]
         return [outcomes[id(batch)] for batch in group]
-    if relied_on is not None and row["epoch"] != relied_on:
-        HELD.forget(tenant_id)  # a definition changed since: send them all
+    for tenant, epoch in relied_on.items():
+        if epochs[tenant] != epoch:
+            HELD.forget(tenant)  # a definition changed since: send them all
     # Written by others meanwhile: sort out again against what is stored.
-    found.update(zip((str(i) for i in row["existing_ids"] or ()),
+    found.update(zip(zip(row["existing_tenants"] or (), (str(i) for i in row["existing_ids"] or ()),
+                         strict=True),
                      row["existing_payloads"] or (), strict=True))
     canonical.update(
-        (activity_id, None if text is None else jsonparse.loads(text))
-        for activity_id, text in zip(row["stale_ids"] or (), row["stale_definitions"] or (),
-                                     strict=True))
+        ((tenant, activity_id), None if text is None else jsonparse.loads(text))
+        for tenant, activity_id, text in zip(row["stale_tenants"] or (), row["stale_ids"] or (),
+                                             row["stale_definitions"] or (), strict=True))
     return None
 
 
@@ -205,29 +219,32 @@ async def warm_up(conn: asyncpg.Connection) -> None:
         tenant_id = await conn.fetchval(WARM_UP_TENANT.sql)
         batch = WriteBatch(tenant_id=tenant_id, tenant="warm-up", credential="warm-up",
                            version="2.0.0", define=True, statements=[pending])
-        definitions, _, _ = _definitions([pending], {}, None)
+        definitions, _, _ = _definitions([(tenant_id, pending)], {}, {})
         await conn.fetchrow(WRITE.sql, *_write_arguments(
-            [batch], {id(batch): None}, [(batch, pending)], definitions, None))
+            [tenant_id], [batch], {id(batch): None}, [(batch, pending)], definitions, [None]))
     finally:
         await transaction.rollback()
 
 
-def _write_arguments(group: list[WriteBatch], outcomes: dict[int, Exception | None],
+def _write_arguments(tenants: list[int], group: list[WriteBatch],
+                     outcomes: dict[int, Exception | None],
                      new: list[tuple[WriteBatch, PendingStatement]], definitions: str,
-                     relied_on: int | None) -> list:
+                     epochs: list[int | None]) -> list:
     """lrs_write_statements' arguments, in its parameters' order, for the
-    statements `new` of `group` (whose batches have `outcomes`)."""
-    return [group[0].tenant_id, *_statement_columns(new),
-            [p.index.ref_target for _, p in new if p.index.voids],
-            *_attachment_columns(group, outcomes), definitions, relied_on]
+    statements `new` of `group` (whose batches have `outcomes`), of
+    `tenants` (ascending); `epochs`: per tenant, the one relied on."""
+    voiding = [(b.tenant_id, p.index.ref_target) for b, p in new if p.index.voids]
+    return [tenants, *_statement_columns(new), [t for t, _ in voiding],
+            [target for _, target in voiding], *_attachment_columns(group, outcomes),
+            definitions, epochs]
 
 
-def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
+def _sort_out_group(group: list[WriteBatch], existing: dict[Key, bytes]
                     ) -> tuple[dict[int, Exception | None],
                                list[tuple[WriteBatch, PendingStatement]]]:
     """Each batch's outcome, and the statements to insert, in arrival order."""
     outcomes: dict[int, Exception | None] = {}
-    accepted: dict[str, dict] = {}
+    accepted: dict[Key, dict] = {}
     new: list[tuple[WriteBatch, PendingStatement]] = []
     for batch in group:
         fresh, conflict = _sort_out(batch, existing, accepted)
@@ -236,30 +253,32 @@ def _sort_out_group(group: list[WriteBatch], existing: dict[str, bytes]
         if conflict is None:
             batch.stored_new = len(fresh)
             for pending in fresh:
-                accepted[pending.id] = pending.statement
+                accepted[batch.tenant_id, pending.id] = pending.statement
                 new.append((batch, pending))
     return outcomes, new
 
 
-def _count(tenant: str, new: list[tuple[WriteBatch, PendingStatement]], row: Any) -> None:
-    for version, count in Counter(batch.version for batch, _ in new).items():
+def _count(group: list[WriteBatch], new: list[tuple[WriteBatch, PendingStatement]],
+           row: Any) -> None:
+    names = {batch.tenant_id: batch.tenant for batch in group}
+    for (tenant, version), count in Counter((b.tenant, b.version) for b, _ in new).items():
         metrics.series(metrics.STATEMENTS_STORED, tenant, version).inc(count)
-    if row["voided"]:
-        metrics.series(metrics.VOIDS, tenant).inc(row["voided"])
-    if row["attachment_bytes"]:
-        metrics.series(metrics.ATTACHMENT_BYTES, tenant).inc(row["attachment_bytes"])
+    for column, metric in (("voided", metrics.VOIDS), ("attachment_bytes", metrics.ATTACHMENT_BYTES)):
+        for tenant_id, count in (jsonparse.loads(row[column]) if row[column] else {}).items():
+            metrics.series(metric, names[int(tenant_id)]).inc(count)
 
 
-def _sort_out(batch: WriteBatch, existing: dict[str, bytes], accepted: dict[str, dict]
+def _sort_out(batch: WriteBatch, existing: dict[Key, bytes], accepted: dict[Key, dict]
               ) -> tuple[list[PendingStatement], Exception | None]:
     """The statements of `batch` to insert, or the conflict that rejects it.
     xAPI 1.0.3 Communication 2.1.1/2.1.2, 2.0 LRS 4.1.6.1: an id already
     stored changes nothing; equal content is accepted, different is 409."""
     fresh = []
     for pending in batch.statements:
-        earlier = accepted.get(pending.id)
-        if earlier is None and pending.id in existing:
-            earlier = jsonparse.loads(existing[pending.id])
+        key = (batch.tenant_id, pending.id)
+        earlier = accepted.get(key)
+        if earlier is None and key in existing:
+            earlier = jsonparse.loads(existing[key])
         if earlier is None:
             fresh.append(pending)
         elif not statements_equivalent(earlier, pending.statement):
@@ -270,22 +289,23 @@ def _sort_out(batch: WriteBatch, existing: dict[str, bytes], accepted: dict[str,
 
 def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
     """lrs_write_statements' p_ids, p_payloads, p_statements, p_credential,
-    p_agents, p_activities (migrations/0014: one value each, not an array
-    element per statement, and per statement only what differs from the
-    default). The payloads (stored_payload) are joined by newlines, which
-    compact JSON never holds raw (a string escapes it)."""
-    ids, payloads, rows = [], [], []
+    p_at_tenants, p_agents, p_activities (migrations/0014: one value each,
+    not an array element per statement, and per statement only what differs
+    from the default). The payloads (stored_payload) are joined by newlines,
+    which compact JSON never holds raw (a string escapes it)."""
+    ids, payloads, rows, at_tenants = [], [], [], []
     agents: list[dict] = []
     activities: list[dict] = []
     credential = new[0][0].credential
     # IMM-05: a statement is voided when a voiding statement targets it,
     # whichever arrives first (the call checks stored ones); a voiding
     # statement is never voided (IMM-06).
-    voided_here = {p.index.ref_target for _, p in new if p.index.voids}
+    voided_here = {(b.tenant_id, p.index.ref_target) for b, p in new if p.index.voids}
     for at, (batch, p) in enumerate(new, 1):
         index = p.index
         ids.append(p.id)
         payloads.append(p.payload)
+        at_tenants.append(batch.tenant_id)
         row = {"verb": index_key(index.verb)}
         if index.registration is not None:
             row["registration"] = index.registration
@@ -293,7 +313,7 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
             row["ref_target"] = index.ref_target
         if index.voids:
             row["voids"] = True
-        elif p.id in voided_here:
+        elif voided_here and (batch.tenant_id, p.id) in voided_here:
             row["voided"] = True
         if batch.credential != credential:
             row["credential"] = batch.credential
@@ -307,59 +327,67 @@ def _statement_columns(new: list[tuple[WriteBatch, PendingStatement]]) -> list:
                 target.append({"key": key_hash(key), "at": at, "direct": True} if direct
                               else {"key": key_hash(key), "at": at})
     return [",".join(ids), b"\n".join(payloads), orjson.dumps(rows).decode(), credential,
-            orjson.dumps(agents).decode(), orjson.dumps(activities).decode()]
+            at_tenants, orjson.dumps(agents).decode(), orjson.dumps(activities).decode()]
 
 
 def _attachment_columns(batches: list[WriteBatch], outcomes: dict) -> list[list]:
-    """lrs_write_statements' attachment contents of the accepted batches."""
-    contents: dict[str, tuple[str, bytes]] = {}
+    """lrs_write_statements' attachment contents of the accepted batches,
+    with their tenants."""
+    contents: dict[Key, tuple[str, bytes]] = {}
     for batch in batches:
         if outcomes[id(batch)] is None:
             for sha2, content_type, content in batch.attachments:
-                contents.setdefault(sha2, (content_type, content))
-    return [list(contents), [t for t, _ in contents.values()], [c for _, c in contents.values()]]
+                contents.setdefault((batch.tenant_id, sha2), (content_type, content))
+    return [[t for t, _ in contents], [h for _, h in contents],
+            [t for t, _ in contents.values()], [c for _, c in contents.values()]]
 
 
-def _definitions(statements: list[PendingStatement], canonical: dict[str, dict | None],
-                 known: TenantFacts | None) -> tuple[str, int | None, dict[str, int]]:
-    """lrs_write_statements' p_definitions: per activity, its definitions in
-    the group folded together in store order (xAPI 2.0 LRS 4.1.6.4), on
-    their own or, where the call handed back the canonical one
-    (`canonical`), merged into it: {"id", "expected": the one handed back,
-    "definition": the merged one, left out when the same}. An activity
-    whose every definition here is `known` to hold is left out.
+def _definitions(statements: list[tuple[int, PendingStatement]],
+                 canonical: dict[Key, dict | None], known: dict[int, TenantFacts | None]
+                 ) -> tuple[str, dict[int, int], dict[int, dict[str, int]]]:
+    """lrs_write_statements' p_definitions: per tenant and activity, its
+    definitions in the group (statements: tenant and statement) folded
+    together in store order (xAPI 2.0 LRS 4.1.6.4), on their own or, where
+    the call handed back the canonical one (`canonical`), merged into it:
+    {"tenant", "id", "expected": the one handed back, "definition": the
+    merged one, left out when the same}. An activity whose every definition
+    here is `known` (per tenant) to hold is left out.
 
-    Also p_epoch (the epoch of the facts relied on, or None), and what the
-    call shows if it writes: each activity whose definitions here are all
-    one (by fingerprint) holds that one afterwards, merged or not, as
-    merging a definition into one that holds it changes nothing."""
-    incoming: dict[str, list[dict]] = defaultdict(list)
-    for pending in statements:
+    Also, per tenant that left some out, the epoch of the facts relied on
+    (p_epochs), and what the call shows if it writes: per tenant, each
+    activity whose definitions here are all one (by fingerprint) holds that
+    one afterwards, merged or not, as merging a definition into one that
+    holds it changes nothing."""
+    incoming: dict[Key, list[dict]] = defaultdict(list)
+    for tenant, pending in statements:
         for activity_id, definition in pending.definitions.items():
-            incoming[activity_id].append(definition)
+            incoming[tenant, activity_id].append(definition)
     definitions = []
-    holding: dict[str, int] = {}
-    relied_on = None
-    for activity_id, found in incoming.items():
+    holding: dict[int, dict[str, int]] = defaultdict(dict)
+    relied_on: dict[int, int] = {}
+    for key, found in incoming.items():
+        tenant, activity_id = key
         prints = {fingerprint(definition) for definition in found}
         if len(prints) == 1:
-            holding[activity_id] = print_ = prints.pop()
-            if (known is not None and activity_id not in canonical
-                    and known.holds(activity_id, print_)):
-                relied_on = known.epoch
+            holding[tenant][activity_id] = print_ = prints.pop()
+            facts = known.get(tenant)
+            if (facts is not None and key not in canonical
+                    and facts.holds(activity_id, print_)):
+                relied_on[tenant] = facts.epoch
                 continue
-        held = canonical.get(activity_id)
+        held = canonical.get(key)
         merged = held
         for definition in found:
             merged = merge_definition(merged, definition)
         if held is None:
-            definitions.append({"id": activity_id, "definition": merged})
+            definitions.append({"tenant": tenant, "id": activity_id, "definition": merged})
         # Compared as JSON: to Python `true == 1` and `[false] == [0]`, so a
         # newer extension value true over a held 1 was taken for no change.
         elif jsonparse.dumps(merged, sort_keys=True) == jsonparse.dumps(held, sort_keys=True):
-            definitions.append({"id": activity_id, "expected": held})
+            definitions.append({"tenant": tenant, "id": activity_id, "expected": held})
         else:
-            definitions.append({"id": activity_id, "expected": held, "definition": merged})
+            definitions.append({"tenant": tenant, "id": activity_id, "expected": held,
+                                "definition": merged})
     return jsonparse.dumps(definitions).decode(), relied_on, holding
 
 
