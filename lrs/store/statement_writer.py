@@ -1,18 +1,24 @@
 """The statement write path: group commit of validated, prepared batches.
 
 Every write request hands its batch to the process's StatementWriter and
-waits. Per tenant, the writer takes whatever batches of that tenant are
-waiting, writes them in one transaction (lrs.store.statement_insert) and
-answers each request after the commit: one WAL flush for many requests.
-Tenants are written in parallel, up to `max_transactions` transactions at
-once, whereas one tenant's transactions run one after another anyway (they
-hold its write lock), so one queue per tenant loses nothing. With
-`patience`, a transaction starts beside others only once the one started
-last has run that long (_Slots): fewer, larger commits while they are
-quick, and no tenant held back longer than that behind a slow one. Each
-request's batch stays all-or-nothing: conflicts are decided per batch
-before anything is inserted, under the tenant's write lock, so a 409 for
-one request does not touch the others in its group.
+waits. The writer takes whatever batches are waiting, writes them in one
+transaction (lrs.store.statement_insert) and answers each request after the
+commit: one WAL flush for many requests. Batches wait in one queue per
+tenant. A tenant's transactions run one after another anyway (they hold its
+write lock), so a tenant being written is passed over until its transaction
+ends. A group is what the tenant waiting longest has waiting, up to
+`max_group` statements, and, while that is small, what other tenants have
+waiting, up to `SHARED_GROUP` statements in all: one call for several
+agencies' single statements costs PostgreSQL little more than one agency's
+(migrations/0017), whereas a large group goes alone, so that no tenant's few
+statements wait for another's thousand. Up to `max_transactions`
+transactions run at once. With `patience`, a transaction starts beside
+others only once the one started last has run that long (_Slots): fewer,
+larger commits while they are quick, and no tenant held back longer than
+that behind a slow one. Each request's batch stays all-or-nothing:
+conflicts are decided per batch before anything is inserted, under the
+tenants' write locks, so a 409 for one request does not touch the others in
+its group.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 # 215-241. 0.005 s left the p99 over 50 ms; 0.015 s served about as many,
 # and made an agency beside one flooding the LRS wait longer.
 PATIENCE = 0.010
+# Most statements a group of several tenants holds: other tenants join the
+# group of the one waiting longest only while it stays this small.
+SHARED_GROUP = 100
 
 
 class StatementWriter:
@@ -47,9 +56,14 @@ class StatementWriter:
                  patience: float = 0.0) -> None:
         self._db = db
         self._max_group = max_group  # statements per transaction, at most
+        self._shared_group = min(max_group, SHARED_GROUP)
         self._slots = _Slots(max_transactions, patience)
+        # Tenant -> its waiting batches; a tenant's place is where its queue
+        # was made, so the one waiting longest comes first.
         self._queues: dict[int, deque[WriteBatch]] = {}
-        self._drainers: dict[int, asyncio.Task] = {}
+        self._writing: set[int] = set()  # tenants in a transaction now
+        self._tasks: set[asyncio.Task] = set()
+        self._starter_waiting = False  # a task waits for a slot to start a group
         self._running = False
 
     async def start(self) -> None:
@@ -58,8 +72,8 @@ class StatementWriter:
     async def stop(self) -> None:
         """Write what is queued, then stop (graceful shutdown)."""
         self._running = False
-        while self._drainers:
-            await asyncio.gather(*self._drainers.values(), return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def queued(self) -> int:
         """Batches waiting for a transaction (not those being written)."""
@@ -72,49 +86,70 @@ class StatementWriter:
             raise LRSError("the statement writer is not running")
         batch.future = asyncio.get_running_loop().create_future()
         batch.queued_at = time.perf_counter()
-        tenant = batch.tenant_id
-        self._queues.setdefault(tenant, deque()).append(batch)
-        if tenant not in self._drainers:
-            self._drainers[tenant] = asyncio.create_task(self._drain(tenant),
-                                                         name=f"statement-writer-{tenant}")
+        self._queues.setdefault(batch.tenant_id, deque()).append(batch)
+        self._start_when_ready()
         # The writer owns the outcome: if the client goes away, the batch
         # is still committed or not as a whole.
         return await asyncio.shield(batch.future)
 
-    async def _drain(self, tenant: int) -> None:
-        """Write one tenant's queue, group after group, until it is empty."""
-        queue = self._queues[tenant]
+    def _start_when_ready(self) -> None:
+        """Have one task wait for a slot while some tenant not being written
+        has batches waiting: when it gets one, it takes what they have."""
+        if self._starter_waiting or not any(
+                tenant not in self._writing for tenant in self._queues):
+            return
+        self._starter_waiting = True
+        task = asyncio.create_task(self._write_next_group(), name="statement-writer")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write_next_group(self) -> None:
         group: list[WriteBatch] = []
+        waiting = True
         try:
-            while queue:
-                async with self._slots:
-                    # Taken once a slot is free: what arrived meanwhile joins.
-                    group = self._take(queue)
+            async with self._slots:
+                # Taken once a slot is free: what arrived meanwhile joins.
+                self._starter_waiting = waiting = False
+                group = self._take()
+                self._start_when_ready()  # for those that did not fit
+                if group:
                     await self._commit(group)
-                    group = []
         except BaseException as exc:
             # A bug or a cancellation: no request may wait forever.
             failure = exc if isinstance(exc, Exception) else LRSError("the statement writer stopped")
-            for batch in (*group, *queue):
+            for batch in group:
                 _settle(batch, failure)
-            queue.clear()
             if not isinstance(exc, Exception):
                 raise
             log.exception("statement writer failed")
         finally:
-            # No await since `queue` was found empty: nothing was added since.
-            del self._drainers[tenant]
-            if not queue:
-                del self._queues[tenant]
+            if waiting:  # cancelled while waiting for a slot
+                self._starter_waiting = False
+            self._writing.difference_update(batch.tenant_id for batch in group)
+            self._start_when_ready()
 
-    def _take(self, queue: deque[WriteBatch]) -> list[WriteBatch]:
-        """Whatever waits, in arrival order, up to max_group statements (a
-        larger batch still goes, alone)."""
-        group = [queue.popleft()]
-        size = len(group[0].statements)
-        while queue and size + len(queue[0].statements) <= self._max_group:
-            group.append(queue.popleft())
-            size += len(group[-1].statements)
+    def _take(self) -> list[WriteBatch]:
+        """A group, in arrival order per tenant: what the tenant waiting
+        longest has waiting, up to max_group statements (a larger batch still
+        goes, alone), then while the group stays within shared_group, what
+        other tenants have waiting. Its tenants are marked as being written."""
+        group: list[WriteBatch] = []
+        size = 0
+        for tenant, queue in self._queues.items():
+            if tenant in self._writing:
+                continue
+            limit = self._shared_group if group else self._max_group
+            if group and size + len(queue[0].statements) > limit:
+                continue
+            while queue and (not group or size + len(queue[0].statements) <= limit):
+                group.append(queue.popleft())
+                size += len(group[-1].statements)
+            self._writing.add(tenant)
+            if size >= self._shared_group:
+                break
+        for tenant in {batch.tenant_id for batch in group}:
+            if not self._queues[tenant]:
+                del self._queues[tenant]
         return group
 
     async def _commit(self, group: list[WriteBatch]) -> None:
