@@ -4,7 +4,7 @@ baseline's COPY and INSERT ... unnest of the same rows (conformance.bench.
 raw_insert), on one connection, interleaved, in a fresh embedded PostgreSQL.
 
     python bench/pg_write_cost.py [--per-group 100] [--rounds 6] [--groups 15] [--parts]
-                                  [--variant FILE.sql ...] [--held]
+                                  [--variant FILE.sql ...] [--held] [--tenants N]
 
 Prints the backend's user and system CPU per statement (median of the
 rounds), read from /proc: the server's share of a write, with no HTTP and no
@@ -30,7 +30,12 @@ in the round.
 --held writes every statement once before the rounds, so that every
 activity's definition is held, as it is once a platform's courses are
 known, and adds ours with no definition left out (the worker's facts about
-held definitions, lrs/store/held_definitions.py, not consulted)."""
+held definitions, lrs/store/held_definitions.py, not consulted).
+
+--tenants N adds groups of N tenants' statements (per-group / N each),
+written as the statement writer puts several tenants' small groups
+together, in one call, and as one call per tenant: what a call of several
+tenants saves (migrations/0017)."""
 
 from __future__ import annotations
 
@@ -106,37 +111,64 @@ async def _parts(conn: asyncpg.Connection) -> list[tuple[str, list[str], list[st
     ]
 
 
+def _principal(tenant_id: int) -> Principal:
+    return Principal(tenant_id, f"cost-{tenant_id}", f"cost-key-{tenant_id}",
+                     frozenset({"statements/write", "define"}),
+                     {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
+
+
 class _KnowsNothing(HeldDefinitions):
     def facts(self, tenant_id: int) -> None:
         return None
 
 
 async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = False,
-                  variant_files: tuple[Path, ...] = (), held: bool = False
+                  variant_files: tuple[Path, ...] = (), held: bool = False, tenants: int = 1
                   ) -> dict[str, tuple[float, float, float | None]]:
     conn = await asyncpg.connect(url)
     try:
         await migrate.apply(conn)
         tenant = await conn.fetchval("INSERT INTO tenants (name) VALUES ('cost') RETURNING id")
         await raw_insert.prepare_schema(url)
-        principal = Principal(tenant, "cost", "cost-key", frozenset({"statements/write", "define"}),
-                              {"objectType": "Agent", "mbox": "mailto:platform@example.com"})
+        principal = _principal(tenant)
+        others = [_principal(await conn.fetchval(
+            "INSERT INTO tenants (name) VALUES ($1) RETURNING id", f"cost-{i}"))
+            for i in range(1, tenants)] if tenants > 1 else []
         # The load benchmark's statements, without ids (the LRS assigns them).
         variants = [*(await _parts(conn) if parts else []),
                     *await _variants(conn, list(variant_files))]
-        n = per * (rounds * (groups + 2) * (1 + len(variants) + int(held)) + 3)
+        n = per * (rounds * (groups + 2) * (1 + len(variants) + int(held) + 2 * int(tenants > 1))
+                   + 3)
         statements = workload.make_agencies([("cost", "cost")], n, seed=7)[0].statements[:n]
 
-        def ingested() -> list:  # the LRS assigns new ids each time
-            return [ingest.batch(ingest.receive(orjson.dumps(statements[i:i + per]),
-                                                "application/json", "1.0.3", max_statements=per),
-                                 version="1.0.3", principal=principal)
-                    for i in range(0, len(statements), per)]
+        def ingested(by: Principal = principal, size: int = per) -> list:
+            # the LRS assigns new ids each time
+            return [ingest.batch(ingest.receive(orjson.dumps(statements[i:i + size]),
+                                                "application/json", "1.0.3", max_statements=size),
+                                 version="1.0.3", principal=by)
+                    for i in range(0, len(statements), size)]
 
         if held:
             for batch in ingested():
                 await write_group(conn, [batch])
         batches = iter(ingested())
+        if others:
+            # Each tenant's own iterator of per/N-statement batches; held as
+            # ours are when --held (the same statements, so the same courses).
+            size = max(1, per // tenants)
+            per_tenant = [iter(ingested(by, size)) for by in (principal, *others)]
+            if held:
+                for by in others:
+                    for batch in ingested(by):
+                        await write_group(conn, [batch])
+
+            async def tenants_in_one_call() -> None:
+                group = [next(i) for i in per_tenant]
+                assert await write_group(conn, group) == [None] * len(group)
+
+            async def a_call_per_tenant() -> None:
+                for i in per_tenant:
+                    assert await write_group(conn, [next(i)]) == [None]
         rows = raw_insert.rows_for(statements)
         chunks = itertools.cycle(range(0, len(rows) - per + 1, per))
         seq = itertools.count(10**12, per)
@@ -166,6 +198,10 @@ async def measure(url: str, per: int, rounds: int, groups: int, parts: bool = Fa
         writers.update((name, (ours, off, on)) for name, off, on in variants)
         if held:
             writers["... with every definition sent"] = (ours_sending_every_definition, [], [])
+        if others:
+            writers[f"... {tenants} tenants a group, in one call"] = (tenants_in_one_call, [], [])
+            writers[f"... {tenants} tenants a group, a call per tenant"] = (a_call_per_tenant, [],
+                                                                             [])
         for _ in range(3):
             await ours()  # plans made, caches warm
         spent: dict[str, list[tuple[float, float]]] = {name: [] for name in writers}
@@ -206,12 +242,16 @@ def main() -> None:
     p.add_argument("--held", action="store_true",
                    help="every activity held before the rounds, and ours sending every "
                         "definition (see above)")
+    p.add_argument("--tenants", type=int, default=1,
+                   help="also groups of N tenants' statements, in one call and in a call per "
+                        "tenant (see above)")
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lrs-pg-cost-"))
     try:
         with embedded.running(data_dir) as url:
             result = asyncio.run(measure(url, args.per_group, args.rounds, args.groups,
-                                         args.parts, tuple(args.variant), args.held))
+                                         args.parts, tuple(args.variant), args.held,
+                                         args.tenants))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.per_group} statements a group, one connection, {os.cpu_count()} cores")
