@@ -59,6 +59,9 @@ AS $$
 DECLARE
     ids uuid[] := string_to_array(p_ids, ',')::uuid[];
     tenant integer;
+    tenant_ids uuid[];
+    found_ids uuid[];
+    found_payloads bytea[];
     locked integer;
     seqs bigint[];
     voided_tenants integer[];
@@ -86,17 +89,35 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Probed for every tenant and id of the call, kept only as a pair that
-    -- came in: found only where a client sent an id again. (As a join of
-    -- the pairs with statements, even LATERAL ... LIMIT 1, the generic plan
-    -- made on an empty table probed by tenant alone and read all of its
-    -- statements for each.)
-    SELECT array_agg(s.tenant_id), array_agg(s.id), array_agg(s.payload)
-    INTO existing_tenants, existing_ids, existing_payloads
-    FROM statements s
-    WHERE s.tenant_id = ANY (p_tenants) AND s.id = ANY (ids)
-      AND EXISTS (SELECT FROM unnest(p_at_tenants, ids) AS u (t, id)
-                  WHERE u.t = s.tenant_id AND u.id = s.id);
+    -- Per tenant, its ids: one index probe an id (`tenant_id = ANY (...)
+    -- AND id = ANY (...)` probed every tenant for every id; and as a join
+    -- of the pairs with statements, even LATERAL ... LIMIT 1, the generic
+    -- plan made on an empty table probed by tenant alone and read all of
+    -- the tenant's statements for each).
+    existing_tenants := '{}';
+    existing_ids := '{}';
+    existing_payloads := '{}';
+    voided_tenants := '{}';
+    voided_earlier := '{}';
+    FOREACH tenant IN ARRAY p_tenants LOOP
+        tenant_ids := CASE WHEN cardinality(p_tenants) = 1 THEN ids
+                           ELSE ARRAY(SELECT u.id FROM unnest(p_at_tenants, ids) AS u (t, id)
+                                      WHERE u.t = tenant) END;
+        SELECT array_agg(s.id), array_agg(s.payload) INTO found_ids, found_payloads
+        FROM statements s WHERE s.tenant_id = tenant AND s.id = ANY (tenant_ids);
+        IF found_ids IS NOT NULL THEN
+            existing_tenants := existing_tenants
+                                || array_fill(tenant, ARRAY[cardinality(found_ids)]);
+            existing_ids := existing_ids || found_ids;
+            existing_payloads := existing_payloads || found_payloads;
+        END IF;
+        -- IMM-05/IMM-06 (see 0007, 0009): statements voided before they came.
+        found_ids := ARRAY(SELECT v.ref_target FROM statements v
+                           WHERE v.tenant_id = tenant AND v.ref_target IS NOT NULL
+                             AND v.ref_target = ANY (tenant_ids) AND v.is_voiding);
+        voided_tenants := voided_tenants || array_fill(tenant, ARRAY[cardinality(found_ids)]);
+        voided_earlier := voided_earlier || found_ids;
+    END LOOP;
     -- (A scalar subquery per activity, OFFSET 0, `e.held <> ...` first:
     -- see 0010.)
     SELECT array_agg(e.tenant), array_agg(e.activity_id), array_agg(e.held::text)
@@ -111,17 +132,10 @@ BEGIN
                THEN e.held IS NOT NULL AND e.held <> e.definition
                     AND NOT lrs_definition_holds(e.held, e.definition)
                ELSE e.held IS DISTINCT FROM e.expected END;
-    IF existing_ids IS NOT NULL OR stale_ids IS NOT NULL THEN
+    IF cardinality(existing_ids) > 0 OR stale_ids IS NOT NULL THEN
         RETURN;
     END IF;
 
-    -- IMM-05/IMM-06, one look-up for the call (see 0007, 0009), its pairs
-    -- checked where a statement is inserted.
-    SELECT coalesce(array_agg(v.tenant_id), '{}'), coalesce(array_agg(v.ref_target), '{}')
-    INTO voided_tenants, voided_earlier
-    FROM statements v
-    WHERE v.tenant_id = ANY (p_tenants) AND v.ref_target IS NOT NULL
-      AND v.ref_target = ANY (ids) AND v.is_voiding;
     stored := greatest(date_trunc('milliseconds', clock_timestamp()),
                        (SELECT max(g.stored) + interval '1 millisecond'
                         FROM unnest(p_tenants) AS x (t),
