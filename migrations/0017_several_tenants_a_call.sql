@@ -10,9 +10,16 @@
 -- (lrs/store/statement_writer.py); per tenant there remain only its write
 -- lock, its row in statement_groups and its definitions epoch.
 --
--- The tenants' write locks are taken in the order of p_tenants, which the
--- caller sorts: two calls that share tenants take them in the same order and
--- never wait for each other's. All the call's tenants get one `stored`,
+-- A call waits only for its first tenant's write lock (the one whose
+-- statements waited longest), and only tries the others': if another call
+-- holds one, it writes nothing and names the tenants it found busy; the
+-- caller calls again without them, and writes them later. So a call never
+-- holds one tenant's lock while it waits for another's (no deadlock, and no
+-- chain of calls waiting for each other through tenants they share), and a
+-- tenant another worker is writing holds up none of the others. (The rare
+-- transaction that sorts a group out again, lrs/store/statement_insert.py,
+-- takes all its tenants' locks first, in ascending order.) All the call's
+-- tenants get one `stored`,
 -- past the last group of each, so each tenant's `stored` still grows from
 -- call to call; a statement's tenant is its position's in p_at_tenants.
 -- Otherwise this is 0016's function, every look-up and write by tenant and
@@ -22,7 +29,8 @@ DROP FUNCTION lrs_write_statements(integer, text, bytea, jsonb, text, jsonb, jso
                                    text[], text[], bytea[], jsonb, bigint);
 
 CREATE FUNCTION lrs_write_statements(
-    -- the call's tenants, ascending, each with at least one statement
+    -- the call's tenants, each with at least one statement: the first one
+    -- waited for, the others only tried
     p_tenants integer[],
     -- per statement (see 0014): ids, payloads, and the other properties
     -- as JSON objects, a property left out when it has its default
@@ -50,7 +58,9 @@ CREATE FUNCTION lrs_write_statements(
     -- per tenant id (as text), where not 0
     OUT voided jsonb, OUT attachment_bytes jsonb,
     -- per tenant, its definitions epoch when the call ends
-    OUT epochs bigint[])
+    OUT epochs bigint[],
+    -- tenants whose lock another transaction held: nothing was written
+    OUT busy_tenants integer[])
 LANGUAGE plpgsql
 -- Planned once per connection (see 0007): the generic plans, with
 -- sequential scans ruled out (tests/test_write_plans.py).
@@ -69,9 +79,12 @@ DECLARE
     stored_text text;
     changed integer;
 BEGIN
-    FOREACH tenant IN ARRAY p_tenants LOOP
-        PERFORM pg_advisory_xact_lock(21332, tenant);  -- WRITE_LOCK_SPACE "ST"
-    END LOOP;
+    PERFORM pg_advisory_xact_lock(21332, p_tenants[1]);  -- WRITE_LOCK_SPACE "ST"
+    busy_tenants := ARRAY(SELECT x.t FROM unnest(p_tenants[2:]) AS x (t)
+                          WHERE NOT pg_try_advisory_xact_lock(21332, x.t));
+    IF cardinality(busy_tenants) > 0 THEN
+        RETURN;
+    END IF;
     -- The tenants must exist, and stay until this transaction ends (0013).
     PERFORM FROM tenants t WHERE t.id = ANY (p_tenants) FOR KEY SHARE;
     GET DIAGNOSTICS locked = ROW_COUNT;

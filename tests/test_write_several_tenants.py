@@ -1,7 +1,9 @@
 """Several tenants' batches in one group commit (migrations/0017): each
 tenant's statements, ids, conflicts, voiding and definitions stay its own;
 the statement writer puts small groups of several tenants into one
-transaction, and a large group goes alone."""
+transaction, and a large group goes alone; a call waits for its first
+tenant's write lock only, and leaves out a tenant another transaction is
+writing, for a later group."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import asyncpg
 from lrs.errors import Conflict
 from lrs.store import migrate
 from lrs.store.db import Database
-from lrs.store.statement_insert import WRITE_LOCK_SPACE, write_group
+from lrs.store.statement_insert import WRITE_LOCK_SPACE, TenantBusy, write_group
 from lrs.store.statement_writer import SHARED_GROUP, StatementWriter
 from tests.conftest import run
 from tests.statements_support import statement, voiding, write_batch
@@ -201,3 +203,64 @@ def test_a_tenant_gone_fails_only_its_own_batch(empty_database):
     assert outcomes[0] == outcomes[2] == 1
     assert isinstance(outcomes[1], asyncpg.ForeignKeyViolationError)
     assert stored == 2
+
+
+async def _holding_lock(url: str, tenant_id: int) -> tuple[asyncpg.Connection, object]:
+    """Another transaction holding `tenant_id`'s write lock (as another
+    worker's group commit does)."""
+    holder = await asyncpg.connect(url)
+    transaction = holder.transaction()
+    await transaction.start()
+    await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK_SPACE, tenant_id)
+    return holder, transaction
+
+
+def test_a_call_leaves_out_a_tenant_another_transaction_is_writing(empty_database):
+    async def scenario():
+        conn = await asyncpg.connect(empty_database)
+        try:
+            a, b, c = await _tenants(conn, "a", "b", "c")
+            holder, _ = await _holding_lock(empty_database, b)
+            try:
+                outcomes = await asyncio.wait_for(write_group(conn, [
+                    _one_statement(a, "a"), _one_statement(b, "b"), _one_statement(c, "c")]), 10)
+            finally:
+                await holder.close()
+            return a, c, outcomes, await conn.fetch(
+                "SELECT tenant_id FROM statements ORDER BY tenant_id")
+        finally:
+            await conn.close()
+
+    a, c, outcomes, stored = run(scenario())
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], TenantBusy)
+    assert [r["tenant_id"] for r in stored] == [a, c]
+
+
+def test_the_writer_answers_the_others_while_a_tenant_is_written_elsewhere(empty_database):
+    """b's lock is held elsewhere: a is stored and answered at once, b waits
+    in its queue and is stored once the lock is free."""
+    async def scenario():
+        conn = await asyncpg.connect(empty_database)
+        db = await Database.connect(empty_database, min_size=1, max_size=4)
+        writer = StatementWriter(db)
+        await writer.start()
+        try:
+            a, b = await _tenants(conn, "a", "b")
+            holder, transaction = await _holding_lock(empty_database, b)
+            # a waits longest, so the group's call waits only for a's lock.
+            for_a = asyncio.ensure_future(writer.write(_one_statement(a, "a")))
+            for_b = asyncio.ensure_future(writer.write(_one_statement(b, "b")))
+            a_answered = await asyncio.wait_for(for_a, 10)
+            b_waited = not for_b.done()
+            await transaction.rollback()
+            await holder.close()
+            b_answered = await asyncio.wait_for(for_b, 10)
+            return a_answered, b_waited, b_answered, await conn.fetchval(
+                "SELECT count(*) FROM statements")
+        finally:
+            await writer.stop()
+            await db.close()
+            await conn.close()
+
+    assert run(scenario()) == (1, True, 1, 2)

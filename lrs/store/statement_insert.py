@@ -58,8 +58,8 @@ WARM_UP_TENANT = Query("statements.warm_up_tenant", """
 INSERT INTO tenants (name) VALUES ('warm-up.' || replace(gen_random_uuid()::text, '-', ''))
 RETURNING id""")
 # The tenants' write locks for a whole transaction, in the order given
-# (ascending, as lrs_write_statements takes them again inside: advisory
-# locks nest within one transaction).
+# (lrs_write_statements takes them again inside: advisory locks nest within
+# one transaction).
 WRITE_LOCKS = Query("statements.write_lock",
                     "SELECT pg_advisory_xact_lock($1, t) FROM unnest($2::integer[]) AS t")
 # A group goes back and forth at most this often. Each extra call means
@@ -129,21 +129,47 @@ class WriteBatch:
 Key = tuple[int, str]
 
 
+class TenantBusy(Exception):
+    """A batch's outcome when another transaction held its tenant's write
+    lock: nothing of it was written, and it goes into a later group."""
+
+
 async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list[Exception | None]:
     """Write `group` (batches of one tenant or of several) on `conn`, outside
     a transaction: the first call of lrs_write_statements is one; if others
     wrote some of its ids or definitions meanwhile, the calls that sort it
     out again run in one transaction holding its tenants' write locks. One
-    outcome per batch: None or its Conflict."""
+    outcome per batch: None, its Conflict, or TenantBusy when another
+    transaction was writing its tenant (but for the first batch's tenant,
+    which the call waits for)."""
     found: dict[Key, bytes] = {}  # payloads of incoming ids found stored
     canonical: dict[Key, dict | None] = {}  # definitions handed back to merge into
-    outcomes = await _call(conn, group, found, canonical)
-    if outcomes is not None:
-        return outcomes
+    written = group
+    outcomes = await _call(conn, written, found, canonical)
+    while isinstance(outcomes, set):  # without the busy tenants' batches
+        written = [batch for batch in written if batch.tenant_id not in outcomes]
+        outcomes = await _call(conn, written, found, canonical)
+    if outcomes is None:
+        outcomes = await _call_holding_locks(conn, written, found, canonical)
+    decided = dict(zip(map(id, written), outcomes, strict=True))
+    return [decided.get(id(batch), _BUSY) for batch in group]
+
+
+_BUSY = TenantBusy("another transaction was writing the tenant")
+
+
+async def _call_holding_locks(conn: asyncpg.Connection, group: list[WriteBatch],
+                              found: dict[Key, bytes], canonical: dict[Key, dict | None]
+                              ) -> list[Exception | None]:
+    """The calls that sort `group` out again once others wrote some of its
+    ids or definitions, in one transaction holding its tenants' write locks
+    (taken in ascending order: two such transactions never wait for each
+    other, and a call waits for none while holding another's)."""
     async with conn.transaction():
         await fetch(conn, WRITE_LOCKS, WRITE_LOCK_SPACE, sorted({b.tenant_id for b in group}))
         for _ in range(MAX_CALLS - 1):
             outcomes = await _call(conn, group, found, canonical)
+            assert not isinstance(outcomes, set), "its own locks are never busy"
             if outcomes is not None:
                 return outcomes
     raise ServiceUnavailable("the statements' ids and definitions kept changing under "
@@ -151,19 +177,25 @@ async def write_group(conn: asyncpg.Connection, group: list[WriteBatch]) -> list
 
 
 async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[Key, bytes],
-                canonical: dict[Key, dict | None]) -> list[Exception | None] | None:
+                canonical: dict[Key, dict | None]) -> list[Exception | None] | set[int] | None:
     """One call of lrs_write_statements for what of `group` is still to be
-    written: the outcomes, or None when others wrote some of its ids or
-    definitions first (then `found` and `canonical` hold what they wrote)."""
+    written: the outcomes; or the tenants whose write locks other
+    transactions held (nothing written); or None when others wrote some of
+    its ids or definitions first (then `found` and `canonical` hold what
+    they wrote)."""
     outcomes, new = _sort_out_group(group, found)
     if not new:
         return [outcomes[id(batch)] for batch in group]
-    tenants = sorted({batch.tenant_id for batch, _ in new})
+    # The one waiting longest first: the call waits for its lock alone.
+    first = new[0][0].tenant_id
+    tenants = [first, *sorted({batch.tenant_id for batch, _ in new} - {first})]
     facts = {tenant: HELD.facts(tenant) for tenant in tenants}
     definitions, relied_on, holding = _definitions(
         [(b.tenant_id, p) for b, p in new if b.define], canonical, facts)
     row = await fetchrow(conn, WRITE, *_write_arguments(
         tenants, group, outcomes, new, definitions, [relied_on.get(t) for t in tenants]))
+    if row["busy_tenants"]:
+        return set(row["busy_tenants"])
     epochs = dict(zip(tenants, row["epochs"], strict=True))
     if row["stored"] is not None:
         for tenant in tenants:
@@ -232,7 +264,8 @@ def _write_arguments(tenants: list[int], group: list[WriteBatch],
                      epochs: list[int | None]) -> list:
     """lrs_write_statements' arguments, in its parameters' order, for the
     statements `new` of `group` (whose batches have `outcomes`), of
-    `tenants` (ascending); `epochs`: per tenant, the one relied on."""
+    `tenants` (the one to wait for first); `epochs`: per tenant, the one
+    relied on."""
     voiding = [(b.tenant_id, p.index.ref_target) for b, p in new if p.index.voids]
     return [tenants, *_statement_columns(new), [t for t, _ in voiding],
             [target for _, target in voiding], *_attachment_columns(group, outcomes),

@@ -11,8 +11,11 @@ ends. A group is what the tenant waiting longest has waiting, up to
 waiting, up to `SHARED_GROUP` statements in all: one call for several
 agencies' single statements costs PostgreSQL little more than one agency's
 (migrations/0017), whereas a large group goes alone, so that no tenant's few
-statements wait for another's thousand. Up to `max_transactions`
-transactions run at once. With `patience`, a transaction starts beside
+statements wait for another's thousand. A transaction waits only for the
+write lock of the tenant waiting longest: a batch of another tenant whose
+lock another worker holds goes back to its queue (TenantBusy). Up to
+`max_transactions` transactions run at once. With `patience`, a
+transaction starts beside
 others only once the one started last has run that long (_Slots): fewer,
 larger commits while they are quick, and no tenant held back longer than
 that behind a slow one. Each request's batch stays all-or-nothing:
@@ -33,7 +36,7 @@ import asyncpg
 from lrs import metrics
 from lrs.errors import LRSError, ServiceUnavailable
 from lrs.store.db import RETRY_AFTER, UNAVAILABLE, Database
-from lrs.store.statement_insert import WriteBatch, write_group
+from lrs.store.statement_insert import TenantBusy, WriteBatch, write_group
 
 log = logging.getLogger("lrs.writer")
 
@@ -163,9 +166,16 @@ class StatementWriter:
             for batch in group:
                 await self._commit([batch])
             return
-        metrics.GROUP_COMMIT_SIZE.observe(sum(len(b.statements) for b in group))
+        busy = [b for b, o in zip(group, outcomes or [], strict=False) if isinstance(o, TenantBusy)]
+        metrics.GROUP_COMMIT_SIZE.observe(sum(len(b.statements) for b in group)
+                                          - sum(len(b.statements) for b in busy))
         for batch, outcome in zip(group, outcomes or [], strict=False):
-            _settle(batch, outcome)
+            if not isinstance(outcome, TenantBusy):
+                _settle(batch, outcome)
+        # Another transaction was writing their tenants (another worker's):
+        # back to the head of their queues, for a later group.
+        for batch in reversed(busy):
+            self._queues.setdefault(batch.tenant_id, deque()).appendleft(batch)
 
     async def _transaction(self, group: list[WriteBatch]) -> list[Exception | None] | None:
         for attempt in range(3):
