@@ -163,8 +163,8 @@ async def _call_holding_locks(conn: asyncpg.Connection, group: list[WriteBatch],
                               ) -> list[Exception | None]:
     """The calls that sort `group` out again once others wrote some of its
     ids or definitions, in one transaction holding its tenants' write locks
-    (taken in ascending order: two such transactions never wait for each
-    other, and a call waits for none while holding another's)."""
+    (taken in ascending order, so that two such transactions cannot wait for
+    each other; a single call holds no lock while it waits, see 0017)."""
     async with conn.transaction():
         await fetch(conn, WRITE_LOCKS, WRITE_LOCK_SPACE, sorted({b.tenant_id for b in group}))
         for _ in range(MAX_CALLS - 1):

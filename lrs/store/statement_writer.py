@@ -15,13 +15,12 @@ statements wait for another's thousand. A transaction waits only for the
 write lock of the tenant waiting longest: a batch of another tenant whose
 lock another worker holds goes back to its queue (TenantBusy). Up to
 `max_transactions` transactions run at once. With `patience`, a
-transaction starts beside
-others only once the one started last has run that long (_Slots): fewer,
-larger commits while they are quick, and no tenant held back longer than
-that behind a slow one. Each request's batch stays all-or-nothing:
-conflicts are decided per batch before anything is inserted, under the
-tenants' write locks, so a 409 for one request does not touch the others in
-its group.
+transaction starts beside others only once the one started last has run
+that long (_Slots): fewer, larger commits while they are quick, and no
+tenant held back longer than that behind a slow one. Each request's batch
+stays all-or-nothing: conflicts are decided per batch before anything is
+inserted, under the tenants' write locks, so a 409 for one request does not
+touch the others in its group.
 """
 
 from __future__ import annotations
