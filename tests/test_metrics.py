@@ -72,5 +72,5 @@ def test_the_load_benchmark_reads_what_the_group_commits_were(server, tenant):
     # One request after the other: a group commit and a call each.
     assert (moved["groups"], moved["statements"], moved["batches"], moved["calls"]) == (2, 4, 2, 2)
     assert moved["wait_seconds"] >= 0 and moved["call_seconds"] > 0
-    line = _group_commit_line(WRITES[0], before, after)
+    line = _group_commit_line(WRITES[0].name, before, after)
     assert line.startswith(f"- {WRITES[0].name}: 2 group commits, 2.0 statements a group;")

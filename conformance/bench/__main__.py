@@ -217,14 +217,19 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
                 lines.append(_write_scenario(args, scenario, origin, xapi_path, loads, work,
                                              database_url, raw_url, cpu))
                 if before is not None:
-                    groups.append(_group_commit_line(scenario, before, group_commits()))
+                    groups.append(_group_commit_line(scenario.name, before, group_commits()))
         if lines:
             lines[:0] = WRITE_HEADER
         if groups:
             lines += ["", "The LRS's group commits (its /metrics), all agencies:", "", *groups]
         if "flood" in args.scenarios:
+            before = group_commits() if group_commits else None
             lines += flood.run(args, origin, xapi_path, loads, work, lrs_pid,
                                (lambda: _stored(database_url)) if database_url else None)
+            if before is not None:
+                lines += ["", "The LRS's group commits during the flood (its /metrics), both "
+                          "agencies:", "", _group_commit_line("the flood", before,
+                                                              group_commits())]
         if "connections" in args.scenarios:
             lines += held_connections.run(args, origin, xapi_path, loads, work)
         if "queries" in args.scenarios:
@@ -245,16 +250,16 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
         print(SCRATCH_NOTE)
 
 
-def _group_commit_line(scenario: WriteScenario, before: dict[str, float],
+def _group_commit_line(scenario: str, before: dict[str, float],
                        after: dict[str, float]) -> str:
     """What the LRS's group commits were during `scenario` (the raw
-    baseline's run after it writes none): statements a group, how long a
+    baseline's run after it writes none; the flood's, its two agencies'): statements a group, how long a
     request waited for its group to start, how long the call took. At 64
     connections the mean latency is 64 / rate (Little's law): this says what
     it is made of."""
     spent = {k: after[k] - before[k] for k in after}
     groups, batches, calls = (max(1.0, spent[k]) for k in ("groups", "batches", "calls"))
-    return (f"- {scenario.name}: {spent['groups']:,.0f} group commits, "
+    return (f"- {scenario}: {spent['groups']:,.0f} group commits, "
             f"{spent['statements'] / groups:,.1f} statements a group; a request waited "
             f"{spent['wait_seconds'] / batches * 1e3:.1f} ms for its group to start, a call "
             f"took {spent['call_seconds'] / calls * 1e3:.1f} ms")
