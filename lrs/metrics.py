@@ -112,6 +112,10 @@ STATEMENT_BATCH_SIZE = Histogram(
 GROUP_COMMIT_SIZE = Histogram(
     "lrs_group_commit_statements", "Statements written per database transaction of the group commit.",
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
+GROUP_COMMIT_BUSY = Counter(
+    "lrs_group_commit_busy_total",
+    "Write requests a group commit left for a later one: another worker was writing their "
+    "tenant.")
 GROUP_COMMIT_WAIT = Histogram(
     "lrs_group_commit_wait_seconds", "Time a write request waited to join a group commit.",
     buckets=_LATENCY_BUCKETS)

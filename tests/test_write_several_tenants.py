@@ -11,6 +11,7 @@ import asyncio
 import uuid
 
 import asyncpg
+from prometheus_client import REGISTRY
 
 from lrs.errors import Conflict
 from lrs.store import migrate
@@ -248,19 +249,21 @@ def test_the_writer_answers_the_others_while_a_tenant_is_written_elsewhere(empty
         try:
             a, b = await _tenants(conn, "a", "b")
             holder, transaction = await _holding_lock(empty_database, b)
+            busy_before = REGISTRY.get_sample_value("lrs_group_commit_busy_total") or 0.0
             # a waits longest, so the group's call waits only for a's lock.
             for_a = asyncio.ensure_future(writer.write(_one_statement(a, "a")))
             for_b = asyncio.ensure_future(writer.write(_one_statement(b, "b")))
             a_answered = await asyncio.wait_for(for_a, 10)
             b_waited = not for_b.done()
+            left = REGISTRY.get_sample_value("lrs_group_commit_busy_total") - busy_before
             await transaction.rollback()
             await holder.close()
             b_answered = await asyncio.wait_for(for_b, 10)
-            return a_answered, b_waited, b_answered, await conn.fetchval(
+            return a_answered, b_waited, left, b_answered, await conn.fetchval(
                 "SELECT count(*) FROM statements")
         finally:
             await writer.stop()
             await db.close()
             await conn.close()
 
-    assert run(scenario()) == (1, True, 1, 2)
+    assert run(scenario()) == (1, True, 1.0, 1, 2)

@@ -173,6 +173,7 @@ class StatementWriter:
                 _settle(batch, outcome)
         # Another transaction was writing their tenants (another worker's):
         # back to the head of their queues, for a later group.
+        metrics.GROUP_COMMIT_BUSY.inc(len(busy))
         for batch in reversed(busy):
             self._queues.setdefault(batch.tenant_id, deque()).appendleft(batch)
 
