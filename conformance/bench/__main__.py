@@ -253,10 +253,10 @@ def run(args: argparse.Namespace, origin: str, xapi_path: str,
 def _group_commit_line(scenario: str, before: dict[str, float],
                        after: dict[str, float]) -> str:
     """What the LRS's group commits were during `scenario` (the raw
-    baseline's run after it writes none; the flood's, its two agencies'): statements a group, how long a
-    request waited for its group to start, how long the call took. At 64
-    connections the mean latency is 64 / rate (Little's law): this says what
-    it is made of."""
+    baseline's run after it writes none; in the flood, both agencies'):
+    statements a group, how long a request waited for its group to start,
+    how long the call took. At 64 connections the mean latency is 64 / rate
+    (Little's law): this says what it is made of."""
     spent = {k: after[k] - before[k] for k in after}
     groups, batches, calls = (max(1.0, spent[k]) for k in ("groups", "batches", "calls"))
     return (f"- {scenario}: {spent['groups']:,.0f} group commits, "

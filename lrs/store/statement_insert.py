@@ -209,9 +209,11 @@ async def _call(conn: asyncpg.Connection, group: list[WriteBatch], found: dict[K
         if epochs[tenant] != epoch:
             HELD.forget(tenant)  # a definition changed since: send them all
     # Written by others meanwhile: sort out again against what is stored.
-    found.update(zip(zip(row["existing_tenants"] or (), (str(i) for i in row["existing_ids"] or ()),
-                         strict=True),
-                     row["existing_payloads"] or (), strict=True))
+    found.update(
+        ((tenant, str(statement_id)), payload)
+        for tenant, statement_id, payload in zip(row["existing_tenants"] or (),
+                                                 row["existing_ids"] or (),
+                                                 row["existing_payloads"] or (), strict=True))
     canonical.update(
         ((tenant, activity_id), None if text is None else jsonparse.loads(text))
         for tenant, activity_id, text in zip(row["stale_tenants"] or (), row["stale_ids"] or (),

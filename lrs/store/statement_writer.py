@@ -165,12 +165,14 @@ class StatementWriter:
             for batch in group:
                 await self._commit([batch])
             return
-        busy = [b for b, o in zip(group, outcomes or [], strict=False) if isinstance(o, TenantBusy)]
-        metrics.GROUP_COMMIT_SIZE.observe(sum(len(b.statements) for b in group)
-                                          - sum(len(b.statements) for b in busy))
+        size, busy = sum(len(batch.statements) for batch in group), []
         for batch, outcome in zip(group, outcomes or [], strict=False):
-            if not isinstance(outcome, TenantBusy):
+            if isinstance(outcome, TenantBusy):
+                busy.append(batch)
+                size -= len(batch.statements)
+            else:
                 _settle(batch, outcome)
+        metrics.GROUP_COMMIT_SIZE.observe(size)
         # Another transaction was writing their tenants (another worker's):
         # back to the head of their queues, for a later group.
         metrics.GROUP_COMMIT_BUSY.inc(len(busy))
