@@ -37,7 +37,7 @@ async def _first_write_queries(conn: asyncpg.Connection) -> list[str]:
     conn.add_query_logger(lambda record: sent.append(record.query))
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await conn.fetchrow(WRITE.sql, [-1], "", b"", "[]", "key", [], "[]", "[]", [], [],
-                            [], [], [], [], "[]", [None])
+                            [], [], [], [], "[]", [None], None)
     return sent
 
 

@@ -41,7 +41,11 @@ class Observability:
         started = time.perf_counter()
         # 128 random bits, as uuid4().hex has (less 6 fixed), for a fifth of its cost.
         request_id = (header(scope, _REQUEST_ID) or "")[:128] or os.urandom(16).hex()
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        # The statements a request stores are `stored` as of now, if their
+        # group commit comes soon enough (lrs.store.statement_insert).
+        state["arrived"] = time.time()
         status = 500
 
         status_sent = False

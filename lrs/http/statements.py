@@ -67,6 +67,7 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
             body, xreq.headers.get("content-type", ""), version,
             max_statements=settings.max_statements_per_request, statement_id=statement_id)
         batch = ingest.batch(received, version=version, principal=principal)
+        batch.arrived = xreq.request.scope["state"].get("arrived", 0.0)
         xreq.request.scope["state"]["statements"] = len(batch.statements)
         await runtime.services["writer"].write(batch)
     xreq.request.scope["state"]["consistent_through"] = batch.consistent_through

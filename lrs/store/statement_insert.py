@@ -43,16 +43,16 @@ from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
 # Namespace of the tenants' write locks (pg_advisory_xact_lock(int, int)).
-# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014, 0016, 0017) takes
+# lrs_write_statements (migrations 0007, 0009, 0010, 0013, 0014, 0016-0018) takes
 # the lock with this value written out, 21332: a new value needs a new
 # migration of the function too.
 WRITE_LOCK_SPACE = 0x5354  # "ST"
 
-# lrs_write_statements (migrations/0007, as 0017 defines it anew): one group's
+# lrs_write_statements (migrations/0007, as 0018 defines it anew): one group's
 # writes under its tenants' write locks, in one call and one transaction.
 WRITE = Query("statements.write", """
 SELECT * FROM lrs_write_statements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                   $14, $15, $16)""")
+                                   $14, $15, $16, $17)""")
 # A tenant that lives only inside warm_up's transaction, rolled back.
 WARM_UP_TENANT = Query("statements.warm_up_tenant", """
 INSERT INTO tenants (name) VALUES ('warm-up.' || replace(gen_random_uuid()::text, '-', ''))
@@ -116,6 +116,10 @@ class WriteBatch:
     attachments: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
     future: asyncio.Future | None = None
     queued_at: float = 0.0
+    # When its request arrived (time.time(); 0: unknown). A group's `stored`
+    # is when its newest request arrived, if its locks came soon enough
+    # after (migrations/0018).
+    arrived: float = 0.0
     stored_new: int = 0
     # The `stored` drawn under the tenant's lock for this batch's group:
     # once that transaction commits, every statement stored at or before it
@@ -269,9 +273,11 @@ def _write_arguments(tenants: list[int], group: list[WriteBatch],
     `tenants` (the one to wait for first); `epochs`: per tenant, the one
     relied on."""
     voiding = [(b.tenant_id, p.index.ref_target) for b, p in new if p.index.voids]
+    arrived = max(batch.arrived for batch in group)
     return [tenants, *_statement_columns(new), [t for t, _ in voiding],
             [target for _, target in voiding], *_attachment_columns(group, outcomes),
-            definitions, epochs]
+            definitions, epochs,
+            dt.datetime.fromtimestamp(arrived, dt.UTC) if arrived else None]
 
 
 def _sort_out_group(group: list[WriteBatch], existing: dict[Key, bytes]
