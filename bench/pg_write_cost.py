@@ -71,10 +71,10 @@ def _backend_cpu(pid: int) -> tuple[float, float]:
 # measurement's meaning.
 _STATEMENT_INDEXES = ("statements_verb", "statements_credential")
 _INDEX_ROW_INSERTS = """    INSERT INTO statement_agents (tenant_id, agent_hash, seq, direct)
-    SELECT p_tenant, u.key, seqs[u.at], u.direct IS TRUE
+    SELECT p_at_tenants[u.at], u.key, seqs[u.at], u.direct IS TRUE
     FROM jsonb_to_recordset(p_agents) AS u (key uuid, at integer, direct boolean);
     INSERT INTO statement_activities (tenant_id, activity_hash, seq, direct)
-    SELECT p_tenant, u.key, seqs[u.at], u.direct IS TRUE
+    SELECT p_at_tenants[u.at], u.key, seqs[u.at], u.direct IS TRUE
     FROM jsonb_to_recordset(p_activities) AS u (key uuid, at integer, direct boolean);
 """
 _NO_DEFINITIONS = ("BEGIN\n", "BEGIN\n    p_definitions := '[]';\n")

@@ -4,8 +4,8 @@ X-Experience-API-Consistent-Through (STGET-26).
 The value is a lower bound ("everything stored before it is retrievable"),
 so an older value stays true. Reads reuse their tenant's value for up to
 READ_REUSE_SECONDS, which saves a round trip per page while a reporting tool
-pages through results. A write that was committed answers with the clock of
-its own transaction (StatementWriter: everything stored up to then is
+pages through results. A write that was committed answers with the `stored`
+of its own group (StatementWriter: everything stored up to then is
 committed), which covers what it stored; other writes ask afresh."""
 
 from __future__ import annotations
