@@ -32,55 +32,47 @@ def _stored(client: httpx.Client, statement_id: str) -> dt.datetime:
     return dt.datetime.fromisoformat(r.json()["stored"])
 
 
-async def _post_waiting_for(lock, client: httpx.AsyncClient, body: dict, hold: float
-                            ) -> tuple[float, float]:
-    """POST `body` while `lock` is held, release it `hold` seconds after the
-    write is seen waiting for it; the client's clock before the POST and
-    just before the release."""
-    before = time.time()
-    posted = asyncio.create_task(client.post("/xapi/statements", json=body))
-    for _ in range(500):
-        await asyncio.sleep(0.002)
-        if await lock.writer_waiting():
-            break
-    else:
-        raise AssertionError("the write never waited for the tenant's lock")
-    await asyncio.sleep(hold)
-    released = time.time()
-    await lock.release()
-    response = await posted
-    assert response.status_code == 200, response.text
-    return before, released
-
-
-def test_a_statement_is_stored_as_of_its_arrival_when_its_turn_comes_soon(
-        server, database_url, tenant):
+def _stored_after_waiting(server, database_url: str, tenant, hold: float
+                          ) -> tuple[float, dt.datetime, float]:
+    """POST a statement while the tenant's write lock is held, and release
+    the lock `hold` seconds after the write is seen waiting for it: the
+    client's clock before the POST, the statement's `stored`, and the
+    client's clock just before the release."""
     async def scenario() -> tuple[float, float]:
         async with holding_write_lock(database_url, tenant) as lock, httpx.AsyncClient(
                 base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
                 timeout=30) as client:
-            return await _post_waiting_for(lock, client, body, hold=0.01)
+            before = time.time()
+            posted = asyncio.create_task(client.post("/xapi/statements", json=body))
+            for _ in range(500):
+                await asyncio.sleep(0.002)
+                if await lock.writer_waiting():
+                    break
+            else:
+                raise AssertionError("the write never waited for the tenant's lock")
+            await asyncio.sleep(hold)
+            released = time.time()
+            await lock.release()
+            response = await posted
+            assert response.status_code == 200, response.text
+            return before, released
 
     body = statement(id=new_id())
     before, released = run(scenario())
     with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI) as c:
-        stored = _stored(c, body["id"])
+        return before, _stored(c, body["id"]), released
+
+
+def test_a_statement_is_stored_as_of_its_arrival_when_its_turn_comes_soon(
+        server, database_url, tenant):
+    before, stored, released = _stored_after_waiting(server, database_url, tenant, hold=0.01)
     # Drawn from the clock under the lock, it would be after the release.
     assert _instant(before) <= stored < _instant(released), (before, stored, released)
 
 
 def test_a_statement_is_stored_no_earlier_than_the_lead_before_its_turn(
         server, database_url, tenant):
-    async def scenario() -> tuple[float, float]:
-        async with holding_write_lock(database_url, tenant) as lock, httpx.AsyncClient(
-                base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI,
-                timeout=30) as client:
-            return await _post_waiting_for(lock, client, body, hold=0.3)
-
-    body = statement(id=new_id())
-    before, released = run(scenario())
-    with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI) as c:
-        stored = _stored(c, body["id"])
+    before, stored, released = _stored_after_waiting(server, database_url, tenant, hold=0.3)
     # Arrived over 300 ms before its turn: stored 50 ms before the lock came
     # (after the release), not when it arrived.
     assert _instant(released) - LEAD - dt.timedelta(milliseconds=1) <= stored
