@@ -1,5 +1,5 @@
 """Statement resource PUT/POST (STPUT, STPOST, ERR-04, IMM-02, SP), GET by id, HEAD,
-Consistent-Through and Last-Modified (STGET-01..05, 26, 28, 37)."""
+Consistent-Through and Last-Modified (STGET-01..05, 26, 27, 28, 37)."""
 
 from __future__ import annotations
 
@@ -311,6 +311,21 @@ def test_stget_27_consistent_through_recent(lrs, f):
     ct = parse_iso(r.headers[CONSISTENT_THROUGH])
     assert ct >= parse_iso(got["stored"]) - timedelta(seconds=1), \
         f"consistent-through {ct} is before a statement already readable (stored {got['stored']})"
+
+
+def test_stget_26_statements_shown_were_stored_before_consistent_through(lrs, f):
+    """Every statement stored before the header's instant is retrievable, so
+    ADL's suite (XAPI-00152) reads it as at least the `stored` of whatever the
+    answer shows. A read right after a write is where a cached value shows."""
+    for _ in range(5):
+        before = lrs.get("statements", params={"limit": 1})
+        lrs.store(f.statement())
+        for r in (before, lrs.get("statements", params={"limit": 3})):
+            assert_status(r, 200)
+            ct = parse_iso(r.headers[CONSISTENT_THROUGH])
+            for shown in r.json()["statements"]:
+                assert parse_iso(shown["stored"]) <= ct, \
+                    f"{shown['id']} stored {shown['stored']}, after consistent-through {ct}"
 
 
 def test_stget_28_last_modified_single_statement(lrs, f):

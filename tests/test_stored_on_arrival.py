@@ -13,6 +13,7 @@ import time
 import httpx
 import orjson
 
+from lrs.http import consistency
 from tests.conftest import holding_write_lock, run
 from tests.statements_support import CONSISTENT, new_id, statement
 
@@ -130,3 +131,26 @@ def test_consistent_through_of_an_idle_tenant_is_its_newest_statement_or_the_lea
     # XAPI-00152: never before a statement it returns.
     assert through >= stored
     assert _instant(asked) - LEAD - dt.timedelta(milliseconds=2) <= through <= _instant(asked)
+
+
+def test_a_reused_consistent_through_is_never_older_than_a_statement_shown(
+        server, tenant, monkeypatch):
+    """Reads reuse a tenant's value for a moment (lrs/http/consistency.py);
+    here for a minute, so the page after a write would get the value from
+    before it, were the newest `stored` shown not checked (XAPI-00152)."""
+    monkeypatch.setattr(consistency, "READ_REUSE_SECONDS", 60.0)
+    with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret), headers=XAPI) as c:
+        primed = c.get("/xapi/statements", params={"limit": 1})
+        empty = c.get("/xapi/statements", params={"verb": "http://example.com/none"})
+        assert primed.status_code == empty.status_code == 200
+        # Reused while nothing newer is shown.
+        assert empty.headers[CONSISTENT] == primed.headers[CONSISTENT]
+        first, second = (statement(id=new_id()), statement(id=new_id()))
+        assert c.post("/xapi/statements", json=first).status_code == 200
+        single = c.get("/xapi/statements", params={"statementId": first["id"]})
+        assert c.post("/xapi/statements", json=second).status_code == 200
+        listed = c.get("/xapi/statements", params={"limit": 1})
+    assert listed.json()["statements"][0]["id"] == second["id"]
+    for answer, shown in ((single, single.json()), (listed, listed.json()["statements"][0])):
+        through = dt.datetime.fromisoformat(answer.headers[CONSISTENT])
+        assert through >= dt.datetime.fromisoformat(shown["stored"]), (through, shown)

@@ -4,9 +4,12 @@ X-Experience-API-Consistent-Through (STGET-26).
 The value is a lower bound ("everything stored before it is retrievable"),
 so an older value stays true. Reads reuse their tenant's value for up to
 READ_REUSE_SECONDS, which saves a round trip per page while a reporting tool
-pages through results. A write that was committed answers with the `stored`
-of its own group (StatementWriter: everything stored up to then is
-committed), which covers what it stored; other writes ask afresh."""
+pages through results, but never one older than the newest `stored` the
+answer shows: clients (ADL's suite, XAPI-00152, among them) expect every
+statement they are given to be stored before the header's instant. A write
+that was committed answers with the `stored` of its own group
+(StatementWriter: everything stored up to then is committed), which covers
+what it stored; other writes ask afresh."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ HEADER = "X-Experience-API-Consistent-Through"
 READ_REUSE_SECONDS = 0.1
 
 # tenant id -> (value, monotonic time it was computed), per process.
-_recent: dict[int, tuple[str, float]] = {}
+_recent: dict[int, tuple[dt.datetime, float]] = {}
 
 
 def with_consistent_through(handler: Callable[[Request], Awaitable[Response]]
@@ -56,16 +59,20 @@ async def _value(request: Request) -> str:
     written = request.scope["state"].get("consistent_through")
     if written is not None:
         return iso(written)
-    reading = request.method in ("GET", "HEAD")
-    cached = _recent.get(principal.tenant_id)
-    if reading and cached is not None and time.monotonic() - cached[1] < READ_REUSE_SECONDS:
-        return cached[0]
+    if request.method in ("GET", "HEAD"):
+        cached = _recent.get(principal.tenant_id)
+        shown = request.scope["state"].get("newest_shown")
+        if (cached is not None and time.monotonic() - cached[1] < READ_REUSE_SECONDS
+                and (shown is None or cached[0] >= shown)):
+            return iso(cached[0])
     runtime: Runtime = request.app.state.runtime
     try:
         async with runtime.db.connection() as conn:
-            value = iso(await consistent_through(conn, principal.tenant_id))
+            # Asked after the page was read, so it is at least the newest
+            # `stored` shown (statements' `stored` grows with their seq).
+            value = await consistent_through(conn, principal.tenant_id)
         _recent[principal.tenant_id] = (value, time.monotonic())
-        return value
+        return iso(value)
     except (LRSError, asyncpg.PostgresError, *UNAVAILABLE):
         # The header must not turn an answered request (a stored statement,
         # or the error being reported) into a 500: the epoch is always true.

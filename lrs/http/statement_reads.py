@@ -62,6 +62,7 @@ async def _single(xreq: XRequest, principal: Principal, version: str, query: Sin
         render = await _renderer(conn, xreq, principal, version, query.format, [row])
         body = render(row)
         parts = await _attachments(conn, principal, [row]) if query.attachments else None
+    _shown(xreq, row)
     return _respond(body, parts, last_modified=row)
 
 
@@ -88,7 +89,15 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
     body = (b'{"statements":[' + b",".join(render(r) for r in rows) + b'],"more":'
             + orjson.dumps(more_url) + b"}")
     newest = max(rows, key=lambda r: r.stored) if rows else None
+    _shown(xreq, newest)
     return _respond(body, parts, last_modified=newest)
+
+
+def _shown(xreq: XRequest, newest: Row | None) -> None:
+    """The newest `stored` this answer shows: its Consistent-Through must
+    not be older (lrs/http/consistency.py)."""
+    if newest is not None:
+        xreq.request.scope["state"]["newest_shown"] = newest.stored
 
 
 def _filter_kind(filters: dict) -> str:
