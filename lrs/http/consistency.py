@@ -9,7 +9,7 @@ answer shows: clients (ADL's suite, XAPI-00152, among them) expect every
 statement they are given to be stored before the header's instant. A write
 that was committed answers with the `stored` of its own group
 (StatementWriter: everything stored up to then is committed), which covers
-what it stored; other writes ask afresh."""
+what it stored, and reads may reuse that too; other writes ask afresh."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ async def _value(request: Request) -> str:
         return iso(dt.datetime.now(dt.UTC))
     written = request.scope["state"].get("consistent_through")
     if written is not None:
+        # True for later answers too: the tenant's next page may reuse it.
+        cached = _recent.get(principal.tenant_id)
+        if cached is None or cached[0] < written:
+            _recent[principal.tenant_id] = (written, time.monotonic())
         return iso(written)
     if request.method in ("GET", "HEAD"):
         cached = _recent.get(principal.tenant_id)
