@@ -240,6 +240,17 @@ def test_other_methods_are_405_with_allow_and_consistent_through(client, method)
         assert CONSISTENT in tunneled.headers
 
 
+@pytest.mark.parametrize("method", ["DELETE", "PATCH"])
+def test_a_method_the_resource_never_takes_is_405_before_credentials(client_for, method):
+    # ADL's 1.0.3 suite (Communication 3.2) sends DELETE with no credentials.
+    response = client_for(version="1.0.3").request(method, "/xapi/statements")
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "GET, HEAD, PUT, POST"
+    assert CONSISTENT in response.headers
+    # A method it takes still needs them.
+    assert client_for(version="1.0.3").get("/xapi/statements").status_code == 401
+
+
 def add_credential_for(database_url, tenant, scopes):
     return add_credential(database_url, tenant.name, scopes)
 
