@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import time
 from collections.abc import Callable
 
@@ -52,16 +53,30 @@ async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
 async def _single(xreq: XRequest, principal: Principal, version: str, query: Single,
                   mine: str | None) -> Response:
     runtime: Runtime = xreq.runtime
+    lookup = functools.partial(reader.single, tenant_id=principal.tenant_id,
+                               statement_id=query.statement_id, voided=query.voided,
+                               credential=mine)
     async with runtime.db.connection() as conn:
-        row = await reader.single(conn, principal.tenant_id, query.statement_id,
-                                  voided=query.voided, credential=mine)
-        if row is None:
-            what = "voided statement" if query.voided else "statement"
-            raise NotFound(f"no {what} with id {query.statement_id}",
-                           field="voidedStatementId" if query.voided else "statementId")
-        render = await _renderer(conn, xreq, principal, version, query.format, [row])
-        body = render(row)
-        parts = await _attachments(conn, principal, [row]) if query.attachments else None
+        row = await lookup(conn)
+        if row is not None:
+            return await _one(conn, xreq, principal, version, query, row)
+    if await runtime.services["writer"].settled(principal.tenant_id, query.statement_id):
+        # Its write was in flight here: asked again once that is settled (the
+        # connection given back meanwhile, as that write may need one).
+        async with runtime.db.connection() as conn:
+            row = await lookup(conn)
+            if row is not None:
+                return await _one(conn, xreq, principal, version, query, row)
+    what = "voided statement" if query.voided else "statement"
+    raise NotFound(f"no {what} with id {query.statement_id}",
+                   field="voidedStatementId" if query.voided else "statementId")
+
+
+async def _one(conn, xreq: XRequest, principal: Principal, version: str, query: Single,
+               row: Row) -> Response:
+    render = await _renderer(conn, xreq, principal, version, query.format, [row])
+    body = render(row)
+    parts = await _attachments(conn, principal, [row]) if query.attachments else None
     _shown(xreq, row)
     return _respond(body, parts, last_modified=row)
 

@@ -67,6 +67,9 @@ class StatementWriter:
         self._tasks: set[asyncio.Task] = set()
         self._starter_waiting = False  # a task waits for a slot to start a group
         self._running = False
+        # Tenant -> its batches not settled yet (queued or being written),
+        # by id(batch): what a read of one of their statements may wait for.
+        self._unsettled: dict[int, dict[int, WriteBatch]] = {}
 
     async def start(self) -> None:
         self._running = True
@@ -88,11 +91,32 @@ class StatementWriter:
             raise LRSError("the statement writer is not running")
         batch.future = asyncio.get_running_loop().create_future()
         batch.queued_at = time.perf_counter()
+        unsettled = self._unsettled.setdefault(batch.tenant_id, {})
+        unsettled[id(batch)] = batch
+        batch.future.add_done_callback(lambda _: self._forget(batch))
         self._queues.setdefault(batch.tenant_id, deque()).append(batch)
         self._start_when_ready()
         # The writer owns the outcome: if the client goes away, the batch
         # is still committed or not as a whole.
         return await asyncio.shield(batch.future)
+
+    def _forget(self, batch: WriteBatch) -> None:
+        unsettled = self._unsettled.get(batch.tenant_id, {})
+        unsettled.pop(id(batch), None)
+        if not unsettled:
+            self._unsettled.pop(batch.tenant_id, None)
+
+    async def settled(self, tenant_id: int, statement_id: str) -> bool:
+        """Wait until no batch of this worker that holds `statement_id` is
+        still queued or being written; whether there was one. A client that
+        reads a statement while its write is still in flight (ADL's suite
+        does, conformance/README.md) then finds it, if the write succeeds."""
+        waiting = [batch.future for batch in self._unsettled.get(tenant_id, {}).values()
+                   if batch.future is not None
+                   and any(p.id == statement_id for p in batch.statements)]
+        if waiting:
+            await asyncio.wait(waiting)
+        return bool(waiting)
 
     def _start_when_ready(self) -> None:
         """Have one task wait for a slot while some tenant not being written
