@@ -232,6 +232,14 @@ class HeldWriteLock:
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
             "AND classid = $1 AND objid = $2", WRITE_LOCK_SPACE, self.tenant_id))
 
+    async def writer_arrived(self, within: float = 5.0) -> None:
+        """Return once a group commit waits for this lock; fail after `within` s."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not await self.writer_waiting():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the write never waited for the tenant's lock")
+            await asyncio.sleep(0.002)
+
 
 @contextlib.asynccontextmanager
 async def holding_write_lock(database_url: str, tenant: Tenant) -> AsyncIterator[HeldWriteLock]:

@@ -45,12 +45,7 @@ def _stored_after_waiting(server, database_url: str, tenant, hold: float
                 timeout=30) as client:
             before = time.time()
             posted = asyncio.create_task(client.post("/xapi/statements", json=body))
-            for _ in range(500):
-                await asyncio.sleep(0.002)
-                if await lock.writer_waiting():
-                    break
-            else:
-                raise AssertionError("the write never waited for the tenant's lock")
+            await lock.writer_arrived()
             await asyncio.sleep(hold)
             released = time.time()
             await lock.release()

@@ -322,10 +322,7 @@ def test_a_body_without_content_length_holds_only_its_size_once_read(
             chunked = asyncio.create_task(client.post(
                 "/xapi/statements", content=one_chunk(),
                 headers={"Content-Type": "application/json"}))
-            for _ in range(500):  # until its group waits for the lock
-                await asyncio.sleep(0.01)
-                if await lock.writer_waiting():
-                    break
+            await lock.writer_arrived()
             sized = asyncio.create_task(client.post(
                 "/xapi/statements", content=_batch(registration, 5),
                 headers={"Content-Type": "application/json"}))
