@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import functools
 import time
 from collections.abc import Callable
 
@@ -53,20 +52,17 @@ async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
 async def _single(xreq: XRequest, principal: Principal, version: str, query: Single,
                   mine: str | None) -> Response:
     runtime: Runtime = xreq.runtime
-    lookup = functools.partial(reader.single, tenant_id=principal.tenant_id,
-                               statement_id=query.statement_id, voided=query.voided,
-                               credential=mine)
-    async with runtime.db.connection() as conn:
-        row = await lookup(conn)
-        if row is not None:
-            return await _one(conn, xreq, principal, version, query, row)
-    if await runtime.services["writer"].settled(principal.tenant_id, query.statement_id):
-        # Its write was in flight here: asked again once that is settled (the
-        # connection given back meanwhile, as that write may need one).
+    for asked_again in (False, True):
         async with runtime.db.connection() as conn:
-            row = await lookup(conn)
+            row = await reader.single(conn, principal.tenant_id, query.statement_id,
+                                      voided=query.voided, credential=mine)
             if row is not None:
                 return await _one(conn, xreq, principal, version, query, row)
+        # Not found. If its write is in flight here, ask again once that is
+        # settled (the connection given back meanwhile: that write may need one).
+        if asked_again or not await runtime.services["writer"].settled(
+                principal.tenant_id, query.statement_id):
+            break
     what = "voided statement" if query.voided else "statement"
     raise NotFound(f"no {what} with id {query.statement_id}",
                    field="voidedStatementId" if query.voided else "statementId")
