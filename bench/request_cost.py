@@ -5,10 +5,12 @@ with the access log on, as `lrs serve` runs it.
 
     python bench/request_cost.py [CHECKOUT ...] [--rounds 7] [--requests 400]
 
-Two requests: GET /xapi/about (the middleware, routing and a small answer;
-no database) and POST /xapi/statements with one statement and Basic
+Three requests: GET /xapi/about (the middleware, routing and a small answer;
+no database), POST /xapi/statements with one statement and Basic
 credentials (each its own group commit, so the client side of its round
-trips is counted too). Each CHECKOUT (a folder with lrs/, e.g. from `git
+trips is counted too), and POST /xapi/statements with 100 of the load
+benchmark's statements (compact JSON, fresh ids; divide by 100 for a
+statement's share). Each CHECKOUT (a folder with lrs/, e.g. from `git
 archive`; default: this repository) is measured in its own process, against
 an embedded PostgreSQL of its own, rounds alternating between checkouts. A
 round's figure is the calling thread's CPU for `requests` requests, divided
@@ -35,7 +37,8 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-KINDS = ("GET /xapi/about", "POST /xapi/statements")
+KINDS = ("GET /xapi/about", "POST /xapi/statements", "POST /xapi/statements x100")
+BATCH = 100
 
 
 def _statement() -> bytes:
@@ -43,6 +46,18 @@ def _statement() -> bytes:
                        "actor": {"mbox": "mailto:learner@example.org", "name": "A Learner"},
                        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
                        "object": {"id": "http://example.org/courses/induction"}}).encode()
+
+
+def _batches(requests: int) -> list[bytes]:
+    """`requests` bodies of BATCH load-benchmark statements, each with a new id."""
+    from conformance.bench.workload import make_agencies
+    statements = make_agencies([("key", "secret")], BATCH * 40, seed=7)[0].statements
+    bodies = []
+    for n in range(requests):
+        at = n % 40 * BATCH
+        chunk = [dict(s, id=str(uuid.uuid4())) for s in statements[at:at + BATCH]]
+        bodies.append(json.dumps(chunk, separators=(",", ":")).encode())
+    return bodies
 
 
 async def _measure(url: str, rounds: int, requests: int) -> dict[str, list[float]]:
@@ -87,8 +102,11 @@ async def _measure(url: str, rounds: int, requests: int) -> dict[str, list[float
     async with app.router.lifespan_context(app):
         for _ in range(rounds):
             for kind in KINDS:
-                method, path = kind.split()
-                bodies = [_statement() if method == "POST" else b"" for _ in range(requests)]
+                method, path, *batch = kind.split()
+                if batch:
+                    bodies = _batches(requests)
+                else:
+                    bodies = [_statement() if method == "POST" else b"" for _ in range(requests)]
                 started = time.thread_time()
                 for body in bodies:
                     status = await call(method, path, body)
