@@ -42,6 +42,25 @@ def _run(settings: Settings, job: Callable[[asyncpg.Connection], Awaitable[Any]]
         return _run_on(url, settings, job)
 
 
+def _run_admin(settings: Settings, job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """`job` on a database brought up to date as `lrs serve` would bring it:
+    so that `lrs tenant create` on a new data folder works, instead of
+    failing on a table that is not there yet."""
+    async def up_to_date_then_job(conn: asyncpg.Connection) -> Any:
+        await _ensure_schema(conn, settings)
+        return await job(conn)
+
+    return _run(settings, up_to_date_then_job)
+
+
+async def _ensure_schema(conn: asyncpg.Connection, settings: Settings) -> None:
+    if settings.migrate:
+        await migrate.apply(conn)
+    elif await migrate.pending(conn):
+        raise LRSError("migrations are pending: run `lrs migrate` first "
+                       "(or let them apply: drop --no-migrate / LRS_MIGRATE=false)")
+
+
 def _run_on(url: str, settings: Settings,
             job: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     async def main() -> Any:
@@ -72,10 +91,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         url = stack.enter_context(database_url(settings))
 
         async def prepare(conn: asyncpg.Connection) -> dict | None:
-            if settings.migrate:
-                await migrate.apply(conn)
-            elif await migrate.pending(conn):
-                raise LRSError("migrations are pending: run `lrs migrate` or drop --no-migrate")
+            await _ensure_schema(conn, settings)
             return await accounts.bootstrap(conn)
 
         async def connect_and_prepare() -> dict | None:
@@ -234,13 +250,13 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 # -- tenant ----------------------------------------------------------------
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
-    tenant_id = _run(settings, lambda conn: accounts.create_tenant(conn, args.name))
+    tenant_id = _run_admin(settings, lambda conn: accounts.create_tenant(conn, args.name))
     _print(args, {"id": tenant_id, "name": args.name}, f"created tenant {args.name!r}")
     return 0
 
 
 def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _run(settings, tenants.list_tenants)
+    rows = _run_admin(settings, tenants.list_tenants)
     if args.json:
         _print(args, [{"id": t.id, "name": t.name, "created_at": t.created_at} for t in rows], "")
     for t in rows if not args.json else []:
@@ -251,7 +267,7 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
 # -- credential ------------------------------------------------------------
 
 def cmd_credential_create(args: argparse.Namespace, settings: Settings) -> int:
-    created = _run(settings, lambda conn: accounts.create_credential(
+    created = _run_admin(settings, lambda conn: accounts.create_credential(
         conn, tenant=args.tenant, scopes=args.scope, label=args.label))
     _print(args, created,
            f"key:    {created['key']}\nsecret: {created['secret']}\n"
@@ -261,7 +277,7 @@ def cmd_credential_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_credential_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _run(settings, lambda conn: tenants.list_credentials(conn, args.tenant))
+    rows = _run_admin(settings, lambda conn: tenants.list_credentials(conn, args.tenant))
     if args.json:
         _print(args, rows, "")
         return 0
@@ -272,7 +288,7 @@ def cmd_credential_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    _run(settings, lambda conn: tenants.revoke_credential(conn, args.key))
+    _run_admin(settings, lambda conn: tenants.revoke_credential(conn, args.key))
     print(f"revoked {args.key}")
     return 0
 
@@ -280,7 +296,7 @@ def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) -> int:
 # -- token -----------------------------------------------------------------
 
 def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
-    issued = _run(settings, lambda conn: accounts.issue_token(
+    issued = _run_admin(settings, lambda conn: accounts.issue_token(
         conn, settings, tenant=args.tenant, scopes=args.scope,
         subject=args.subject or f"cli:{args.tenant}", ttl=args.ttl))
     _print(args, issued, issued["token"])
@@ -288,7 +304,7 @@ def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    before = _run(settings, lambda conn: tenants.revoke_tokens(conn, args.tenant))
+    before = _run_admin(settings, lambda conn: tenants.revoke_tokens(conn, args.tenant))
     _print(args, {"tenant": args.tenant, "tokens_revoked_before": before.isoformat()},
            f"every token the LRS issued for {args.tenant} before {before.isoformat()} is "
            "revoked (its agency's own identity provider's tokens are not affected)")
@@ -296,7 +312,7 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
-    rotated = _run(settings, lambda conn: accounts.rotate_signing_key(conn, settings))
+    rotated = _run_admin(settings, lambda conn: accounts.rotate_signing_key(conn, settings))
     _print(args, rotated, f"a new signing key since {rotated['rotated_at']}: every token the "
            "LRS issued before, for every tenant, and every `more` cursor are refused")
     return 0

@@ -135,7 +135,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", _port, "8080", "Port `lrs serve` listens on.", "int"),
     Setting("workers", _positive_int, "1", "Worker processes of `lrs serve`.", "int"),
     Setting("public_url", _optional_text, "", "The LRS's public base URL, used as the homePage of authorities. Default: http://HOST:PORT.", "URL"),
-    Setting("migrate", _bool, "true", "Apply pending migrations when `lrs serve` starts.", "bool"),
+    Setting("migrate", _bool, "true", "Apply pending migrations when `lrs serve` or an "
+            "admin command (tenant, credential, token) starts.", "bool"),
     Setting("pool_min", _positive_int, "2", "Database connections each worker keeps open.", "int"),
     Setting("pool_max", _positive_int, "10", "Most database connections per worker.", "int"),
     # Two bounds, not one: a healthy PostgreSQL connects in milliseconds, so
