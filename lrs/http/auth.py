@@ -4,7 +4,6 @@ by this LRS or by an agency's trusted identity provider."""
 from __future__ import annotations
 
 import base64
-import binascii
 import time
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -41,7 +40,7 @@ async def authenticate(runtime: Runtime, header: str | None) -> Principal:
 def basic_pair(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII input
         raise _refused("malformed Basic credentials", "malformed") from None
     key, sep, secret = decoded.partition(":")
     if not sep or not key:

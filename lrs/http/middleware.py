@@ -8,6 +8,7 @@ import logging
 import os
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs import logs, metrics
@@ -61,6 +62,10 @@ class Observability:
         metrics.HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client left before its body arrived: no one to answer, and
+            # no fault of ours. Logged as 499, as nginx logs a closed request.
+            status = 499
         except Exception:
             # A bug, not a client error: log it here, once, and answer the
             # one error body, never a traceback.

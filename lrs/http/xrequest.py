@@ -160,11 +160,14 @@ def body_size(request: Request, limit: int) -> int:
     """The body's size before it is read: its Content-Length (413 if over
     `limit`), or `limit` when it declares none."""
     declared = request.headers.get("content-length")
-    if declared is None or not declared.isdigit():
+    if declared is None or not (declared.isascii() and declared.isdigit()):
         return limit
-    if int(declared) > limit:
+    # Leading zeros stripped, and compared by length first: int() refuses
+    # more than 4,300 digits.
+    digits = declared.lstrip("0") or "0"
+    if len(digits) > len(str(limit)) or int(digits) > limit:
         raise _too_large(limit)
-    return int(declared)
+    return int(digits)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

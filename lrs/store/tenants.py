@@ -137,6 +137,8 @@ async def revoke_credential(conn: asyncpg.Connection, key: str) -> None:
 
 
 async def credential_for_key(conn: asyncpg.Connection, key: str) -> CredentialRow | None:
+    if "\x00" in key:  # text cannot hold U+0000, so no key does (the query would fail)
+        return None
     row = await fetchrow(conn, CREDENTIAL_FOR_KEY, key)
     if row is None:
         return None

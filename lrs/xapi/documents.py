@@ -172,7 +172,28 @@ def parse_target(kind: str, params: dict[str, str], version: str) -> Target:
         elif version != V1:
             raise BadRequest(f"parameter 'since' cannot be combined with {k.id_param!r}",
                              field="since")
+    _key_fits(fields, k.id_param)
     return Target(**fields)
+
+
+# A document's address is its primary key (migrations/0003), and a B-tree
+# entry holds at most 2,704 bytes (a third of a page), less if it does not
+# compress. The spec sets no length; this is the LRS's limit, with room
+# for the tenant, the kind and the entry's own overhead.
+MAX_KEY_BYTES = 2_400
+_KEY_PARTS = (("activity_id", "activityId"), ("agent_key", "agent"),
+              ("registration", "registration"), ("doc_id", None))
+
+
+def _key_fits(fields: dict, id_param: str) -> None:
+    sizes = {param or id_param: len(fields[name].encode())
+             for name, param in _KEY_PARTS if name in fields}
+    if sum(sizes.values()) > MAX_KEY_BYTES:
+        longest = max(sizes, key=sizes.__getitem__)
+        raise BadRequest(
+            f"parameter {longest!r} is too long: a document's activityId, agent and "
+            f"{id_param} together may take at most {MAX_KEY_BYTES:,} bytes of UTF-8 "
+            "(an LRS limit)", field=longest)
 
 
 def _no_nul(value: str, name: str) -> None:

@@ -189,7 +189,10 @@ def truncate_duration(duration: str) -> str:
     that much is compared (2.0 LRS 4.2.7; 1.0.3 Data 4.6): "PT1.2345S",
     "PT1.23S" and "PT1.230S" are "PT1.23S"; "PT1S" and "PT1.001S" are
     "PT1.00S"."""
-    return _SECONDS.sub(lambda m: f"{int(m[1])}.{(m[2] or '')[:2]:0<2}S", duration)
+    # The seconds' digits without their leading zeros, as int() would write
+    # them back, but for any number of digits (int() refuses over 4,300).
+    return _SECONDS.sub(lambda m: f"{m[1].lstrip('0') or '0'}.{(m[2] or '')[:2]:0<2}S",
+                        duration)
 
 
 def _instant(timestamp: object) -> object:

@@ -119,7 +119,7 @@ def parse_json(body: bytes, *, reject_duplicate_keys: bool) -> Any:
     # Depth first: orjson reads 1,024 levels, the json module fewer than
     # Python's recursion limit, so a deep body with a long integer in it
     # would stop json.loads with a RecursionError (a 500).
-    if (type(value) is dict or type(value) is list) and _too_deep(body, value):
+    if nests_too_deep(body, value):
         raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
     if _has_long_digits(body):
         value = json.loads(body)  # orjson already proved it strict JSON
@@ -168,7 +168,10 @@ def _kept_every_member(body: bytes, value: Any) -> bool:
     return compact == body or _unformatted(compact) == _unformatted(body)
 
 
-def _too_deep(body: bytes, value: Any) -> bool:
+def nests_too_deep(body: bytes, value: Any) -> bool:
+    """Whether `value`, parsed from `body`, nests deeper than MAX_DEPTH."""
+    if type(value) is not dict and type(value) is not list:
+        return False
     # Each pass deletes every innermost "[]" then "{}", removing at least
     # one level, at most two: after n passes to empty, depth <= 2n.
     # Brackets inside strings can only make the scan give up, never pass a

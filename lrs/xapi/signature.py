@@ -48,6 +48,7 @@ from jwt.exceptions import PyJWTError
 from lrs.errors import BadRequest, ValidationError
 from lrs.xapi.attachments import SIGNATURE_USAGE
 from lrs.xapi.equivalence import statements_equivalent
+from lrs.xapi.jsonparse import MAX_DEPTH, nests_too_deep
 from lrs.xapi.multipart import Part, parse_content_type
 
 ALGORITHMS = ("RS256", "RS384", "RS512")  # Data 2.6, LRS 4.2.6
@@ -143,6 +144,10 @@ def _payload_statement(payload: bytes, path: str) -> dict:
         raise ValidationError(path, "the JWS payload is not valid JSON") from None
     if not isinstance(original, dict):
         raise ValidationError(path, "the JWS payload is not a JSON statement object")
+    # As deep as a statement body may be: comparing it with the statement
+    # received walks it recursively.
+    if nests_too_deep(payload, original):
+        raise ValidationError(path, f"the JWS payload nests deeper than {MAX_DEPTH} levels")
     return original
 
 
