@@ -4,6 +4,7 @@ admin API: the pure rules of lrs.auth applied to the rows of lrs.store."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import asyncpg
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -103,13 +104,27 @@ async def rotate_credential(conn: asyncpg.Connection, key: str) -> dict:
     return {"key": key, "secret": secret, "tenant": row["tenant"], "scopes": row["scopes"]}
 
 
+# An issuer is its tokens' `iss`, looked up by index: a URL or a name.
+MAX_ISSUER = 1000
+
+
+def _http_url(value: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return False
+    return (parts.scheme in ("https", "http") and bool(parts.hostname)
+            and value.isascii() and value.isprintable() and " " not in value)
+
+
 async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,
                        algorithms: list[str], public_key: str | None = None,
                        jwks_url: str | None = None, audience: str | None = None,
                        claims: dict[str, str] | None = None) -> dict:
     """Let `tenant` authenticate with tokens from its own identity provider."""
-    if not issuer:
-        raise BadRequest("issuer is required", field="issuer")
+    if not issuer or len(issuer) > MAX_ISSUER or not tokens.is_text(issuer) or "\x00" in issuer:
+        raise BadRequest(f"issuer must be 1 to {MAX_ISSUER} characters of text", field="issuer")
     bad = [a for a in algorithms if a not in tokens.EXTERNAL_ALGORITHMS]
     if not algorithms or bad:
         raise BadRequest(f"algorithms must be some of {', '.join(sorted(tokens.EXTERNAL_ALGORITHMS))}",
@@ -121,7 +136,7 @@ async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,
             load_pem_public_key(public_key.encode())
         except (ValueError, TypeError):
             raise BadRequest("public_key is not a PEM public key", field="public_key") from None
-    if jwks_url is not None and not jwks_url.startswith(("https://", "http://")):
+    if jwks_url is not None and not _http_url(jwks_url):
         raise BadRequest("jwks_url must be an http(s) URL", field="jwks_url")
     names = {"tenant_claim": "tenant", "scope_claim": "scope", "subject_claim": "sub"}
     for name, value in (claims or {}).items():

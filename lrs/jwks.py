@@ -38,7 +38,8 @@ from lrs.auth.tokens import TokenRefused
 log = logging.getLogger("lrs.jwks")
 
 RETRY = 10.0  # seconds between fetches of one URL, after a failure or for an unknown key
-TIMEOUT = 5.0  # seconds one fetch may take
+TIMEOUT = 5.0  # seconds one socket operation of a fetch may take
+FETCH_DEADLINE = 2 * TIMEOUT  # seconds a request waits for a whole fetch
 
 
 @dataclasses.dataclass
@@ -95,7 +96,10 @@ async def _refresh(url: str, entry: _KeySet) -> None:
         if entry.tried >= asked or (failed and asked - entry.tried < RETRY):
             return
         try:
-            keys = await asyncio.to_thread(_download, url)
+            # TIMEOUT bounds each socket operation, not the whole fetch: an
+            # IdP sending a byte every few seconds would hold requests without
+            # end. The thread is left to finish; the requests go on.
+            keys = await asyncio.wait_for(asyncio.to_thread(_download, url), FETCH_DEADLINE)
         except Exception as exc:  # noqa: BLE001 - any failure: keep the last set
             entry.tried = time.monotonic()
             metrics.JWKS_FETCHES.labels(outcome="failed").inc()
@@ -113,8 +117,12 @@ async def _refresh(url: str, entry: _KeySet) -> None:
 def _shown(url: str) -> str:
     """`url` for the log: without credentials or a query, which could carry
     secrets."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL after all (the admin API checks new ones)
+        return "(a malformed URL)"
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}{parts.path}"
 
 
 def _download(url: str) -> dict[str | None, jwt.PyJWK]:

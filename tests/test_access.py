@@ -4,6 +4,7 @@ and per-credential rate limits."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -376,6 +377,13 @@ def test_token_lifetimes_are_bounded(server, admin, tenant):
     ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
                                     "jwks_url": "https://idp.example/jwks",
                                     "claims": {"scope_claim": None}}, "claims"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example/" + "x" * 1000,
+                                    "algorithms": ["RS256"],
+                                    "jwks_url": "https://idp.example/jwks"}, "issuer"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
+                                    "jwks_url": "http://127.0.0.1:99999/jwks"}, "jwks_url"),
+    ("/admin/tenants/{t}/issuers", {"issuer": "https://idp.example", "algorithms": ["RS256"],
+                                    "jwks_url": "http://[::1/jwks"}, "jwks_url"),
     ("/admin/tokens", {"tenant": None, "scopes": ["all"]}, "tenant"),
     ("/admin/tokens", {"tenant": "{t}", "scopes": None}, "scopes"),
     ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": None}, "subject"),
@@ -500,3 +508,61 @@ def test_idp_token_in_an_algorithm_the_issuer_is_not_configured_for(server, sett
     refused = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
         "issuer": issuer + "/hs", "algorithms": ["HS256"], "public_key": _pem(rsa_key)})
     assert refused.status_code == 400
+
+
+def _unsigned(header: dict, claims: dict) -> str:
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part(header)}.{part(claims)}.AAAA"
+
+
+def test_tokens_no_issuer_or_key_can_fit_get_401(server, settings, admin, tenant):
+    """Found by fuzzing (session 35): each answered 500 before."""
+    ec_key = _new_key("ES256")
+    issuer = f"https://idp-fit.{tenant.name}.example"
+    assert admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["ES256", "RS256"],
+        "public_key": _pem(ec_key)}).status_code == 201
+    claims = {"iss": issuer, "aud": settings.jwt_audience, "sub": "z",
+              "exp": int(time.time()) + 300}
+    for token in (
+            _unsigned({"alg": "RS256"}, claims),          # an RSA algorithm, an EC key
+            _unsigned({"alg": "HS256"}, {"iss": "\ud800"}),  # an issuer no text can be
+    ):
+        r = httpx.get(f"{server.url}/xapi/statements",
+                      headers={"Authorization": f"Bearer {token}", **V2})
+        assert r.status_code == 401, r.text
+
+
+def test_idp_claims_the_lrs_cannot_use(server, settings, admin, tenant):
+    """Found by fuzzing (session 35): each answered 500 before."""
+    private = _new_key("ES256")
+    issuer = f"https://idp-claims.{tenant.name}.example"
+    assert admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)}).status_code == 201
+
+    def answer(method: str = "GET", **claims) -> int:
+        token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
+                           **claims)
+        return httpx.request(method, f"{server.url}/xapi/statements", json=STATEMENT
+                             if method == "POST" else None,
+                             headers={"Authorization": f"Bearer {token}", **V2}).status_code
+
+    # A subject is stored with each statement: text of 1 to 255 characters.
+    assert answer("POST", sub="a\x00b") == 401
+    assert answer("POST", sub="x" * 256) == 401
+    assert answer("POST", sub="x" * 255) == 200
+    # A scope claim that is neither a string nor a list grants nothing.
+    assert answer(scope=5) == 403
+    # `exp` as a string of digits, as PyJWT reads it: good, and again once
+    # the token is remembered as verified.
+    token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
+                       exp=str(int(time.time()) + 300))
+    for _ in range(2):
+        assert httpx.get(f"{server.url}/xapi/statements", headers={
+            "Authorization": f"Bearer {token}", **V2}).status_code == 200
+
+
+def test_a_rate_limit_too_small_to_store_is_refused(admin, tenant):
+    r = admin.put(f"/admin/tenants/{tenant.name}/access", json={"rate_limit_per_second": 1e-300})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "rate_limit_per_second"

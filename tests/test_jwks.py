@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import threading
 import time
 
 import jwt
@@ -224,3 +226,43 @@ def test_a_failed_fetch_is_logged_without_credentials_or_query(idp, caplog):
     asyncio.run(scenario())
     assert f"from http://127.0.0.1:{port}/jwks.json:" in caplog.text
     assert "s3cret" not in caplog.text and "hunter2" not in caplog.text
+
+
+def test_an_idp_that_drips_its_answer_is_given_up_after_the_fetch_deadline(monkeypatch):
+    """Found by fuzzing (session 35): the socket timeout bounds each read, so
+    headers and then a byte every few seconds held requests without end."""
+    monkeypatch.setattr(jwks, "_sets", {})
+    monkeypatch.setattr(jwks, "TIMEOUT", 0.5)
+    monkeypatch.setattr(jwks, "FETCH_DEADLINE", 1.0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n")
+            while not stop.wait(0.3):  # within TIMEOUT each time
+                conn.sendall(b" ")
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/jwks"
+    token = _token(ec.generate_private_key(ec.SECP256R1()), "k1")
+
+    async def scenario() -> tuple[str, float]:
+        started = time.monotonic()
+        try:
+            with pytest.raises(TokenRefused) as refused:
+                await jwks.signing_key(url, token, lifespan=LIFESPAN, max_stale=3600)
+            return refused.value.reason, time.monotonic() - started
+        finally:
+            # The fetch's thread still reads; closing the connection ends it,
+            # which asyncio.run waits for.
+            stop.set()
+
+    try:
+        reason, took = asyncio.run(scenario())
+    finally:
+        listener.close()
+    assert reason == "jwks_unavailable"
+    assert took < 3.0, took

@@ -98,6 +98,42 @@ def verify(token: str, key: object, *, issuer: str, audience: str, leeway: int,
         raise TokenRefused(f"token lacks the {exc.claim!r} claim", "claims") from None
     except jwt.InvalidTokenError:
         raise TokenRefused("token is malformed", "malformed") from None
+    except (TypeError, ValueError):
+        # The key cannot verify that algorithm (an IdP's EC key named by an
+        # RS256 token, an `oct` key in its set): PyJWT lets these through.
+        raise TokenRefused("token algorithm does not fit the issuer's key", "algorithm") from None
+
+
+# A subject is stored with every statement it writes (1 to 255 characters,
+# as /admin/tokens allows); tenant names and keys are shorter still.
+MAX_CLAIM_TEXT = 255
+
+
+def claim_text(claims: dict, name: str) -> str:
+    """A claim that names something the LRS looks up or stores (the subject,
+    tenant, credential): text PostgreSQL can hold (no U+0000, no lone
+    surrogate), 1 to MAX_CLAIM_TEXT characters; numbers read as their text.
+    Else 401: no such name can exist."""
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TokenRefused(f"the token's {name!r} claim is not a string", "claims")
+    text = str(value)
+    if not 0 < len(text) <= MAX_CLAIM_TEXT or "\x00" in text or not is_text(text):
+        raise TokenRefused(f"the token's {name!r} claim is not a name of 1 to "
+                           f"{MAX_CLAIM_TEXT} characters of text", "claims")
+    return text
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` is Unicode text, which UTF-8 can hold: JSON's \\u
+    escapes can write lone surrogates, which it cannot."""
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class VerifiedTokens:
@@ -134,7 +170,8 @@ class VerifiedTokens:
         if until is not None and now > until:
             del self._verified[token]
             return None  # verified afresh, with the key as it is now
-        if claims["exp"] <= now - leeway:
+        # As PyJWT reads `exp` (int() of it: "1796292634" too).
+        if int(claims["exp"]) <= now - leeway:
             del self._verified[token]
             raise TokenRefused("token expired", "expired")
         return context, claims

@@ -179,6 +179,9 @@ async def tenant_issuers(request: Request) -> Response:
 
 # Far beyond any agency's need, and within the columns' types (real, integer).
 MAX_RATE = 1_000_000
+# One request in 1,000 s: slower is no limit but a ban, and far smaller
+# values round to 0 in a real column.
+MIN_RATE = 0.001
 
 
 async def tenant_access(request: Request) -> Response:
@@ -223,8 +226,8 @@ def _origin(value: str) -> str:
 def _rate_limit(body: dict) -> tuple[float | None, int | None]:
     rate = _field(body, "rate_limit_per_second", float, None)
     burst = _field(body, "rate_limit_burst", int, None)
-    if rate is not None and not (0 < rate <= MAX_RATE and math.isfinite(rate)):
-        raise BadRequest(f"'rate_limit_per_second' must be above 0 and at most {MAX_RATE}",
+    if rate is not None and not (MIN_RATE <= rate <= MAX_RATE and math.isfinite(rate)):
+        raise BadRequest(f"'rate_limit_per_second' must be {MIN_RATE} to {MAX_RATE}",
                          field="rate_limit_per_second")
     if burst is not None and not 1 <= burst <= MAX_RATE:
         raise BadRequest(f"'rate_limit_burst' must be 1 to {MAX_RATE}", field="rate_limit_burst")

@@ -109,7 +109,7 @@ async def _bearer(runtime: Runtime, token: str) -> Principal:
             return await _own_token(runtime, claims)
         trusted, access = await _trusted_issuer(runtime, unverified)
         claims = await _verify_idp_token(runtime, token, trusted, access)
-        await _not_a_key(runtime, str(claims[trusted.subject_claim]))
+        await _not_a_key(runtime, tokens.claim_text(claims, trusted.subject_claim))
         # Taken as verified as long as lrs.jwks uses a key set before fetching
         # it again: a key the IdP withdraws stops working no later than it
         # would without this.
@@ -135,8 +135,8 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
     was traded for one, must still be active, and so must the admin
     credential that minted it, if one did."""
     settings = runtime.settings
-    credential = str(claims["cred"]) if "cred" in claims else None
-    tenant = str(claims["tenant"])
+    credential = tokens.claim_text(claims, "cred") if "cred" in claims else None
+    tenant = tokens.claim_text(claims, "tenant")
     found = await _looked_up(runtime, ("token", tenant, credential),
                              lambda conn: tenants.token_access(conn, tenant, credential))
     if found is None:
@@ -154,8 +154,8 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
                                       "or its secret was rotated", "revoked")
         vouched_by = (credential, secrets.fingerprint(secret_hash))
     if "by" in claims:
-        vouched_by = await _minter(runtime, str(claims["by"]), str(claims.get("by_sec")))
-    subject = str(claims["sub"])
+        vouched_by = await _minter(runtime, tokens.claim_text(claims, "by"), str(claims.get("by_sec")))
+    subject = tokens.claim_text(claims, "sub")
     return _principal(access, subject, expand(str(claims["scope"]).split()),
                       authority_for(settings.base_url, subject), vouched_by=vouched_by)
 
@@ -186,7 +186,7 @@ async def _trusted_issuer(runtime: Runtime, claims: dict) -> tuple[TrustedIssuer
     """The agency's identity provider a token's `iss` names, as configured
     now (the tenant claim picks among agencies sharing one IdP)."""
     issuer_name = claims.get("iss")
-    if not isinstance(issuer_name, str):
+    if not isinstance(issuer_name, str) or not tokens.is_text(issuer_name):
         raise tokens.TokenRefused("token has no issuer", "issuer")
     candidates = await _looked_up(runtime, ("issuer", issuer_name),
                                   lambda conn: issuers.for_issuer(conn, issuer_name))
@@ -238,8 +238,12 @@ async def _verify_idp_token(runtime: Runtime, token: str, trusted: TrustedIssuer
 def _idp_principal(runtime: Runtime, trusted: TrustedIssuer, access: TenantAccess,
                    claims: dict) -> Principal:
     granted = claims.get(trusted.scope_claim, "")
-    requested = granted.split() if isinstance(granted, str) else list(granted or ())
-    subject = str(claims[trusted.subject_claim])
+    # A string of scopes, or a list of them (Azure's `roles`); anything else
+    # grants nothing.
+    requested = (granted.split() if isinstance(granted, str)
+                 else [g for g in granted if isinstance(g, str)] if isinstance(granted, list)
+                 else [])
+    subject = tokens.claim_text(claims, trusted.subject_claim)
     # The IdP's subject, on the IdP's home page when its issuer is a URL.
     is_url = trusted.issuer.startswith(("https://", "http://"))
     home = trusted.issuer if is_url else runtime.settings.base_url
