@@ -154,7 +154,8 @@ async def _own_token(runtime: Runtime, claims: dict) -> Principal:
                                       "or its secret was rotated", "revoked")
         vouched_by = (credential, secrets.fingerprint(secret_hash))
     if "by" in claims:
-        vouched_by = await _minter(runtime, tokens.claim_text(claims, "by"), str(claims.get("by_sec")))
+        vouched_by = await _minter(runtime, tokens.claim_text(claims, "by"),
+                                   str(claims.get("by_sec")))
     subject = tokens.claim_text(claims, "sub")
     return _principal(access, subject, expand(str(claims["scope"]).split()),
                       authority_for(settings.base_url, subject), vouched_by=vouched_by)
