@@ -118,15 +118,18 @@ def claim_text(claims: dict, name: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TokenRefused(f"the token's {name!r} claim is not a string", "claims")
     text = str(value)
-    if not 0 < len(text) <= MAX_CLAIM_TEXT or "\x00" in text or not is_text(text):
+    if not 0 < len(text) <= MAX_CLAIM_TEXT or not storable_text(text):
         raise TokenRefused(f"the token's {name!r} claim is not a name of 1 to "
                            f"{MAX_CLAIM_TEXT} characters of text", "claims")
     return text
 
 
-def is_text(value: str) -> bool:
-    """Whether `value` is Unicode text, which UTF-8 can hold: JSON's \\u
-    escapes can write lone surrogates, which it cannot."""
+def storable_text(value: str) -> bool:
+    """Whether PostgreSQL text can hold `value`: no U+0000, and no lone
+    surrogate (JSON's \\u escapes can write both; UTF-8 cannot hold the
+    second)."""
+    if "\x00" in value:
+        return False
     if value.isascii():
         return True
     try:

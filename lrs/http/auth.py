@@ -187,7 +187,7 @@ async def _trusted_issuer(runtime: Runtime, claims: dict) -> tuple[TrustedIssuer
     """The agency's identity provider a token's `iss` names, as configured
     now (the tenant claim picks among agencies sharing one IdP)."""
     issuer_name = claims.get("iss")
-    if not isinstance(issuer_name, str) or not tokens.is_text(issuer_name):
+    if not isinstance(issuer_name, str) or not tokens.storable_text(issuer_name):
         raise tokens.TokenRefused("token has no issuer", "issuer")
     candidates = await _looked_up(runtime, ("issuer", issuer_name),
                                   lambda conn: issuers.for_issuer(conn, issuer_name))
