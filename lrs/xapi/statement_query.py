@@ -119,7 +119,7 @@ def _limit(params: dict[str, str], page_limit: int) -> int:
         raise BadRequest("parameter 'limit' must be a non-negative integer", field="limit")
     # Leading zeros stripped and any 10 digits or more read as "past the
     # cap": int() refuses more than 4,300 digits (a 500 otherwise).
-    digits = raw.lstrip("0")
-    limit = int(digits) if 0 < len(digits) < 10 else (0 if not digits else page_limit)
+    digits = raw.lstrip("0") or "0"
+    limit = int(digits) if len(digits) < 10 else page_limit
     # STGET-16: 0 means the server's maximum, which also caps larger values.
     return page_limit if limit == 0 else min(limit, page_limit)
