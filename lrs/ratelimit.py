@@ -5,7 +5,9 @@ at once and then `rate` a second (a token bucket), kept as GCRA keeps it: one
 number per credential, the theoretical arrival time (TAT) of its next
 request were it to send at exactly its rate. A request at `now` is let in
 when now >= TAT - (burst - 1) / rate, and then TAT = max(TAT, now) + 1 / rate.
-A bucket whose TAT has passed is full, the same as none.
+A bucket whose TAT has passed is full, the same as none. At its rate a TAT is
+never more than burst / rate ahead of now; one further ahead was counted at a
+slower rate since raised, and is made an empty bucket at the new one.
 
 The buckets are slots of a table of fixed size (a 64-bit hash of the
 credential, its TAT), found by the hash with a short linear probe. With
@@ -94,6 +96,9 @@ class RateLimiter:
         try:
             now = self._clock()
             offset, tat = self._slot(key)
+            if tat > now + burst * interval:  # counted at a slower rate since raised
+                tat = now + burst * interval
+                _SLOT.pack_into(self._table, offset, key, tat)
             earliest = tat - (burst - 1) * interval
             if now < earliest:
                 return earliest - now

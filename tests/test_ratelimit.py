@@ -70,6 +70,19 @@ def test_retry_after_is_the_whole_seconds_until_a_request_would_be_let_in():
     limiter.check(slow)
 
 
+def test_a_raised_rate_applies_at_once_to_a_bucket_emptied_at_the_old_one():
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    assert [_let_in(limiter, _principal(rate=0.001, burst=2)) for _ in range(3)] == [
+        True, True, False]  # the bucket's next request: 2,000 s away at this rate
+    raised = _principal(rate=2.0, burst=3)
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.check(raised)
+    assert refused.value.headers["Retry-After"] == "1"  # an empty bucket at 2 a second
+    clock.now += 0.5
+    assert [_let_in(limiter, raised) for _ in range(2)] == [True, False]
+
+
 def test_each_credential_and_tenant_has_its_own_bucket():
     limiter = RateLimiter(clock=Clock())
     first = _principal("key-1", burst=1)
