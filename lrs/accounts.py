@@ -55,8 +55,8 @@ async def issue_token(conn: asyncpg.Connection, settings: Settings, *, tenant: s
     """A Bearer token for `tenant`. `minted_by`: the credential (key, secret
     fingerprint) of the operator asking, whose revocation or rotation ends it."""
     scopes = _scopes(scopes)
-    if not subject or len(subject) > 255:
-        raise BadRequest("subject must be 1 to 255 characters", field="subject")
+    if not subject.strip() or len(subject) > 255:
+        raise BadRequest("subject must be 1 to 255 characters, not all blank", field="subject")
     if ttl is not None and not 1 <= ttl <= MAX_TOKEN_TTL:
         raise BadRequest(f"ttl must be 1 to {MAX_TOKEN_TTL} seconds", field="ttl")
     await store.tenant_id(conn, tenant)  # 404 for an unknown tenant

@@ -389,6 +389,7 @@ def test_token_lifetimes_are_bounded(server, admin, tenant):
     ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": None}, "subject"),
     ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": "x\x00y"}, "subject"),
     ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": ""}, "subject"),
+    ("/admin/tokens", {"tenant": "{t}", "scopes": ["all"], "subject": "  "}, "subject"),
     ("/admin/tenants/a%00b/credentials", {"scopes": ["all"]}, "tenant"),
 ])
 def test_admin_api_refuses_bad_input_naming_the_field(admin, tenant, path, body, field):
@@ -548,8 +549,10 @@ def test_idp_claims_the_lrs_cannot_use(server, settings, admin, tenant):
                              if method == "POST" else None,
                              headers={"Authorization": f"Bearer {token}", **V2}).status_code
 
-    # A subject is stored with each statement: text of 1 to 255 characters.
+    # A subject is stored with each statement: text of 1 to 255 characters,
+    # not all blank.
     assert answer("POST", sub="a\x00b") == 401
+    assert answer("POST", sub=" \t") == 401
     assert answer("POST", sub="x" * 256) == 401
     assert answer("POST", sub="x" * 255) == 200
     # A scope claim that is neither a string nor a list grants nothing.

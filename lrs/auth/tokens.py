@@ -112,15 +112,17 @@ MAX_CLAIM_TEXT = 255
 def claim_text(claims: dict, name: str) -> str:
     """A claim that names something the LRS looks up or stores (the subject,
     tenant, credential): text PostgreSQL can hold (no U+0000, no lone
-    surrogate), 1 to MAX_CLAIM_TEXT characters; numbers read as their text.
-    Else 401: no such name can exist."""
+    surrogate), 1 to MAX_CLAIM_TEXT characters, not all blank (a blank
+    subject is an IdP's mapping gone wrong, and would name no one in the
+    statements' authority); numbers read as their text. Else 401: no such
+    name can exist."""
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TokenRefused(f"the token's {name!r} claim is not a string", "claims")
     text = str(value)
-    if not 0 < len(text) <= MAX_CLAIM_TEXT or not storable_text(text):
+    if not (text.strip() and len(text) <= MAX_CLAIM_TEXT and storable_text(text)):
         raise TokenRefused(f"the token's {name!r} claim is not a name of 1 to "
-                           f"{MAX_CLAIM_TEXT} characters of text", "claims")
+                           f"{MAX_CLAIM_TEXT} characters of text, not all blank", "claims")
     return text
 
 
