@@ -97,7 +97,8 @@ def _log_level(raw: str) -> str:
 
 
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    # Lower case, as browsers send an Origin: its scheme and host are case-insensitive.
+    origins = tuple(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())
     for origin in origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ValueError(f"{origin!r} is not an origin like https://host[:port]")

@@ -427,7 +427,7 @@ def test_tenant_access_is_all_or_nothing_and_checked(admin, tenant):
     current = admin.put(path, json={}).json()
     assert current["cors_origins"] == ["https://before.example"]
     assert current["rate_limit_per_second"] is None
-    assert admin.put(path, json={"cors_origins": ["https://x.example:8443/"],
+    assert admin.put(path, json={"cors_origins": ["HTTPS://X.Example:8443/"],
                                  "rate_limit_per_second": 2.5}).json() == {
         "tenant": tenant.name, "cors_origins": ["https://x.example:8443"],
         "rate_limit_per_second": 2.5, "rate_limit_burst": None}

@@ -36,6 +36,11 @@ def test_values_are_typed():
     assert loaded.base_url == "http://127.0.0.1:9000"
 
 
+def test_cors_origins_are_kept_as_browsers_send_them():
+    loaded = config.load({"LRS_CORS_ORIGINS": " HTTPS://Learn.Example/ ,http://a.example:8080"})
+    assert loaded.cors_origins == ("https://learn.example", "http://a.example:8080")
+
+
 def test_options_override_and_are_checked():
     assert config.load({"LRS_PORT": "9000"}, port=9100).port == 9100
     with pytest.raises(SettingsError, match="--workers"):

@@ -209,7 +209,8 @@ async def tenant_access(request: Request) -> Response:
 
 
 def _origin(value: str) -> str:
-    """A browser's Origin: scheme://host[:port], nothing more (RFC 6454)."""
+    """A browser's Origin: scheme://host[:port], nothing more (RFC 6454), in
+    lower case as browsers send it (scheme and host are case-insensitive)."""
     try:
         parts = urlsplit(value.rstrip("/"))
         parts.port  # noqa: B018 - raises ValueError for a port that is not one
@@ -220,7 +221,7 @@ def _origin(value: str) -> str:
             or not value.isascii() or not value.isprintable() or " " in value):
         raise BadRequest(f"cors_origins: {value!r} is not an origin like https://host[:port]",
                          field="cors_origins")
-    return value.rstrip("/")
+    return value.rstrip("/").lower()
 
 
 def _rate_limit(body: dict) -> tuple[float | None, int | None]:
