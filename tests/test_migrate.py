@@ -69,3 +69,17 @@ def test_file_names_must_be_numbered(tmp_path):
     (tmp_path / "two.sql").write_text("SELECT 2")
     with pytest.raises(MigrationError, match="NNNN_name.sql"):
         migrate.discover(tmp_path)
+
+
+def test_cors_origins_stored_before_0019_are_lower_cased(empty_database):
+    before = [m for m in migrate.discover() if m.version < 19]
+
+    async def run(conn):
+        await migrate.apply(conn, before)
+        await conn.execute("INSERT INTO tenants (name, cors_origins) VALUES "
+                           "('mixed', '{HTTPS://Learn.Example,\"http://a.example:8080\"}')")
+        await migrate.apply(conn)
+        return await conn.fetchval("SELECT cors_origins FROM tenants WHERE name = 'mixed'")
+
+    assert asyncio.run(_with_conn(empty_database, run)) == [
+        "https://learn.example", "http://a.example:8080"]
