@@ -30,6 +30,7 @@ import httpx
 import pytest
 import uvicorn
 
+from conformance.lib import basic_authorization
 from lrs import accounts, config
 from lrs.app import create_app
 from lrs.http import connections
@@ -200,6 +201,11 @@ def unconditional_put_server(settings: config.Settings) -> Iterator[LiveServer]:
 class Tenant:
     def __init__(self, name: str, key: str, secret: str) -> None:
         self.name, self.key, self.secret = name, key, secret
+
+    @property
+    def authorization(self) -> str:
+        """Its credential as the value of an HTTP Basic Authorization header."""
+        return basic_authorization(self.key, self.secret)
 
 
 def make_tenant(database_url: str, scopes: tuple[str, ...] = ("all",)) -> Tenant:

@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 
+from conformance.lib import basic_authorization
 from lrs import accounts
 from lrs.app import create_app
 from lrs.store import tenants
@@ -113,7 +114,7 @@ def _server_lookups(server) -> float:
 def test_credential_lookups_are_cached_until_access_data_changes(server, database_url, tenant,
                                                                  make_credential):
     key, secret = make_credential(tenant.name, ["all"])
-    basic = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+    basic = basic_authorization(key, secret)
     assert _get(server, basic).status_code == 200
     before = _server_lookups(server)
     for _ in range(20):
@@ -133,7 +134,7 @@ def test_credential_lookups_are_cached_until_access_data_changes(server, databas
 def test_a_lost_change_listener_never_leaves_a_revoked_credential_usable(server, database_url,
                                                                          tenant, make_credential):
     key, secret = make_credential(tenant.name, ["all"])
-    basic = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+    basic = basic_authorization(key, secret)
     assert _get(server, basic).status_code == 200
     # The server's listening connection dies (a restart of PostgreSQL, a
     # network cut); the revocation's notification goes nowhere.

@@ -5,7 +5,6 @@ back its share of the write backlog."""
 
 from __future__ import annotations
 
-import base64
 import socket
 import time
 import urllib.parse
@@ -34,9 +33,8 @@ def _stalled_post(url: str, tenant, body: bytes, sent: int) -> tuple[bytes, floa
     bytes; return the raw answer, the seconds it took, and what the socket
     gave after the answer (b"" once the server has closed it)."""
     parts = urllib.parse.urlsplit(url)
-    auth = "Basic " + base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
     head = (f"POST /xapi/statements HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            f"Authorization: {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
+            f"Authorization: {tenant.authorization}\r\nX-Experience-API-Version: 2.0.0\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         started = time.monotonic()

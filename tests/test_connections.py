@@ -9,7 +9,6 @@ fit. The other clients are served meanwhile."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import resource
@@ -30,11 +29,6 @@ from tests.conftest import holding_write_lock, run, server_with
 from tests.statements_support import new_id, statement
 
 HEAD = "GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 2.0.0\r\n\r\n"
-
-
-def _basic(tenant) -> str:
-    """The credentials of an Authorization: Basic header."""
-    return base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
 
 
 def _connect(url: str) -> socket.socket:
@@ -189,10 +183,9 @@ def test_the_deadline_is_for_headers_only_and_rearms_for_each_request(settings, 
         params = urllib.parse.urlencode({
             "activityId": "http://example.org/course", "stateId": "slow",
             "agent": '{"mbox": "mailto:learner@example.org"}'})
-        auth = _basic(tenant)
         body = b'{"page": 7}'
         sock.sendall(f"PUT /xapi/activities/state?{params} HTTP/1.1\r\nHost: lrs\r\n"
-                     f"Authorization: Basic {auth}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Authorization: {tenant.authorization}\r\nX-Experience-API-Version: 2.0.0\r\n"
                      f"Content-Type: application/json\r\n"
                      f"Content-Length: {len(body)}\r\n\r\n".encode())
         time.sleep(1.5)  # past the header timeout, within the body's
@@ -294,8 +287,8 @@ def test_past_max_connections_with_every_one_busy_a_newcomer_gets_503(settings, 
 
 
 def _post(tenant, body: bytes) -> bytes:
-    auth = _basic(tenant)
-    return (f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nAuthorization: Basic {auth}\r\n"
+    return (f"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\n"
+            f"Authorization: {tenant.authorization}\r\n"
             f"X-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
@@ -355,9 +348,8 @@ def _serving_a_large_page(settings, tenant, *, grace: float, rate: int):
 
 
 def _page_request(tenant, registration: str) -> bytes:
-    auth = _basic(tenant)
     return (f"GET /xapi/statements?registration={registration}&limit=100 HTTP/1.1\r\n"
-            f"Host: lrs\r\nAuthorization: Basic {auth}\r\n"
+            f"Host: lrs\r\nAuthorization: {tenant.authorization}\r\n"
             f"X-Experience-API-Version: 2.0.0\r\n\r\n").encode()
 
 

@@ -38,10 +38,6 @@ def _raw(url: str, request: bytes) -> bytes:
         return sock.recv(65536).split(b"\r\n", 1)[0]
 
 
-def _basic(tenant) -> str:
-    return "Basic " + base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
-
-
 def test_a_limit_of_thousands_of_digits_is_read_as_its_value(client_for, tenant):
     client = client_for(tenant.key, tenant.secret)
     client.post("/xapi/statements", json=[statement(), statement()]).raise_for_status()
@@ -52,7 +48,7 @@ def test_a_limit_of_thousands_of_digits_is_read_as_its_value(client_for, tenant)
 
 
 def test_a_content_length_of_thousands_of_digits(server, tenant):
-    head = (f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\nAuthorization: {_basic(tenant)}\r\n"
+    head = (f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\nAuthorization: {tenant.authorization}\r\n"
             "X-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\n")
     # Leading zeros: the value is 2, and "[]" is an empty batch.
     assert _raw(server.url, f"{head}Content-Length: {MANY_DIGITS}2\r\n\r\n[]".encode()) \
@@ -65,7 +61,7 @@ def test_a_content_length_of_thousands_of_digits(server, tenant):
 def test_an_alternate_syntax_content_length_of_thousands_of_digits(client_for, tenant):
     client = client_for(version=None)
     agent = json.dumps({"mbox": "mailto:alt@example.org"})
-    form = {"Authorization": _basic(tenant), "X-Experience-API-Version": "1.0.3",
+    form = {"Authorization": tenant.authorization, "X-Experience-API-Version": "1.0.3",
             "Content-Type": "application/json", "content": "{}",
             "activityId": "http://example.org/a", "agent": agent, "stateId": "s"}
     wrong = client.post("/xapi/activities/state?method=PUT",
@@ -184,7 +180,7 @@ def test_a_client_that_leaves_mid_body_is_no_server_error(server, tenant):
     parts = urllib.parse.urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\n"
-                     f"Authorization: {_basic(tenant)}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Authorization: {tenant.authorization}\r\nX-Experience-API-Version: 2.0.0\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode())
         time.sleep(0.3)
     deadline = time.monotonic() + 5

@@ -3,7 +3,6 @@ Communication 1.3 and Appendix C; GEN-16..20), refused in 2.0 (V20-04)."""
 
 from __future__ import annotations
 
-import base64
 import urllib.parse
 
 import orjson
@@ -15,10 +14,6 @@ def form(fields: dict[str, str]) -> bytes:
     return urllib.parse.urlencode(fields).encode()
 
 
-def basic(tenant) -> str:
-    return "Basic " + base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
-
-
 def alternate(client_for, method: str, fields: dict[str, str]):
     anonymous = client_for(version=None)
     return anonymous.post("/xapi/statements", params={"method": method}, content=form(fields),
@@ -27,7 +22,7 @@ def alternate(client_for, method: str, fields: dict[str, str]):
 
 def test_alternate_put_post_and_get_work_in_1_0_3(client_for, tenant):
     sid = new_id()
-    common = {"Authorization": basic(tenant), "X-Experience-API-Version": "1.0.3"}
+    common = {"Authorization": tenant.authorization, "X-Experience-API-Version": "1.0.3"}
     put = alternate(client_for, "PUT", {**common, "statementId": sid,
                                         "Content-Type": "application/json",
                                         "content": orjson.dumps(statement(id=sid)).decode()})
@@ -61,7 +56,7 @@ def test_alternate_put_without_a_content_type_field(client_for, tenant):
 def test_alternate_syntax_is_400_in_2_0(client_for, tenant):
     sid = new_id()
     response = alternate(client_for, "PUT", {
-        "Authorization": basic(tenant), "X-Experience-API-Version": "2.0.0", "statementId": sid,
+        "Authorization": tenant.authorization, "X-Experience-API-Version": "2.0.0", "statementId": sid,
         "Content-Type": "application/json", "content": orjson.dumps(statement()).decode()})
     assert response.status_code == 400
     reader = client_for(tenant.key, tenant.secret, version="2.0.0")
@@ -70,7 +65,7 @@ def test_alternate_syntax_is_400_in_2_0(client_for, tenant):
 
 def test_alternate_put_with_a_bad_content_type_is_400(client_for, tenant):
     response = alternate(client_for, "PUT", {
-        "Authorization": basic(tenant), "X-Experience-API-Version": "1.0.3",
+        "Authorization": tenant.authorization, "X-Experience-API-Version": "1.0.3",
         "statementId": new_id(), "Content-Type": "text/plain",
         "content": orjson.dumps(statement()).decode()})
     assert response.status_code == 400
@@ -90,7 +85,7 @@ def test_the_spec_example_of_an_alternate_put(client_for, tenant):
                '"experienced"}},"object":{"id":"http://example.com/xAPI/activities/myactivity",'
                '"objectType":"Activity"}}')
     response = alternate(client_for, "PUT", {
-        "statementId": "c70c2b85-c294-464f-baca-cebd4fb9b348", "Authorization": basic(tenant),
+        "statementId": "c70c2b85-c294-464f-baca-cebd4fb9b348", "Authorization": tenant.authorization,
         "X-Experience-API-Version": "1.0.3", "Content-Type": "application/json",
         "Content-Length": str(len(content)), "content": content})
     assert response.status_code == 204, response.text
@@ -104,7 +99,7 @@ def test_alternate_get_honours_the_real_accept_language_header(client_for, tenan
     anonymous = client_for(version=None)
     response = anonymous.post(
         "/xapi/statements", params={"method": "GET"},
-        content=form({"Authorization": basic(tenant), "X-Experience-API-Version": "1.0.3",
+        content=form({"Authorization": tenant.authorization, "X-Experience-API-Version": "1.0.3",
                       "statementId": sid, "format": "canonical"}),
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "fr"})
     assert response.status_code == 200
@@ -115,7 +110,7 @@ def test_a_tunneled_head_is_answered_without_a_body(client_for, tenant):
     # GEN-04: a HEAD is its GET without the body, through the alternate
     # syntax too, where HTTP sees a POST: so Content-Length 0, errors included.
     [sid] = stored(client_for(tenant.key, tenant.secret, version="1.0.3"), statement())
-    fields = {"Authorization": basic(tenant), "X-Experience-API-Version": "1.0.3",
+    fields = {"Authorization": tenant.authorization, "X-Experience-API-Version": "1.0.3",
               "statementId": sid}
     got = alternate(client_for, "GET", fields)
     head = alternate(client_for, "HEAD", fields)
