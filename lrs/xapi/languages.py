@@ -22,6 +22,7 @@ non-empty map yields one entry (STGET-21).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 # Tried, in this order, when the map holds nothing the reader accepts (and
@@ -32,6 +33,13 @@ from collections.abc import Mapping
 FALLBACKS = ("und", "en-us", "en")
 
 
+# Ranges of an Accept-Language header kept: browsers send a handful. Past
+# this many the rest are ignored, so that a reader cannot make every language
+# map of every statement it reads cost more (module docstring: each map
+# tries the reader's ranges in turn when it holds none of them).
+MAX_RANGES = 32
+
+
 @dataclasses.dataclass(frozen=True)
 class Preferences:
     """A reader's Accept-Language: its language ranges, lower-cased, with
@@ -39,27 +47,37 @@ class Preferences:
 
     ranges: tuple[tuple[str, float], ...] = ()
 
+    @functools.cached_property
+    def _by_range(self) -> dict[str, tuple[float, int]]:
+        """Each range's quality and position; a range given twice counts
+        where it came first."""
+        found: dict[str, tuple[float, int]] = {}
+        for position, (lang_range, quality) in enumerate(self.ranges):
+            found.setdefault(lang_range, (quality, position))
+        return found
+
     def quality(self, tag: str) -> tuple[float, int] | None:
         """The quality of language `tag` (lower-cased) and the position of
         the range that gives it: RFC 2616 14.4, the longest range matching
-        it. None when no range matches."""
-        found, longest = None, -1
-        for position, (lang_range, quality) in enumerate(self.ranges):
-            if lang_range == "*":
-                length = 0
-            elif tag == lang_range or tag.startswith(lang_range + "-"):
-                length = len(lang_range)
-            else:
-                continue
-            if length > longest:
-                found, longest = (quality, position), length
-        return found
+        it (a range matches the tag or a prefix of it ending at a subtag),
+        else "*". None when no range matches. One look-up per subtag, not a
+        scan of the ranges: a map may hold thousands of languages."""
+        by_range = self._by_range
+        prefix = tag
+        while True:
+            found = by_range.get(prefix)
+            if found is not None and prefix != "*":
+                return found
+            cut = prefix.rfind("-")
+            if cut < 0:
+                return by_range.get("*")
+            prefix = prefix[:cut]
 
     def refuses(self, tag: str) -> bool:
         found = self.quality(tag)
         return found is not None and found[0] == 0
 
-    @property
+    @functools.cached_property
     def ranked(self) -> tuple[str, ...]:
         """The acceptable ranges, most preferred first (ties in the
         header's order)."""
@@ -73,7 +91,8 @@ def parse_accept_language(header: str | None) -> Preferences:
     RFC 7231 5.3.5 / RFC 2616 14.4: comma-separated ranges, each with an
     optional ";q=" weight in [0, 1] (default 1); q=0 is "not acceptable".
     Malformed items are skipped rather than failing the request: the header
-    only steers a choice we can always make some other way.
+    only steers a choice we can always make some other way. At most
+    MAX_RANGES are kept, the first ones.
     """
     if not header:
         return Preferences()
@@ -82,6 +101,8 @@ def parse_accept_language(header: str | None) -> Preferences:
         parsed = _parse_range(item)
         if parsed is not None:
             ranges.append((parsed[0].lower(), parsed[1]))
+            if len(ranges) == MAX_RANGES:
+                break
     return Preferences(tuple(ranges))
 
 
@@ -144,11 +165,16 @@ def pick_language(lmap: Mapping[str, object], prefs: Preferences) -> str | None:
             found_key = candidates.get("-".join(parts))
             if found_key is not None:
                 return found_key
-    for pref in ranked:
-        primary = pref.split("-")[0] + "-"
+    if ranked:
+        by_primary: dict[str, str] = {}  # the first key of each primary language with a subtag
         for low, key in candidates.items():
-            if low.startswith(primary):
-                return key
+            primary, dash, _ = low.partition("-")
+            if dash:
+                by_primary.setdefault(primary, key)
+        for pref in ranked:
+            found_key = by_primary.get(pref.partition("-")[0])
+            if found_key is not None:
+                return found_key
     for fallback in FALLBACKS:
         if fallback in candidates:
             return candidates[fallback]

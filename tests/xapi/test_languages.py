@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lrs.xapi.languages import (Preferences, parse_accept_language, pick_language,
-                                reduce_language_map)
+from lrs.xapi.languages import (MAX_RANGES, Preferences, parse_accept_language,
+                                pick_language, reduce_language_map)
 
 
 def test_no_header_means_no_preferences():
@@ -146,3 +146,38 @@ def test_the_language_chosen_is_one_the_reader_rates_highest(lmap, header_ranges
     rated = {key: (prefs.quality(key.lower()) or (0.0, 0))[0] for key in lmap}
     picked = pick_language(lmap, prefs)
     assert rated[picked] == max(rated.values())
+
+
+def _quality_by_scanning(ranges, tag):
+    """RFC 2616 14.4 read literally: of the ranges matching `tag` (equal to
+    it, or a prefix of it ending at a subtag), the longest, the first of
+    equals; "*" only when none does."""
+    found, longest = None, -1
+    for position, (lang_range, quality) in enumerate(ranges):
+        if lang_range == "*":
+            length = 0
+        elif tag == lang_range or tag.startswith(lang_range + "-"):
+            length = len(lang_range)
+        else:
+            continue
+        if length > longest:
+            found, longest = (quality, position), length
+    return found
+
+
+long_tags = st.from_regex(r"[a-z]{1,3}(-[a-z0-9]{1,3}){0,3}", fullmatch=True)
+
+
+@given(long_tags, st.lists(st.tuples(st.one_of(long_tags, st.just("*")), qualities)))
+def test_a_languages_quality_is_that_of_its_longest_matching_range(tag, header_ranges):
+    prefs = Preferences(tuple(header_ranges))
+    assert prefs.quality(tag) == _quality_by_scanning(header_ranges, tag)
+
+
+def test_only_the_first_ranges_of_a_long_header_count():
+    """A reader cannot make each language map cost more with a longer list."""
+    header = ",".join(f"x-r{i}" for i in range(1000)) + ",fr"
+    prefs = parse_accept_language(header)
+    assert len(prefs.ranges) == MAX_RANGES and prefs.ranges[0] == ("x-r0", 1.0)
+    assert pick_language({"de": "a", "fr": "b"}, prefs) == "de"  # "fr" came too late
+    assert pick_language({"de": "a", "x-r31": "b"}, prefs) == "x-r31"
