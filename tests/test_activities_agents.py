@@ -53,6 +53,21 @@ def test_activity_has_its_merged_canonical_definition(client):
     assert head.status_code == 200 and head.content == b""
 
 
+def test_a_definitions_integer_beyond_64_bits_reads_back_exact(client):
+    """As statements keep it (fuzz round 3: it came back as 1.2345678901234568e+29)."""
+    activity_id = f"{ACTIVITY}/{uuid.uuid4()}"
+    body = ('[{"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": '
+            '"http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "%s", "definition": '
+            '{"extensions": {"http://example.com/ext/n": 123456789012345678901234567890}}}}]'
+            % activity_id)
+    assert client.post("/xapi/statements", content=body,
+                       headers={"Content-Type": "application/json"}).status_code == 200
+    answer = client.get("/xapi/activities", params={"activityId": activity_id})
+    assert b'"http://example.com/ext/n":123456789012345678901234567890' in answer.content
+    assert json.loads(answer.content)["definition"]["extensions"] == {
+        "http://example.com/ext/n": 123456789012345678901234567890}
+
+
 def test_activities_parameters(client):
     assert _error(client.get("/xapi/activities"), 400)["field"] == "activityId"
     _error(client.get("/xapi/activities", params={"activityId": "no-scheme"}), 400)

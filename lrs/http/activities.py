@@ -8,13 +8,13 @@ statements that credential could read anyway."""
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.errors import BadRequest, MethodNotAllowed
 from lrs.http.xrequest import begin
 from lrs.store import statement_reader as reader
+from lrs.xapi import jsonparse
 from lrs.xapi.formats_check import is_iri
 
 
@@ -31,7 +31,7 @@ async def activities(request: Request) -> Response:
         found = await reader.definitions(conn, principal.tenant_id, [activity_id])
     # ACT-02 (1.0.3 SHOULD*, 2.0 shall): an unknown id still gets an Activity.
     activity: dict = {"objectType": "Activity", "id": activity_id}
-    definition = orjson.loads(found[activity_id]) if activity_id in found else None
+    definition = jsonparse.loads(found[activity_id]) if activity_id in found else None
     if definition:
         activity["definition"] = definition
-    return Response(orjson.dumps(activity), media_type="application/json")
+    return Response(jsonparse.dumps(activity), media_type="application/json")
