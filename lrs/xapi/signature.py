@@ -14,7 +14,9 @@ Any failure is a 400 whose message says why (SIG-01, SIG-02).
 Decisions where the text leaves room:
 - No x5c: the signature cannot be verified without a key, and the spec asks
   for verification only "If the JWS header includes an X.509 certificate".
-  The structural checks and the payload comparison still apply. `jwk`,
+  The structural checks and the payload comparison still apply, and the
+  signature must not be empty (an RS* signature is as long as its key; the
+  key's size is not bounded: Appendix D's example key has 1,024 bits). `jwk`,
   `x5u` and `kid` are ignored: fetching keys is I/O, and authenticating a
   signer "is outside the scope of this specification" (Data 2.6 Note).
 - x5c: the signature is verified with the public key of x5c[0]; the chain is
@@ -27,8 +29,9 @@ Decisions where the text leaves room:
   SubStatement's signature-typed attachment is an ordinary attachment.
 - When both the payload and the received statement have an `id`, they must
   be equal: statement equivalence ignores ids (IMM-02), but a signature over
-  another statement is not a signature of this one. Call this before the
-  LRS assigns ids, on the statements as received.
+  another statement is not a signature of this one. A payload's id must be
+  a UUID, as a statement's is. Call this before the LRS assigns ids, on the
+  statements as received.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from jwt.exceptions import PyJWTError
 from lrs.errors import BadRequest, ValidationError
 from lrs.xapi.attachments import SIGNATURE_USAGE
 from lrs.xapi.equivalence import statements_equivalent
+from lrs.xapi.formats_check import is_uuid
 from lrs.xapi.jsonparse import MAX_DEPTH, nests_too_deep
 from lrs.xapi.multipart import Part, parse_content_type
 
@@ -84,6 +88,12 @@ def _verify(statement: dict, attachment: dict, path: str,
     alg = header.get("alg")
     if alg not in ALGORITHMS:
         raise ValidationError(path, f"the JWS alg is {alg!r}; it must be RS256, RS384 or RS512")
+    if not signature:
+        # RFC 7518 3.3: an RS256/384/512 signature is as long as the key's
+        # modulus. Without x5c nothing else of it can be checked, but none
+        # at all is not one.
+        raise ValidationError(path, "the JWS signature is empty; an RS256, RS384 or RS512 "
+                                    "signature is as long as its RSA key")
     if "x5c" in header:
         key = _signer_key(header["x5c"], path)
         if not _RSA[alg].verify(signing_input, key, signature):
@@ -153,6 +163,9 @@ def _payload_statement(payload: bytes, path: str) -> dict:
 
 def _check_payload(original: dict, statement: dict, signature: dict, path: str) -> None:
     signed_id, received_id = original.get("id"), statement.get("id")
+    if "id" in original and not is_uuid(signed_id):
+        raise ValidationError(path, "the JWS payload's id is not a UUID: it is not a "
+                                    "statement's serialization")
     if isinstance(signed_id, str) and isinstance(received_id, str) \
             and signed_id.lower() != received_id.lower():
         raise ValidationError(path, f"the JWS payload is statement {signed_id}, "

@@ -295,6 +295,20 @@ def test_missing_alg_is_refused() -> None:
     rejects(*signed(unsigned({"typ": "JWT"}, original())), "None")
 
 
+def test_an_empty_signature_is_refused() -> None:
+    """Fuzz round 3: without x5c, `header.payload.` was accepted."""
+    rejects(*signed(unsigned({"alg": "RS256"}, original())), "signature is empty")
+
+
+@pytest.mark.parametrize("signed_id", [123, None, "not-a-uuid"])
+def test_a_payload_whose_id_is_not_a_uuid(key, signed_id) -> None:
+    """Fuzz round 3: ids are left out of the comparison (IMM-02), so a
+    payload id of 123 passed for a statement sent without one."""
+    received = original()
+    del received["id"]
+    rejects(*signed(sign({**received, "id": signed_id}, key), received), "id is not a UUID")
+
+
 def test_ps256_is_refused(key) -> None:
     rejects(*signed(sign(original(), key, "PS256")), "'PS256'")
 
