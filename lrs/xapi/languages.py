@@ -64,14 +64,12 @@ class Preferences:
         scan of the ranges: a map may hold thousands of languages."""
         by_range = self._by_range
         prefix = tag
-        while True:
-            found = by_range.get(prefix)
-            if found is not None and prefix != "*":
-                return found
+        while (found := by_range.get(prefix)) is None:
             cut = prefix.rfind("-")
             if cut < 0:
                 return by_range.get("*")
             prefix = prefix[:cut]
+        return found
 
     def refuses(self, tag: str) -> bool:
         found = self.quality(tag)
