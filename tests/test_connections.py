@@ -185,7 +185,8 @@ def test_the_deadline_is_for_headers_only_and_rearms_for_each_request(settings, 
             "agent": '{"mbox": "mailto:learner@example.org"}'})
         body = b'{"page": 7}'
         sock.sendall(f"PUT /xapi/activities/state?{params} HTTP/1.1\r\nHost: lrs\r\n"
-                     f"Authorization: {tenant.authorization}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Authorization: {tenant.authorization}\r\n"
+                     "X-Experience-API-Version: 2.0.0\r\n"
                      f"Content-Type: application/json\r\n"
                      f"Content-Length: {len(body)}\r\n\r\n".encode())
         time.sleep(1.5)  # past the header timeout, within the body's

@@ -48,7 +48,8 @@ def test_a_limit_of_thousands_of_digits_is_read_as_its_value(client_for, tenant)
 
 
 def test_a_content_length_of_thousands_of_digits(server, tenant):
-    head = (f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\nAuthorization: {tenant.authorization}\r\n"
+    head = (f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {tenant.authorization}\r\n"
             "X-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\n")
     # Leading zeros: the value is 2, and "[]" is an empty batch.
     assert _raw(server.url, f"{head}Content-Length: {MANY_DIGITS}2\r\n\r\n[]".encode()) \
@@ -180,7 +181,8 @@ def test_a_client_that_leaves_mid_body_is_no_server_error(server, tenant):
     parts = urllib.parse.urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(f"POST /xapi/statements HTTP/1.1\r\nHost: x\r\n"
-                     f"Authorization: {tenant.authorization}\r\nX-Experience-API-Version: 2.0.0\r\n"
+                     f"Authorization: {tenant.authorization}\r\n"
+                     "X-Experience-API-Version: 2.0.0\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode())
         time.sleep(0.3)
     deadline = time.monotonic() + 5

@@ -56,7 +56,8 @@ def test_alternate_put_without_a_content_type_field(client_for, tenant):
 def test_alternate_syntax_is_400_in_2_0(client_for, tenant):
     sid = new_id()
     response = alternate(client_for, "PUT", {
-        "Authorization": tenant.authorization, "X-Experience-API-Version": "2.0.0", "statementId": sid,
+        "Authorization": tenant.authorization, "X-Experience-API-Version": "2.0.0",
+        "statementId": sid,
         "Content-Type": "application/json", "content": orjson.dumps(statement()).decode()})
     assert response.status_code == 400
     reader = client_for(tenant.key, tenant.secret, version="2.0.0")
@@ -85,7 +86,8 @@ def test_the_spec_example_of_an_alternate_put(client_for, tenant):
                '"experienced"}},"object":{"id":"http://example.com/xAPI/activities/myactivity",'
                '"objectType":"Activity"}}')
     response = alternate(client_for, "PUT", {
-        "statementId": "c70c2b85-c294-464f-baca-cebd4fb9b348", "Authorization": tenant.authorization,
+        "statementId": "c70c2b85-c294-464f-baca-cebd4fb9b348",
+        "Authorization": tenant.authorization,
         "X-Experience-API-Version": "1.0.3", "Content-Type": "application/json",
         "Content-Length": str(len(content)), "content": content})
     assert response.status_code == 204, response.text
