@@ -34,6 +34,9 @@ _BOUNDARY = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?
 # RFC 2045 §5.1 tokens (media types, parameter names) and RFC 9110 field names.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _LWSP = b" \t"
+# A part's header block at most (an HTTP server's limit for a request's
+# headers is of this order): ours are a line or three.
+MAX_PART_HEADER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,18 +243,21 @@ def _part(body: bytes, span: tuple[int, int], eol: bytes, index: int) -> Part:
 
 
 def _headers(block: bytes, eol: bytes, index: int) -> dict[str, str]:
+    if len(block) > MAX_PART_HEADER_BYTES:
+        raise BadRequest(f"multipart part {index}: its headers take more than "
+                         f"{MAX_PART_HEADER_BYTES // 1024} KiB")
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest(f"multipart part {index}: headers are not UTF-8") from None
-    lines: list[str] = []
+    folded: list[list[str]] = []  # each header line's pieces, joined once
     for line in text.split(eol.decode()):
-        if line[:1] in (" ", "\t") and lines:
-            lines[-1] += " " + line.strip()  # RFC 5322 §2.2.3 folded line
+        if line[:1] in (" ", "\t") and folded:
+            folded[-1].append(line.strip())  # RFC 5322 §2.2.3 folded line
         else:
-            lines.append(line)
+            folded.append([line])
     headers: dict[str, str] = {}
-    for line in lines:
+    for line in map(" ".join, folded):
         name, colon, value = line.partition(":")
         name = name.strip().lower()
         if not colon or not _TOKEN.match(name):
