@@ -38,7 +38,7 @@ from lrs.errors import Conflict, ServiceUnavailable
 from lrs.store.db import RETRY_AFTER, Query, fetch, fetchrow
 from lrs.store.held_definitions import HELD, TenantFacts, fingerprint
 from lrs.xapi import jsonparse
-from lrs.xapi.definitions import merge_definition
+from lrs.xapi.definitions import merge_definitions
 from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.indexing import StatementIndex, index_key, key_hash
 
@@ -417,9 +417,7 @@ def _definitions(statements: list[tuple[int, PendingStatement]],
                 relied_on[tenant] = facts.epoch
                 continue
         held = canonical.get(key)
-        merged = held
-        for definition in found:
-            merged = merge_definition(merged, definition)
+        merged = merge_definitions(found, onto=held)
         if held is None:
             definitions.append({"tenant": tenant, "id": activity_id, "definition": merged})
         # Compared as JSON: to Python `true == 1` and `[false] == [0]`, so a

@@ -41,7 +41,7 @@ definition").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 LANGUAGE_MAP_PROPERTIES = ("name", "description")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
@@ -94,9 +94,61 @@ def _merge_components(old: object, new: object) -> object:
     return out
 
 
-def merge_definitions(definitions: list[Mapping]) -> dict:
-    """Fold several definitions of one Activity, oldest first, into one."""
-    merged: dict | None = None
+def merge_definitions(definitions: Iterable[Mapping], onto: Mapping | None = None) -> dict:
+    """`onto` (None: nothing held) with `definitions` merged on top, oldest
+    first: what merge_definition gives applied to each in turn, but in time
+    linear in their sizes. Applied in turn, each step copied the maps merged
+    so far, so one Activity repeated thousands of times in a statement or a
+    batch cost time quadratic in its size (fuzz round 4: 12 s for one 3.5 MB
+    statement). Here each map is copied once, then updated in place. Mutates
+    none of its inputs."""
+    merged: dict = dict(onto) if onto else {}
+    owned: set[str] = set()  # maps of `merged` that are its own copies
+    # Per component list, per component id: the newer descriptions, in order.
+    described: dict[str, dict[object, list]] = {}
     for definition in definitions:
-        merged = merge_definition(merged, definition)
-    return merged or {}
+        if not merged:
+            merged, owned = dict(definition), set()
+            continue
+        for prop, value in definition.items():
+            current = merged.get(prop)
+            if current is None:
+                merged[prop] = value
+                owned.discard(prop)
+            elif prop in LANGUAGE_MAP_PROPERTIES or prop == "extensions":
+                if type(current) is dict and type(value) is dict:
+                    if prop not in owned:
+                        merged[prop] = current = dict(current)
+                        owned.add(prop)
+                    current.update(value)
+                else:
+                    merged[prop] = value
+                    owned.discard(prop)
+            elif prop in COMPONENT_LISTS:
+                if isinstance(current, list) and isinstance(value, list):
+                    newer = {c.get("id"): c for c in value if type(c) is dict}
+                    by_id = described.setdefault(prop, {})
+                    for cid, component in newer.items():
+                        if "description" in component:
+                            by_id.setdefault(cid, []).append(component["description"])
+            elif prop not in _FIXED:
+                merged[prop] = value
+    for prop, by_id in described.items():
+        merged[prop] = [_described(component, by_id) for component in merged[prop]]
+    return merged
+
+
+def _described(component: object, by_id: dict[object, list]) -> object:
+    """`component` with the newer descriptions of its id merged in turn."""
+    newer = by_id.get(component.get("id")) if type(component) is dict else None
+    if not newer:
+        return component
+    description, owned = component.get("description") or {}, False
+    for update in newer:
+        if type(description) is dict and type(update) is dict:
+            if not owned:
+                description, owned = dict(description), True
+            description.update(update)
+        else:
+            description, owned = update, False
+    return {**component, "description": description}

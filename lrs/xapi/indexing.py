@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from lrs.xapi.agents import agent_key_or_none, matching_keys
-from lrs.xapi.definitions import merge_definition
+from lrs.xapi.definitions import merge_definitions
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -218,12 +218,19 @@ def activity_definitions(stmt: Mapping, *,
                          activity_objects: list[Mapping] | None = None) -> dict[str, dict]:
     """Activity id -> definition, for every Activity in `stmt` that carries a
     definition. An id seen several times with definitions gets them merged in
-    document order (definitions.merge_definition), so a later occurrence adds
+    document order (definitions.merge_definitions), so a later occurrence adds
     languages and corrects text the same way a later statement would.
     `activity_objects`: statement_activities(stmt), when the caller has it."""
     found: dict[str, dict] = {}
+    repeated: dict[str, list[dict]] = {}  # ids met with a definition more than once
     for activity in statement_activities(stmt) if activity_objects is None else activity_objects:
         definition = activity.get("definition")
         if type(definition) is dict:
-            found[activity["id"]] = merge_definition(found.get(activity["id"]), definition)
+            activity_id = activity["id"]
+            if activity_id in found:
+                repeated.setdefault(activity_id, [found[activity_id]]).append(definition)
+            else:
+                found[activity_id] = dict(definition)
+    for activity_id, definitions in repeated.items():
+        found[activity_id] = merge_definitions(definitions)
     return found

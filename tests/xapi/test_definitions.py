@@ -97,3 +97,24 @@ def test_no_language_is_lost(old, new):
     merged = merge_definition({"name": old}, {"name": new})["name"]
     assert set(merged) == set(old) | set(new)
     assert all(merged[k] == v for k, v in new.items())
+
+
+components = st.lists(st.fixed_dictionaries(
+    {"id": st.sampled_from(["a", "b", "c"])}, optional={"description": lmap}), max_size=3)
+definitions = st.fixed_dictionaries({}, optional={
+    "name": lmap, "description": lmap, "type": st.sampled_from(["t:1", "t:2"]),
+    "moreInfo": st.sampled_from(["http://m/1", "http://m/2"]),
+    "extensions": st.dictionaries(st.sampled_from(["x:1", "x:2", "x:3"]), st.integers(0, 3),
+                                  max_size=3),
+    "interactionType": st.just("choice"), "choices": components})
+
+
+@given(st.lists(definitions, max_size=6), st.one_of(st.none(), definitions))
+def test_merge_definitions_is_merge_definition_applied_in_turn(news, held):
+    inputs = copy.deepcopy((news, held))
+    expected = held
+    for new in news:
+        expected = merge_definition(expected, new)
+    assert merge_definitions(news, onto=held) == (expected or {})
+    assert (news, held) == inputs  # nothing given was changed
+
