@@ -120,6 +120,19 @@ def test_person_has_the_names_statements_gave_the_same_ifi(client):
     assert set(person) == {"objectType", "name", "mbox"}
 
 
+def test_person_names_come_from_the_newest_megabyte_of_statements(client):
+    """The newest statement always counts, then older ones while those before
+    them hold under 1 MiB (lrs/store/agents.py): here the newest two."""
+    carol = {"mbox": f"mailto:carol-{uuid.uuid4().hex[:8]}@example.com"}
+    padding = {"http://example.com/ext/padding": "x" * 600_000}
+    for name in ("Carol Oldest", "Carol Older", "Carol Newest"):
+        stmt = _statement({**carol, "name": name}, {"id": ACTIVITY})
+        stmt["result"] = {"extensions": padding}
+        _store(client, stmt)
+    person = client.get("/xapi/agents", params={"agent": json.dumps(carol)}).json()
+    assert sorted(person["name"]) == ["Carol Newest", "Carol Older"]
+
+
 def test_agents_parameters(client):
     assert _error(client.get("/xapi/agents"), 400)["field"] == "agent"
     for bad in ("not json", '{"name": "no ifi"}', '{"mbox": "bob@example.com"}',
