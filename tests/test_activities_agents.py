@@ -68,6 +68,32 @@ def test_a_definitions_integer_beyond_64_bits_reads_back_exact(client):
         "http://example.com/ext/n": 123456789012345678901234567890}
 
 
+def test_a_canonical_definition_grows_to_64_kib_then_stays(client):
+    activity_id = f"{ACTIVITY}/{uuid.uuid4()}"
+
+    def store(definition: dict) -> dict:
+        _store(client, _statement({"mbox": "mailto:a@example.com"},
+                                  {"id": activity_id, "definition": definition}))
+        return client.get("/xapi/activities", params={"activityId": activity_id}).json()
+
+    def extensions(prefix: str) -> dict:  # about 40 KB
+        return {f"http://example.com/ext/{prefix}{i}": "v" * 20 for i in range(800)}
+
+    held = store({"name": {"en": "Grown"}, "extensions": extensions("a")})["definition"]
+    assert len(held["extensions"]) == 800
+    # Merged, it would take about 80 KB: the held one stays as it was.
+    assert store({"extensions": extensions("b")})["definition"] == held
+    # A small correction still merges.
+    assert store({"name": {"fr": "Grandi"}})["definition"]["name"] == {"en": "Grown",
+                                                                       "fr": "Grandi"}
+    # A first definition past 64 KiB is not held at all.
+    other = f"{ACTIVITY}/{uuid.uuid4()}"
+    _store(client, _statement({"mbox": "mailto:a@example.com"}, {"id": other, "definition": {
+        "extensions": {**extensions("a"), **extensions("b")}}}))
+    assert client.get("/xapi/activities", params={"activityId": other}).json() == {
+        "objectType": "Activity", "id": other}
+
+
 def test_activities_parameters(client):
     assert _error(client.get("/xapi/activities"), 400)["field"] == "activityId"
     _error(client.get("/xapi/activities", params={"activityId": "no-scheme"}), 400)
