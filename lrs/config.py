@@ -184,7 +184,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("group_commit_max", _positive_int, "1000", "Most statements one group-commit transaction writes (a larger batch is written alone; 1: every request in its own transaction).", "int"),
     Setting("unconditional_profile_put", _bool, "false", "Accept a 1.0.x PUT that creates an Agent or Activity Profile document without If-Match or If-None-Match (TinCanPython and TinCan.NET send these). Default: 400, as xAPI 1.0.3 Communication 3.1 requires one of the headers and ADL's conformance suite checks.", "bool"),
     Setting("page_limit", _positive_int, "500", "Most statements in one page of GET /statements (and what limit=0 means).", "int"),
-    Setting("page_bytes", _positive_int, "16777216", "Most bytes in one page of GET /statements: the statements as stored and, with attachments=true, their attachments (each once). Past it the page ends early (one statement at least) and `more` leads on.", "int"),
+    Setting("page_bytes", _positive_int, "16777216", "Most bytes in one page of GET /statements: the statements as stored and, with attachments=true, their attachments (each once); and the statements as sent, which format=canonical can make larger. Past it the page ends early (one statement at least) and `more` leads on.", "int"),
     Setting("cors_origins", _origins, "", "Browser origins allowed for every tenant, comma-separated (`*`: any). Tenants add their own.", "list"),
     Setting("log_level", _log_level, "info", "Log level: debug, info, warning, error.", "str"),
     Setting("shutdown_timeout", _positive_float, "30", "Seconds to let in-flight requests finish after SIGTERM.", "float"),

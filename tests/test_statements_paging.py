@@ -155,3 +155,37 @@ def test_a_page_of_large_statements_ends_early_and_more_leads_on(settings, tenan
     assert len(pages) >= 3
     for p in pages:
         assert len(p) == 1 or sum(len(orjson.dumps(s)) for s in p) < 3_000 + 200 * len(p)
+
+
+def test_canonical_pages_end_early_on_their_rendered_size(settings, tenant):
+    """format=canonical puts an Activity's canonical definition at each
+    mention: a page ends early on the size rendered, not stored, and one
+    statement carries at most 1 MiB of them (fuzz round 4: a 2.5 KB
+    statement read back as 233 MB)."""
+    registration, course = new_id(), f"http://example.com/course/{new_id()}"
+    defined = {"id": course, "definition": {"extensions": {
+        f"http://example.com/ext/{i}": "v" * 20 for i in range(800)}}}  # about 40 KB
+    with server_with(settings.replace(page_bytes=100_000)) as server, httpx.Client(
+            base_url=server.url, auth=(tenant.key, tenant.secret), timeout=30,
+            headers={"X-Experience-API-Version": "2.0.0"}) as client:
+        stored(client, statement(object=defined))
+        mentions = [{"id": course}] * 10
+        ids = stored(client, [statement(context={"registration": registration,
+                                                 "contextActivities": {"other": mentions}})
+                              for _ in range(4)])
+        pages, page = [], listing(client, registration=registration, format="canonical")
+        while True:
+            pages.append(page["statements"])
+            if not page["more"]:
+                break
+            page = client.get(page["more"]).json()
+        assert [len(p) for p in pages] == [1, 1, 1, 1]
+        assert [s["id"] for p in pages for s in p] == list(reversed(ids))
+        assert all("definition" in a for a in pages[0][0]["context"]["contextActivities"]["other"])
+
+        many = [{"id": course}] * 40
+        [sid] = stored(client, statement(context={"contextActivities": {"other": many}}))
+        got = client.get("/xapi/statements", params={"statementId": sid, "format": "canonical"})
+        shown = got.json()["context"]["contextActivities"]["other"]
+        assert len(got.content) < 1_100_000
+        assert "definition" in shown[0] and "definition" not in shown[-1]

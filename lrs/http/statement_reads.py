@@ -30,6 +30,12 @@ from lrs.xapi.languages import parse_accept_language
 from lrs.xapi.statement_query import Listing, Single
 
 MORE_PATH = "/xapi/statements"
+# In format=canonical, each mention of an Activity carries its canonical
+# definition (at most 64 KiB: lrs/store/statement_insert.py), so a small
+# statement mentioning one many times reads back huge (fuzz round 4: 2.5 KB
+# as 233 MB). Past this many bytes of them in one statement, further
+# mentions keep the definition they were stored with.
+CANONICAL_BYTES_A_STATEMENT = 1024 * 1024
 
 
 async def get(xreq: XRequest, principal: Principal, version: str) -> Response:
@@ -89,15 +95,16 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
             time.perf_counter() - started)
         kept = await _within_page_bytes(conn, principal, rows, query.attachments,
                                         runtime.settings.page_bytes)
-        more, rows = more or len(kept) < len(rows), kept
-        render = await _renderer(conn, xreq, principal, version, query.format, rows)
+        render = await _renderer(conn, xreq, principal, version, query.format, kept)
+        rendered = _rendered_within(render, kept, runtime.settings.page_bytes)
+        more, rows = more or len(rendered) < len(rows), kept[:len(rendered)]
         parts = await _attachments(conn, principal, rows) if query.attachments else None
     more_url = ""
     if more:
         state = {"q": _query_state(query), "after": rows[-1].seq}
         cursor = cursors.encode(await current_signing_key(runtime), principal.tenant_id, state)
         more_url = f"{MORE_PATH}?more={cursor}"
-    body = (b'{"statements":[' + b",".join(render(r) for r in rows) + b'],"more":'
+    body = (b'{"statements":[' + b",".join(rendered) + b'],"more":'
             + orjson.dumps(more_url) + b"}")
     newest = max(rows, key=lambda r: r.stored) if rows else None
     _shown(xreq, newest)
@@ -147,16 +154,41 @@ async def _renderer(conn, xreq: XRequest, principal: Principal, version: str, fm
     # Each stored statement is parsed once, for the definitions look-up and
     # for rendering both.
     parsed = {r.seq: jsonparse.loads(r.payload) for r in rows}
-    canonical: dict[str, dict] = {}
-    if fmt == "canonical":
-        ids = {a["id"] for s in parsed.values() for a in statement_activities(s)}
-        found = await reader.definitions(conn, principal.tenant_id, sorted(ids))
-        canonical = {k: jsonparse.loads(v) for k, v in found.items()}
+    if fmt != "canonical":
+        return lambda row: jsonparse.dumps(format_statement(parsed[row.seq], fmt,
+                                                            languages=languages, version=version))
+    ids = {a["id"] for s in parsed.values() for a in statement_activities(s)}
+    found = await reader.definitions(conn, principal.tenant_id, sorted(ids))
+    canonical = {k: (jsonparse.loads(v), len(v)) for k, v in found.items()}
 
     def render(row: Row) -> bytes:
+        left = CANONICAL_BYTES_A_STATEMENT
+
+        def definition(activity_id: str) -> dict | None:
+            """Its canonical definition, while the statement's mentions
+            have taken fewer than CANONICAL_BYTES_A_STATEMENT of them."""
+            nonlocal left
+            held, size = canonical.get(activity_id, (None, 0))
+            left -= size
+            return held if left >= 0 else None
         return jsonparse.dumps(format_statement(parsed[row.seq], fmt, languages=languages,
-                                                canonical=canonical.get, version=version))
+                                                canonical=definition, version=version))
     return render
+
+
+def _rendered_within(render: Callable[[Row], bytes], rows: list[Row], budget: int) -> list[bytes]:
+    """The first rows rendered, while they fit in `budget` bytes (the first
+    always). A canonical statement can be far larger than stored: every
+    mention of an Activity carries its canonical definition."""
+    rendered: list[bytes] = []
+    total = 0
+    for row in rows:
+        body = render(row)
+        total += len(body)
+        if rendered and total > budget:
+            break
+        rendered.append(body)
+    return rendered
 
 
 async def _within_page_bytes(conn, principal: Principal, rows: list[Row], attachments: bool,
