@@ -283,9 +283,10 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
         conditions = [*conditions, "NOT s.voided", *_seq_bounds(seq, f, after, p, cache)]
         if seq != "s.seq":
             # Walking an index table: voided statements left out on the index
-            # row, by an index-only probe of the voided ones (migrations/0020),
+            # row, by a probe of the index of voided ones (migrations/0020),
             # before their statement is read from the heap (a walk past a
-            # stretch of voided matches read each of them, every page).
+            # stretch of voided matches read each of them, every page). The
+            # probe reads no heap once vacuum has marked their pages visible.
             conditions.append(f"NOT coalesce((SELECT true FROM statements v WHERE "
                               f"v.tenant_id = $1 AND v.seq = {seq} AND v.voided LIMIT 1), false)")
         if f.credential is not None:
