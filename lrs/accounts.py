@@ -108,14 +108,18 @@ async def rotate_credential(conn: asyncpg.Connection, key: str) -> dict:
 MAX_ISSUER = 1000
 
 
-def _http_url(value: str) -> bool:
+def http_url(value: str) -> urllib.parse.SplitResult | None:
+    """`value` split, when it is an http(s) URL with a host (and a port, if
+    it has one, that is a port), in printable ASCII without spaces."""
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not one
     except ValueError:
-        return False
-    return (parts.scheme in ("https", "http") and bool(parts.hostname)
-            and value.isascii() and value.isprintable() and " " not in value)
+        return None
+    if (parts.scheme in ("https", "http") and parts.hostname
+            and value.isascii() and value.isprintable() and " " not in value):
+        return parts
+    return None
 
 
 async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,
@@ -138,7 +142,7 @@ async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,
             load_pem_public_key(public_key.encode())
         except (ValueError, TypeError):
             raise BadRequest("public_key is not a PEM public key", field="public_key") from None
-    if jwks_url is not None and not _http_url(jwks_url):
+    if jwks_url is not None and http_url(jwks_url) is None:
         raise BadRequest("jwks_url must be an http(s) URL", field="jwks_url")
     names = {"tenant_claim": "tenant", "scope_claim": "scope", "subject_claim": "sub"}
     for name, value in (claims or {}).items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -211,14 +210,8 @@ async def tenant_access(request: Request) -> Response:
 def _origin(value: str) -> str:
     """A browser's Origin: scheme://host[:port], nothing more (RFC 6454), in
     lower case as browsers send it (scheme and host are case-insensitive)."""
-    try:
-        parts = urlsplit(value.rstrip("/"))
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        parts = None
-    if (parts is None or parts.scheme not in ("https", "http") or not parts.hostname
-            or parts.path or parts.query or parts.fragment or "@" in parts.netloc
-            or not value.isascii() or not value.isprintable() or " " in value):
+    parts = accounts.http_url(value.rstrip("/"))
+    if parts is None or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
         raise BadRequest(f"cors_origins: {value!r} is not an origin like https://host[:port]",
                          field="cors_origins")
     return value.rstrip("/").lower()
