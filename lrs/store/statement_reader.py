@@ -32,10 +32,11 @@ from lrs.xapi.indexing import key_hash
 # how to find the referrers of a page (see compile_page).
 REFERRER_COUNT = 1000
 # How far the query counts the rows of an agent (or activity), and then of
-# its other filter (activity, verb, registration), to choose which of the two
-# to walk (see _direct): the agent's rows when there are fewer than
-# DRIVER_COUNT; else the other's when it has fewer than half as many, the
-# other's counted up to DRIVER_COMPARE (index-only, ~0.15 us a row warm).
+# its other filters (activity, verb, registration), to choose which to walk
+# (see _choice): the agent's rows when there are fewer than DRIVER_COUNT;
+# else the other filter's of fewest rows when it has fewer than half as
+# many, the others' counted up to DRIVER_COMPARE (index-only, ~0.15 us a row
+# warm).
 DRIVER_COUNT = 1000
 DRIVER_COMPARE = 5_000
 
@@ -226,24 +227,46 @@ def _row_probe(table: str, column: str, value: str, related: bool, seq: str, p: 
             f"LIMIT 1), false)")
 
 
-def _other_way(f: StatementFilter,
-               p: _Params) -> tuple[tuple[str, str, list[str]], tuple[str, list[str]]] | None:
-    """The second way to walk an agent's (or activity's) filter, and what to
-    count of its rows (see _direct): the activity's rows when there is an
-    agent and an activity, else the verb's or registration's; None when the
-    filter has no second index."""
+def _ways(f: StatementFilter) -> list[str]:
+    """The ways to walk the statements that match the content filters
+    directly (see _walk): always `_matching`'s, the agent's rows (or the
+    activity's), else an index of `statements`; with an agent (or activity)
+    and other filters, the others too: the activity's rows when there are an
+    agent and an activity, and the verb's or registration's rows when there
+    is either, the rest probed on each. `_choice` chooses one."""
+    ways = ["matching"]
     if f.agent is not None and f.activity is not None:
-        by_activity = dataclasses.replace(f, agent=None)
-        source, seq, conditions = _matching("s", by_activity, p)
-        conditions.append(_row_probe("statement_agents", "agent_hash", f.agent, f.related_agents,
-                                     seq, p))
-        return (source, seq, conditions), _driver("k", by_activity, p)
-    if (f.agent is None and f.activity is None) or (f.verb is None and f.registration is None):
-        return None
-    column, value, cast = (("registration", f.registration, "::uuid") if f.registration is not None
-                           else ("verb_id", f.verb, ""))
-    counted = ["k.tenant_id = $1", f"k.{column} = {p.add(value)}{cast}"]
-    return _by_statements("s", f, p), ("statements k", counted)
+        ways.append("activity")
+    if ((f.agent is not None or f.activity is not None)
+            and (f.verb is not None or f.registration is not None)):
+        ways.append("statements")
+    return ways
+
+
+def _walk(way: str, alias: str, f: StatementFilter, p: _Params) -> tuple[str, str, list[str]]:
+    """FROM, seq column and conditions of the statements `alias` that match
+    the content filters, by `way` (see _ways)."""
+    if way == "matching":
+        return _matching(alias, f, p)
+    if way == "statements":
+        return _by_statements(alias, f, p)
+    source, seq, conditions = _matching(alias, dataclasses.replace(f, agent=None), p)
+    conditions.append(_row_probe("statement_agents", "agent_hash", f.agent, f.related_agents,
+                                 seq, p))
+    return source, seq, conditions
+
+
+def _walked(way: str, f: StatementFilter, p: _Params) -> tuple[str, list[str]]:
+    """FROM and conditions of the rows `way` walks (see _ways), to count
+    them: the index that drives it, alone; for the verb's or registration's,
+    the registration's when both (it is the rarer)."""
+    if way == "matching":
+        return _driver("k", f, p)
+    if way == "activity":
+        return _driver("k", dataclasses.replace(f, agent=None), p)
+    column, value, cast = (("registration", f.registration, "::uuid")
+                           if f.registration is not None else ("verb_id", f.verb, ""))
+    return "statements k", ["k.tenant_id = $1", f"k.{column} = {p.add(value)}{cast}"]
 
 
 def _count(source: str, conditions: list[str], cap: str) -> str:
@@ -270,9 +293,12 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     - the referrers in the stretch (partial index on seq), in page order,
       each target checked by primary-key probes. A filter that matches often
       has a short stretch with next to no referrers: the common case;
-    - every target that matches (through the same indexes as `d`), each
-      probed for referrers (index on ref_target): for a rare filter, whose
-      stretch is long."""
+    - every target that matches (by the same walk as `d`), each probed for
+      referrers (index on ref_target): for a rare filter, whose stretch is
+      long.
+
+    An agent (or activity) filter with others has several walks (`_ways`);
+    the query chooses one, once, for both `d` and the targets (`_choice`)."""
     p = _Params(tenant_id)
     cache: dict[str, str] = {}
     order = "ASC" if f.ascending else "DESC"
@@ -298,7 +324,9 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
 
     if not f.matches_content:
         return page_of(*_matching("s", f, p), row), p.values
-    direct = _direct(f, p, page_of)
+    ways = _ways(f)
+    choice = _choice(ways, f, p) if len(ways) > 1 else None
+    direct = _chosen([page_of(*_walk(way, "s", f, p), "s.seq") for way in ways])
 
     beyond, edge, none = (("<", "max", "9223372036854775807") if f.ascending
                           else (">", "min", "0"))
@@ -311,13 +339,11 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     if f.credential is not None:
         referrer.append(f"r.credential = {p.add(f.credential)}")
     # Which way reads fewer rows: the referrers in the stretch, or every
-    # target (counted on the driving index alone, so at most an upper
-    # bound); both counted index-only, up to REFERRER_COUNT.
+    # target (counted on the index that drives the walk `d` took, alone, so
+    # at most an upper bound); both counted index-only, up to REFERRER_COUNT.
     cap = p.add(REFERRER_COUNT)
-    t_source, _, t_conditions = _matching("t", f, p)
-    driver_source, driver_conditions = _driver("t", f, p)
-    by_stretch_first = (f"{_count('statements r', stretch, cap)} <= "
-                        f"{_count(driver_source, driver_conditions, cap)}")
+    targets = _chosen([_count(*_walked(way, f, p), cap) for way in ways], scalar=True)
+    by_stretch_first = f"{_count('statements r', stretch, cap)} <= {targets}"
     # A scalar subquery is run per referrer, in index order (an EXISTS
     # would be planned as a join over all of them).
     # The rule applies recursively (1.0.3 Communication 2.1.3: "a is a match
@@ -350,8 +376,9 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
               f"ON u.tenant_id = $1 AND u.ref_target = up.id) "
               f"SELECT r.seq FROM up JOIN statements r ON r.tenant_id = $1 AND r.seq = up.seq "
               f"WHERE {' AND '.join(referrer)} OFFSET 0")
-    by_target = (f"SELECT r.seq FROM {t_source} CROSS JOIN LATERAL ({upward}) r "
-                 f"WHERE {' AND '.join(t_conditions)} ORDER BY r.seq {order} LIMIT {n}")
+    by_target = _chosen([f"SELECT r.seq FROM {source} CROSS JOIN LATERAL ({upward}) r "
+                         f"WHERE {' AND '.join(conditions)} ORDER BY r.seq {order} LIMIT {n}"
+                         for source, _, conditions in (_walk(way, "t", f, p) for way in ways)])
     # Each row of the page by one probe of (tenant_id, seq). As a plain join
     # the planner, misled by the branches' estimates, could sort the whole
     # tenant for a merge join (seen on a fresh 40,000-statement tenant: 80 ms
@@ -359,52 +386,59 @@ def compile_page(tenant_id: int, f: StatementFilter, *, after: int | None,
     fetch_row = f"SELECT {row} FROM statements s WHERE s.tenant_id = $1 AND s.seq = u.seq LIMIT 1"
     # LIMIT keeps each branch a subquery under its one-time filter, so that
     # the branch not taken is not even started (nor its parallel workers).
-    sql = (f"WITH d AS MATERIALIZED ({direct}), "
-           f"way AS MATERIALIZED (SELECT {by_stretch_first} AS stretch) "
+    chosen = "" if choice is None else f"choice AS MATERIALIZED (SELECT {choice} AS way), "
+    sql = (f"WITH {chosen}d AS MATERIALIZED ({direct}), "
+           f"referrers AS MATERIALIZED (SELECT {by_stretch_first} AS stretch) "
            f"SELECT {row} FROM (SELECT seq FROM d "
-           f"UNION SELECT seq FROM ({by_stretch}) a WHERE (SELECT stretch FROM way) "
-           f"UNION SELECT seq FROM ({by_target}) b WHERE NOT (SELECT stretch FROM way)"
+           f"UNION SELECT seq FROM ({by_stretch}) a WHERE (SELECT stretch FROM referrers) "
+           f"UNION SELECT seq FROM ({by_target}) b WHERE NOT (SELECT stretch FROM referrers)"
            f") u CROSS JOIN LATERAL ({fetch_row}) s ORDER BY s.seq {order} LIMIT {n}")
     return sql, p.values
 
 
-def _direct(f: StatementFilter, p: _Params, page_of) -> str:
-    """The query of `d`: the statements of the page that match directly.
+def _choice(ways: list[str], f: StatementFilter, p: _Params) -> str:
+    """Which of `ways` (see _ways) to walk, an SQL expression of its index.
 
-    An agent (or activity) filter with a second one (an activity, a verb, a
-    registration) has two ways: walk the agent's rows and check the other
-    filter on each (`_matching`), or walk the other filter's rows and probe
-    the agent on each (`_other_way`). Which is cheaper depends on the values,
-    and plans are generic (made once for average values), so the query
-    chooses, by a one-time filter, counting rows index-only: the agent's
-    rows when there are fewer than DRIVER_COUNT; else the other's when they
-    are fewer than half the agent's, counted up to DRIVER_COMPARE (and the
-    agent's up to twice the other's). A page needs ~50 matches, as dense in
-    either walk as the two share rows, so the walk of fewer rows reads
-    fewer; a row of the other way costs about twice as much (a heap fetch
-    for `voided`, then a probe of the agent). Measured over 1,000,000
-    statements: the busiest learner (168,546 of them) asking for the 2,676
-    'failed', 27 ms a page walking the learner's rows, 5 ms walking the
-    verb's; the counting costs the pages that keep their walk 0.3-1 ms
-    (docs/benchmarks.md)."""
-    by_rows = page_of(*_matching("s", f, p), "s.seq")
-    other = _other_way(f, p)
-    if other is None:
-        return by_rows
-    (source, seq, conditions), (counted, counted_conditions) = other
-    by_other = page_of(source, seq, conditions, "s.seq")
+    Which is cheaper depends on the values, and plans are generic (made once
+    for average values), so the query chooses, by one-time filters, counting
+    rows index-only: the agent's rows (way 0) when there are fewer than
+    DRIVER_COUNT; else the way of fewest rows, counted up to DRIVER_COMPARE,
+    when they are fewer than half the agent's (counted up to twice that). A
+    page needs ~50 matches, as dense in either walk as the two share rows,
+    so the walk of fewer rows reads fewer; a row of another way costs about
+    twice as much (a heap fetch for `voided`, then a probe of the agent).
+    Measured over 1,000,000 statements: the busiest learner (168,546 of
+    them) asking for the 2,676 'failed', 27 ms a page walking the learner's
+    rows, 5 ms walking the verb's; the counting costs the pages that keep
+    their walk 0.3-1 ms (docs/benchmarks.md). With an agent and a course in
+    all of 200,000 statements and a verb in none, only the verb's walk ends
+    at once: 15 ms a page over HTTP, against 1.07 s walking the agent's.
+    """
     cap, wide = p.add(DRIVER_COUNT), p.add(DRIVER_COMPARE)
-    driver = _driver("k", f, p)
-    # Each count runs only when its CASE branch is taken: the other filter's
+    driver = _walked(ways[0], f, p)
+    # Each count runs only when its CASE branch is taken: the other ways'
     # only when the agent has DRIVER_COUNT rows, the agent's again only when
-    # the other's stopped short of DRIVER_COMPARE.
-    by_rows_first = (f"CASE WHEN {_count(*driver, cap)} < {cap} THEN true "
-                     f"ELSE (SELECT CASE WHEN o.n >= {wide} THEN true "
-                     f"ELSE {_count(*driver, '2 * o.n + 1')} <= 2 * o.n END "
-                     f"FROM (SELECT {_count(counted, counted_conditions, wide)} AS n) o) END")
-    return (f"WITH choice AS MATERIALIZED (SELECT {by_rows_first} AS by_rows) "
-            f"SELECT seq FROM ({by_rows}) a WHERE (SELECT by_rows FROM choice) "
-            f"UNION ALL SELECT seq FROM ({by_other}) b WHERE NOT (SELECT by_rows FROM choice)")
+    # the fewest of the others' stopped short of DRIVER_COMPARE.
+    counts = ", ".join(f"({i}, {_count(*_walked(way, f, p), wide)})"
+                       for i, way in enumerate(ways[1:], 1))
+    fewest = f"(SELECT w.way, w.n FROM (VALUES {counts}) w(way, n) ORDER BY w.n, w.way LIMIT 1)"
+    return (f"CASE WHEN {_count(*driver, cap)} < {cap} THEN 0 "
+            f"ELSE (SELECT CASE WHEN o.n >= {wide} THEN 0 "
+            f"WHEN {_count(*driver, '2 * o.n + 1')} <= 2 * o.n THEN 0 ELSE o.way END "
+            f"FROM {fewest} o) END")
+
+
+def _chosen(queries: list[str], scalar: bool = False) -> str:
+    """Of `queries`, one for each way (of seqs, or `scalar` expressions),
+    the one of the way the CTE `choice` chose: a one-time filter each, so
+    that the others are never started."""
+    if len(queries) == 1:
+        return queries[0]
+    if scalar:
+        branches = " ".join(f"WHEN {i} THEN {q}" for i, q in enumerate(queries))
+        return f"(CASE (SELECT way FROM choice) {branches} END)"
+    return " UNION ALL ".join(f"SELECT seq FROM ({q}) w{i} WHERE (SELECT way FROM choice) = {i}"
+                              for i, q in enumerate(queries))
 
 
 async def page(conn: asyncpg.Connection, tenant_id: int, f: StatementFilter, *,
