@@ -182,6 +182,18 @@ def test_doc_06_put_if_none_match_star_existing_412(lrs, doc):
     assert _get(lrs, doc, "inm").json() == {"v": 1}
 
 
+def test_doc_06_a_star_among_other_tags_changes_nothing(lrs, doc):
+    """`*` stands alone (RFC 2616 14.26, RFC 9110 13.1.2); sent in a list or on
+    a second header line it is an invalid header or still `*`, but a PUT it
+    came with must not overwrite the document."""
+    _create(lrs, doc, "inm-list", {"v": 1})
+    for headers in ({"If-None-Match": '"abc", *'}, [("If-None-Match", '"abc"'),
+                                                     ("If-None-Match", "*")]):
+        r = lrs.put(doc.path, params=doc.one("inm-list"), json_body={"v": 2}, headers=headers)
+        assert r.status_code in (400, 412), f"DOC-06: {headers} over a document: {r.status_code}"
+        assert _get(lrs, doc, "inm-list").json() == {"v": 1}
+
+
 def test_doc_07_post_and_delete_if_match(lrs, doc):
     _create(lrs, doc, "pd", {"v": 1})
     et = _etag(_get(lrs, doc, "pd"))

@@ -218,6 +218,22 @@ def test_if_none_match_star(doc):
     assert doc.get("inm").json() == {"v": 1}
 
 
+def test_a_star_in_a_list_is_400_and_changes_nothing(doc):
+    # RFC 9110 13.1: `*` stands alone. Read as one tag of a list, it matched
+    # nothing, and `If-None-Match: "abc", *` let a PUT overwrite the document
+    # it was sent to protect (fuzz round 6); so did `*` on a second line.
+    doc.create("starred", {"v": 1})
+    for name in ("If-None-Match", "If-Match"):
+        for header in ('"abc", *', '*, "abc"', "W/*"):
+            error = _error(doc.put("starred", {"v": 2}, headers={name: header}), 400)
+            assert name in error["message"]
+        second_line = doc.client.put(doc.path, params=doc.one("starred"), content=b'{"v": 2}',
+                                     headers=[("Content-Type", "application/json"),
+                                              (name, '"abc"'), (name, "*")])
+        _error(second_line, 400)
+    assert doc.get("starred").json() == {"v": 1}
+
+
 def test_a_precondition_sent_on_several_header_lines_is_one_list(doc):
     # RFC 9110 5.3: If-None-Match: "a" and If-None-Match: "b" on two lines are
     # "a", "b". Only the first line was read, so the current tag on the second

@@ -240,10 +240,10 @@ def new_document(content_type: str | None, content: bytes) -> Document:
 
 
 def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:
-    return Preconditions(_tags(if_match), _tags(if_none_match))
+    return Preconditions(_tags(if_match, "If-Match"), _tags(if_none_match, "If-None-Match"))
 
 
-def _tags(header: str | None) -> tuple[Tag, ...] | None:
+def _tags(header: str | None, name: str) -> tuple[Tag, ...] | None:
     if header is None or not header.strip():
         return None
     if header.strip() == "*":
@@ -254,6 +254,12 @@ def _tags(header: str | None) -> tuple[Tag, ...] | None:
         weak = part.startswith(("W/", "w/"))
         if weak:
             part = part[2:]
+        if part == "*":
+            # RFC 9110 13.1.1-2: `*` stands alone. Read as one tag among
+            # others, it would match nothing, and `"a", *` would let a PUT
+            # overwrite the document the `*` was sent to protect.
+            raise BadRequest(f"{name}: '*' must be the whole header, not one of a list "
+                             "or weak (RFC 9110 13.1)", field=name)
         # Unquoted tags are a common client mistake; read them as meant.
         if len(part) >= 2 and part[0] == part[-1] == '"':
             part = part[1:-1]

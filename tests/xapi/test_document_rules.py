@@ -41,6 +41,13 @@ def test_parse_tags(header, expected):
     assert parse_preconditions(None, header).if_none_match == expected
 
 
+@pytest.mark.parametrize("header", ['"a", *', '*, "a"', "W/*", "*,*"])
+def test_a_star_among_tags_is_400(header):
+    for pre in ((header, None), (None, header)):
+        with pytest.raises(BadRequest):
+            parse_preconditions(*pre)
+
+
 def _check(pre: Preconditions, current, method="PUT", kind=ACTIVITY_PROFILE, version=V2):
     d.check_preconditions(pre, current, method=method, kind=kind, version=version)
 
