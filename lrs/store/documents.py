@@ -1,18 +1,21 @@
 """Storage of State, Activity Profile and Agent Profile documents
 (table `documents`, migrations/0003).
 
-Writes are read-modify-write under a row lock: `modify` locks the current
-row (SELECT ... FOR UPDATE), hands it to a pure `change` (lrs.xapi.documents
-plan_*: preconditions, merge), and writes what it returns, all in one
-transaction. Two conditional writes of one document therefore run one after
-the other, and the second sees the first's ETag: with the same If-Match,
-exactly one of them succeeds. A document that does not exist yet has no row
-to lock; its creators race on the primary key instead (INSERT ... ON
-CONFLICT DO NOTHING), and the loser re-reads and decides again."""
+Writes are read-modify-write under a lock of the document: `modify` takes
+the document's advisory lock, locks the current row (SELECT ... FOR UPDATE),
+hands it to a pure `change` (lrs.xapi.documents plan_*: preconditions,
+merge), and writes what it returns, all in one transaction. Two writes of
+one document therefore run one after the other, and the second sees the
+first's ETag: with the same If-Match, exactly one of them succeeds. The
+advisory lock covers a document that does not exist yet, which has no row
+to lock: without it, creators raced on the primary key (INSERT ... ON
+CONFLICT DO NOTHING) and re-read, and with DELETEs between, a creator could
+lose every round (a 503, fuzz round 6)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 import asyncpg
@@ -43,6 +46,10 @@ UPDATE documents SET content_type = $7, content = $8, etag = $9, updated = clock
 WHERE {_KEY} AND doc_id = $6
 RETURNING updated""")
 DELETE = Query("documents.delete", f"DELETE FROM documents WHERE {_KEY} AND doc_id = $6")
+# Namespace of the documents' write locks (pg_advisory_xact_lock(int, int)),
+# beside the tenants' statement write locks (lrs.store.statement_insert).
+WRITE_LOCK_SPACE = 0x444F  # "DO"
+WRITE_LOCK = Query("documents.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
 # Id lists and DELETE of all State for activity + agent (+ registration).
 IDS = Query("documents.ids", f"""
 SELECT doc_id, updated FROM documents
@@ -55,14 +62,21 @@ SELECT doc_id FROM documents WHERE {_KEY} ORDER BY doc_id FOR UPDATE""")
 DELETE_LISTED = Query("documents.delete_listed", f"""
 DELETE FROM documents WHERE {_KEY} AND doc_id = ANY($6::text[])""")
 
-# A creator that lost the race re-reads; a third round would need the row
-# to vanish and reappear in between.
+# A creator that lost the race re-reads: only against a writer that took
+# no advisory lock (a server of an older version, during an upgrade).
 _ATTEMPTS = 3
 
 
 def _key(tenant_id: int, target: Target) -> tuple:
     return (tenant_id, target.kind, target.activity_id, target.agent_key,
             target.registration, target.doc_id)
+
+
+def _lock_key(key: tuple) -> int:
+    """The document's advisory lock: 32 bits of a hash of its key (two
+    documents that share one only wait for each other)."""
+    digest = hashlib.blake2b("\x00".join(map(str, key)).encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _document(row: asyncpg.Record | None) -> Document | None:
@@ -100,6 +114,7 @@ async def modify(db: Database, tenant_id: int, target: Target,
     `change` may raise (412, 409, 400): then nothing is written."""
     key = _key(tenant_id, target)
     async with db.transaction() as conn:
+        await execute(conn, WRITE_LOCK, WRITE_LOCK_SPACE, _lock_key(key))
         for _ in range(_ATTEMPTS):
             current = _document(await fetchrow(conn, LOCK, *key))
             wanted = change(current)
