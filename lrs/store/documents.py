@@ -22,7 +22,7 @@ import asyncpg
 
 from lrs.errors import ServiceUnavailable
 from lrs.store.db import Database, Query, execute, fetch, fetchrow, fetchval
-from lrs.xapi.documents import Document, Target
+from lrs.xapi.documents import Document, Target, check_set_room
 
 # $1 tenant, $2 kind, $3 activity_id, $4 agent_key, $5 registration, $6 doc_id
 _KEY = """tenant_id = $1 AND kind = $2 AND activity_id = $3 AND agent_key = $4
@@ -50,6 +50,9 @@ DELETE = Query("documents.delete", f"DELETE FROM documents WHERE {_KEY} AND doc_
 # beside the tenants' statement write locks (lrs.store.statement_insert).
 WRITE_LOCK_SPACE = 0x444F  # "DO"
 WRITE_LOCK = Query("documents.write_lock", "SELECT pg_advisory_xact_lock($1, $2)")
+# What the ids of a document's set take, before a document is added to it.
+SET_ID_BYTES = Query("documents.set_id_bytes", f"""
+SELECT coalesce(sum(octet_length(doc_id)), 0) FROM documents WHERE {_KEY}""")
 # Id lists and DELETE of all State for activity + agent (+ registration).
 IDS = Query("documents.ids", f"""
 SELECT doc_id, updated FROM documents
@@ -126,6 +129,7 @@ async def modify(db: Database, tenant_id: int, target: Target,
             if current is not None:
                 updated = await fetchval(conn, UPDATE, *args)
             else:
+                check_set_room(target, await fetchval(conn, SET_ID_BYTES, *key[:5]))
                 updated = await fetchval(conn, INSERT, *args)
                 if updated is None:
                     continue  # created concurrently: decide again against it

@@ -185,6 +185,29 @@ _KEY_PARTS = (("activity_id", "activityId"), ("agent_key", "agent"),
               ("registration", "registration"), ("doc_id", None))
 
 
+# The ids of one set (a State set: an activity, agent and registration; an
+# Activity's or an Agent's profiles) may take this many bytes in all: a GET
+# of the set's ids lists them in one answer (xAPI has no paging for it), and
+# 20,000 ids of 2.2 KB made 44 MB answers that took a worker's memory to
+# 1.1 GB under 16 at once (fuzz round 5). Documents are created until the
+# set holds this much (concurrent creates may pass it by a few ids).
+MAX_SET_ID_BYTES = 1 << 20
+
+
+def check_set_room(target: Target, set_id_bytes: int) -> None:
+    """409 when creating `target` would take its set past MAX_SET_ID_BYTES;
+    `set_id_bytes`: what the ids of its set take now."""
+    if set_id_bytes + len(target.doc_id.encode()) > MAX_SET_ID_BYTES:
+        raise Conflict(
+            f"this {_SETS[target.kind]} already holds {set_id_bytes:,} bytes of "
+            f"{KINDS[target.kind].id_param}s, and may hold {MAX_SET_ID_BYTES:,} "
+            "(an LRS limit): delete documents of it before creating more")
+
+
+_SETS = {STATE: "State set (activityId, agent, registration)",
+         ACTIVITY_PROFILE: "Activity's profile set", AGENT_PROFILE: "Agent's profile set"}
+
+
 def _key_fits(fields: dict, id_param: str) -> None:
     sizes = {param or id_param: len(fields[name].encode())
              for name, param in _KEY_PARTS if name in fields}
