@@ -236,6 +236,55 @@ def test_a_star_in_a_list_is_400_and_changes_nothing(doc):
     assert doc.get("starred").json() == {"v": 1}
 
 
+def test_a_get_the_client_has_is_304(doc):
+    # RFC 9110 13.2.2: a GET whose If-None-Match matches (weakly), or without
+    # one whose If-Modified-Since is not before the document's last change,
+    # is 304 with the validators and no body.
+    doc.create("cached", {"v": 1})
+    got = doc.get("cached")
+    etag, last_modified = got.headers["etag"], got.headers["last-modified"]
+    hour_before = email.utils.format_datetime(
+        email.utils.parsedate_to_datetime(last_modified) - dt.timedelta(hours=1), usegmt=True)
+    for headers in ({"If-None-Match": etag}, {"If-None-Match": f'"x", W/{etag}'},
+                    {"If-None-Match": "*"}, {"If-Modified-Since": last_modified}):
+        r = doc.client.get(doc.path, params=doc.one("cached"), headers=headers)
+        assert r.status_code == 304, (headers, r.status_code)
+        assert (r.content, r.headers["etag"]) == (b"", etag)
+        assert r.headers["last-modified"] == last_modified
+    for headers in ({"If-None-Match": '"other"'}, {"If-Modified-Since": hour_before},
+                    {"If-None-Match": '"other"', "If-Modified-Since": last_modified},
+                    {"If-Modified-Since": "not a date"}):
+        r = doc.client.get(doc.path, params=doc.one("cached"), headers=headers)
+        assert (r.status_code, r.json()) == (200, {"v": 1}), headers
+    listed = doc.ids()
+    r = doc.client.get(doc.path, params=doc.scope, headers={"If-None-Match": listed.headers["etag"]})
+    assert (r.status_code, r.content) == (304, b"")
+
+
+def test_if_match_and_if_unmodified_since_are_checked_on_reads_and_writes(doc):
+    etag = doc.create("dated", {"v": 1}).headers["etag"]
+    last_modified = doc.get("dated").headers["last-modified"]
+    hour_before = email.utils.format_datetime(
+        email.utils.parsedate_to_datetime(last_modified) - dt.timedelta(hours=1), usegmt=True)
+    _error(doc.client.get(doc.path, params=doc.one("dated"), headers={"If-Match": '"old"'}), 412)
+    _error(doc.client.get(doc.path, params=doc.one("dated"),
+                          headers={"If-Unmodified-Since": hour_before}), 412)
+    # Changed after the date: the write is 412 and changes nothing.
+    error = _error(doc.post("dated", {"w": 2}, headers={"If-Unmodified-Since": hour_before}), 412)
+    assert "If-Unmodified-Since" in error["message"]
+    _error(doc.delete("dated", headers={"If-Unmodified-Since": hour_before}), 412)
+    assert doc.get("dated").json() == {"v": 1}
+    # If-Match decides when both are sent (RFC 9110 13.1.4); a date that is
+    # not an HTTP date is ignored.
+    assert doc.post("dated", {"w": 2}, headers={"If-Match": etag,
+                                                "If-Unmodified-Since": hour_before}).status_code == 204
+    assert doc.post("dated", {"x": 3}, headers={"If-Unmodified-Since": "yesterday"}).status_code == 204
+    last_modified = doc.get("dated").headers["last-modified"]
+    assert doc.post("dated", {"y": 4},
+                    headers={"If-Unmodified-Since": last_modified}).status_code == 204
+    assert doc.get("dated").json() == {"v": 1, "w": 2, "x": 3, "y": 4}
+
+
 def test_a_precondition_sent_on_several_header_lines_is_one_list(doc):
     # RFC 9110 5.3: If-None-Match: "a" and If-None-Match: "b" on two lines are
     # "a", "b". Only the first line was read, so the current tag on the second

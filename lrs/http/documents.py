@@ -8,6 +8,7 @@ Scopes (1.0.3 Communication 4.2): State needs `state`, the profiles need
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import functools
@@ -67,22 +68,29 @@ async def _get(xreq: XRequest, principal: Principal, target: Target) -> Response
         document = await store.get(conn, principal.tenant_id, target)
     if document is None:
         raise NotFound(f"no document with {_id_name(target)} {target.doc_id!r} here")
-    # DOC-01: the stored bytes with the stored Content-Type, set as a header
-    # so that Starlette adds no charset to it.
-    return Response(document.content, headers={"Content-Type": document.content_type,
-                                               **_validators(document)})
+    return _read(xreq, document, headers={"Content-Type": document.content_type})
 
 
 async def _list(xreq: XRequest, principal: Principal, target: Target) -> Response:
     async with xreq.runtime.db.connection() as conn:
         rows = await store.ids(conn, principal.tenant_id, target)
-    listed = rules.id_list([doc_id for doc_id, _ in rows])
     # 1.0.3 3.1: every GET carries an ETag; 1.0.3 2.2 (DOC-16): Last-Modified
     # of the newest document listed.
-    headers = {"ETag": rules.quoted(listed.etag)}
-    if rows:
-        headers["Last-Modified"] = _http_date(max(updated for _, updated in rows))
-    return Response(listed.content, media_type="application/json", headers=headers)
+    newest = max((updated for _, updated in rows), default=None)
+    listed = dataclasses.replace(rules.id_list([doc_id for doc_id, _ in rows]), updated=newest)
+    return _read(xreq, listed, headers={"Content-Type": "application/json"})
+
+
+def _read(xreq: XRequest, document: Document, headers: dict[str, str]) -> Response:
+    """A GET's answer: 412 when If-Match or If-Unmodified-Since fails, 304
+    when If-None-Match or If-Modified-Since says the client has it (RFC 9110
+    13.2.2), else the document. DOC-01: its bytes with its Content-Type, set
+    as a header so that Starlette adds no charset to it."""
+    pre = _preconditions(xreq)
+    rules.check_unchanged(pre, document)
+    if rules.not_modified(pre, document):
+        return Response(status_code=304, headers=_validators(document))
+    return Response(document.content, headers={**headers, **_validators(document)})
 
 
 async def _write(xreq: XRequest, principal: Principal, version: str, target: Target) -> Response:
@@ -112,8 +120,8 @@ async def _write(xreq: XRequest, principal: Principal, version: str, target: Tar
 
 
 def _preconditions(xreq: XRequest) -> rules.Preconditions:
-    return rules.parse_preconditions(field(xreq.headers, "if-match"),
-                                     field(xreq.headers, "if-none-match"))
+    return rules.parse_preconditions(*(field(xreq.headers, name) for name in (
+        "if-match", "if-none-match", "if-unmodified-since", "if-modified-since")))
 
 
 def _validators(document: Document) -> dict[str, str]:

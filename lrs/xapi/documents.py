@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email.utils
 import hashlib
 
 import orjson
@@ -118,10 +119,13 @@ class Tag:
 @dataclasses.dataclass(frozen=True)
 class Preconditions:
     """The If-Match / If-None-Match headers: None when absent; a tuple of
-    Tags, or ANY for `*`."""
+    Tags, or ANY for `*`. If-Unmodified-Since / If-Modified-Since: None
+    when absent or not an HTTP date (RFC 9110 13.1.3-4: then ignored)."""
 
     if_match: tuple[Tag, ...] | None = None
     if_none_match: tuple[Tag, ...] | None = None
+    if_unmodified_since: dt.datetime | None = None
+    if_modified_since: dt.datetime | None = None
 
     @property
     def given(self) -> bool:
@@ -262,8 +266,21 @@ def new_document(content_type: str | None, content: bytes) -> Document:
     return Document(content_type or DEFAULT_CONTENT_TYPE, content, etag_of(content))
 
 
-def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:
-    return Preconditions(_tags(if_match, "If-Match"), _tags(if_none_match, "If-None-Match"))
+def parse_preconditions(if_match: str | None, if_none_match: str | None,
+                        if_unmodified_since: str | None = None,
+                        if_modified_since: str | None = None) -> Preconditions:
+    return Preconditions(_tags(if_match, "If-Match"), _tags(if_none_match, "If-None-Match"),
+                         _http_date(if_unmodified_since), _http_date(if_modified_since))
+
+
+def _http_date(header: str | None) -> dt.datetime | None:
+    if header is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(header.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else None  # an HTTP date is GMT, said so
 
 
 def _tags(header: str | None, name: str) -> tuple[Tag, ...] | None:
@@ -297,11 +314,8 @@ def check_preconditions(pre: Preconditions, current: Document | None, *, method:
     document the client did not say it knows; 400 when a 1.0.x PUT would
     create a profile document without either header, unless
     `unconditional_create` (see the module docstring)."""
+    check_unchanged(pre, current)
     etag = current.etag if current is not None else None
-    if pre.if_match is not None and not _if_match_holds(pre.if_match, etag):
-        raise PreconditionFailed(
-            "If-Match does not match the current document"
-            + ("" if etag else " (there is none)") + "; nothing was changed")
     if pre.if_none_match is not None and not _if_none_match_holds(pre.if_none_match, etag):
         raise PreconditionFailed("If-None-Match: the document exists (or matches); "
                                  "nothing was changed")
@@ -317,6 +331,38 @@ def check_preconditions(pre: Preconditions, current: Document | None, *, method:
             "a PUT to this profile resource must send If-None-Match: * to create the "
             "document, or If-Match with its ETag to replace it (xAPI 1.0.3 Communication 3.1)",
             field="If-None-Match")
+
+
+def check_unchanged(pre: Preconditions, current: Document | None) -> None:
+    """412 when If-Match does not match `current`, or without If-Match, when
+    it changed after If-Unmodified-Since (RFC 9110 13.2.2 steps 1-2)."""
+    etag = current.etag if current is not None else None
+    if pre.if_match is not None and not _if_match_holds(pre.if_match, etag):
+        raise PreconditionFailed(
+            "If-Match does not match the current document"
+            + ("" if etag else " (there is none)") + "; nothing was changed")
+    if pre.if_match is None and _modified_since(current, pre.if_unmodified_since):
+        raise PreconditionFailed("If-Unmodified-Since: the document changed after that time; "
+                                 "nothing was changed")
+
+
+def not_modified(pre: Preconditions, current: Document) -> bool:
+    """Whether a GET of `current` is answered 304 (RFC 9110 13.2.2 steps
+    3-4, after `check_unchanged`):
+    If-None-Match matches it, or without If-None-Match, it has not changed
+    since If-Modified-Since."""
+    if pre.if_none_match is not None:
+        return not _if_none_match_holds(pre.if_none_match, current.etag)
+    return (pre.if_modified_since is not None
+            and not _modified_since(current, pre.if_modified_since))
+
+
+def _modified_since(current: Document | None, when: dt.datetime | None) -> bool:
+    # Last-Modified says whole seconds: a change within the second it names
+    # is not after it (RFC 9110 13.1.3-4 compare the header's own precision).
+    if current is None or current.updated is None or when is None:
+        return False
+    return current.updated.replace(microsecond=0) > when
 
 
 def _if_match_holds(tags: tuple[Tag, ...], etag: str | None) -> bool:
