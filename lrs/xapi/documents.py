@@ -270,10 +270,11 @@ def parse_preconditions(if_match: str | None, if_none_match: str | None,
                         if_unmodified_since: str | None = None,
                         if_modified_since: str | None = None) -> Preconditions:
     return Preconditions(_tags(if_match, "If-Match"), _tags(if_none_match, "If-None-Match"),
-                         _http_date(if_unmodified_since), _http_date(if_modified_since))
+                         _parse_http_date(if_unmodified_since),
+                         _parse_http_date(if_modified_since))
 
 
-def _http_date(header: str | None) -> dt.datetime | None:
+def _parse_http_date(header: str | None) -> dt.datetime | None:
     if header is None:
         return None
     try:
@@ -348,9 +349,8 @@ def check_unchanged(pre: Preconditions, current: Document | None) -> None:
 
 def not_modified(pre: Preconditions, current: Document) -> bool:
     """Whether a GET of `current` is answered 304 (RFC 9110 13.2.2 steps
-    3-4, after `check_unchanged`):
-    If-None-Match matches it, or without If-None-Match, it has not changed
-    since If-Modified-Since."""
+    3-4, after `check_unchanged`): If-None-Match matches it, or without
+    If-None-Match, it has not changed since If-Modified-Since."""
     if pre.if_none_match is not None:
         return not _if_none_match_holds(pre.if_none_match, current.etag)
     return (pre.if_modified_since is not None
