@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from lrs import __version__, accounts, backup, config, embedded, logs, orphan, ratelimit
+from lrs.auth import tokens
 from lrs.auth.principal import ADMIN_SCOPE, SCOPES
 from lrs.config import Settings, SettingsError
 from lrs.errors import LRSError
@@ -298,7 +299,7 @@ def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
     issued = _run_admin(settings, lambda conn: accounts.issue_token(
         conn, settings, tenant=args.tenant, scopes=args.scope,
-        subject=args.subject or f"cli:{args.tenant}", ttl=args.ttl))
+        subject=args.subject or tokens.own_subject("cli", args.tenant), ttl=args.ttl))
     _print(args, issued, issued["token"])
     return 0
 

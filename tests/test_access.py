@@ -207,6 +207,30 @@ def test_an_idp_subject_cannot_be_one_of_the_agencys_keys(server, settings, admi
     assert learner.status_code == 200 and learner.json()["statements"] == []
 
 
+def test_an_idp_subject_cannot_take_the_form_of_the_lrss_own_tokens(server, settings, admin,
+                                                                    tenant):
+    """A token the LRS issues without being told a subject is `cli:<tenant>`
+    or `admin:<tenant>`. An IdP user so named read that token's statements
+    as their own under statements/read/mine (fuzz round 7)."""
+    own = admin.post("/admin/tokens", json={"tenant": tenant.name, "scopes": ["all"]})
+    assert own.status_code == 201, own.text
+    written = httpx.post(f"{server.url}/xapi/statements", json=STATEMENT,
+                         headers={"Authorization": f"Bearer {own.json()['token']}", **V2})
+    assert written.status_code == 200, written.text
+    private = _new_key("ES256")
+    issuer = f"https://sso2.{tenant.name}.example"
+    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)})
+    assert created.status_code == 201, created.text
+    for subject in (f"admin:{tenant.name}", f"cli:{tenant.name}"):
+        token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
+                           scope="statements/read/mine", sub=subject)
+        posing = httpx.get(f"{server.url}/xapi/statements",
+                           headers={"Authorization": f"Bearer {token}", **V2})
+        assert posing.status_code == 401, posing.text
+        assert "form of the LRS's own tokens" in posing.json()["error"]["message"]
+
+
 def test_idp_token_with_hs256_using_the_public_key_is_refused(server, settings, admin, tenant):
     """The classic confusion: HS256 signed with the (public) PEM as secret."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)

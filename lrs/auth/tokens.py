@@ -106,6 +106,17 @@ def verify(token: str, key: object, *, issuer: str, audience: str, leeway: int,
 
 # A subject is stored with every statement it writes (1 to 255 characters,
 # as /admin/tokens allows); tenant names and keys are shorter still.
+# The subjects of the tokens the LRS issues without being told one: the
+# CLI's (`lrs token issue`) and the admin API's (/admin/tokens). An agency's
+# IdP may not name its users so (lrs.http.auth): statements/read/mine goes
+# by the subject, and such a user would read the tokens' statements.
+OWN_SUBJECT_PREFIXES = ("cli:", "admin:")
+
+
+def own_subject(issued_by: str, tenant: str) -> str:
+    """The subject of a token `issued_by` "cli" or "admin" names no other."""
+    return f"{issued_by}:{tenant}"
+
 MAX_CLAIM_TEXT = 255
 
 

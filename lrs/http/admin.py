@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lrs import accounts
+from lrs.auth import tokens
 from lrs.auth.principal import ADMIN_SCOPE, Principal
 from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http.auth import authenticate
@@ -239,7 +240,7 @@ async def issue_token(request: Request) -> Response:
         issued = await accounts.issue_token(
             conn, runtime.settings, tenant=tenant,
             scopes=_field(body, "scopes", list, items=str),
-            subject=_field(body, "subject", str, f"admin:{tenant}"),
+            subject=_field(body, "subject", str, tokens.own_subject("admin", tenant)),
             ttl=_field(body, "ttl", int, None), minted_by=principal.vouched_by)
     return _dump(issued, 201)
 

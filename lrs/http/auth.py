@@ -207,6 +207,11 @@ async def _not_a_key(runtime: Runtime, subject: str) -> None:
     Keys are random (lrs.auth.secrets.new_key), so no IdP names its users
     that by chance, and a key made later cannot have been aimed at. Revoked
     keys count: their statements stay stored under them."""
+    if subject.startswith(tokens.OWN_SUBJECT_PREFIXES):
+        # Nor the subject the LRS gives its own tokens when told none
+        # (fuzz round 7: an IdP user `cli:A` read the CLI token's statements).
+        raise tokens.TokenRefused("the token's subject has the form of the LRS's own tokens' "
+                                  f"({' or '.join(tokens.OWN_SUBJECT_PREFIXES)}...)", "subject")
     if await _looked_up(runtime, ("key issued", subject),
                         lambda conn: tenants.key_issued(conn, subject)):
         raise tokens.TokenRefused("the token's subject is the key of a key/secret credential "
