@@ -29,12 +29,14 @@ class Received:
     nul_free: bool = False
 
 
-def _split_body(body: bytes, content_type: str) -> tuple[bytes, list[multipart.Part]]:
+def _split_body(body: bytes,
+                content_type: str) -> tuple[bytes, list[multipart.Part] | None]:
+    """The statements' JSON and the attachment parts (None: not multipart)."""
     media = multipart.media_type(content_type) if content_type else ""
     if media == "multipart/mixed":
         return multipart.parse_multipart(body, content_type)
     if media == "application/json":
-        return body, []
+        return body, None
     # xAPI 1.0.3 Communication 1.5, 2.0 LRS 4.1.3: statements arrive as
     # application/json or multipart/mixed.
     raise BadRequest(f"Content-Type {content_type or '(none)'!r} is not accepted for "
@@ -55,7 +57,7 @@ def receive(body: bytes, content_type: str, version: str, *, max_statements: int
     if len(statements) > max_statements:
         raise PayloadTooLarge(f"{len(statements)} statements in one request; the limit is "
                               f"{max_statements}", field="statement")
-    if parts:
+    if parts is not None:
         _check_part_content_types(parts)
         by_sha2 = attachments.match_attachments(statements, parts)
     else:

@@ -131,6 +131,11 @@ def test_multipart_whose_parts_do_not_match_is_400_and_stores_nothing(client, ca
     response = post_multipart(client, body, parts)
     assert response.status_code == 400, response.text
     assert listed_ids(client) == []
+    if case == "missing part":
+        # A multipart request with no attachment part is still multipart:
+        # it was told a fileUrl is required "as application/json".
+        message = error_of(response)["message"]
+        assert "multipart part" in message and "application/json" not in message, message
 
 
 def test_multipart_with_a_bad_first_part_is_400(client):
