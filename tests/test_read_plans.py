@@ -116,7 +116,7 @@ def test_an_agent_and_verbs_pages_walk_their_indexes_without_statistics(loaded, 
     url, tenant_id = loaded
     pages = 8
     # BUSY and COMMON. The first page: BUSY's 51 newest, the counts that
-    # choose the walk (statement_reader._direct: BUSY's up to 1,000, COMMON's
+    # choose the walk (statement_reader._choice: BUSY's up to 1,000, COMMON's
     # up to 5,000) and the StatementRefs' way (two up to 1,000), and the 20
     # StatementRefs stored after them, each checked against the filter by
     # its target. Measured: 7,253 entries a page (3,253 when COMMON was
@@ -186,7 +186,7 @@ def test_an_agent_and_verb_walk_the_fewer_rows(busy_and_rare):
     # BUSY has 30,060 statements, RARE 1,560, and they share the 60 oldest
     # of BUSY's. Walking BUSY's rows reads the 30,000 with COMMON first, a
     # probe of seq each: 33,153 entries a page, measured, when the walk was
-    # BUSY's whenever both had 1,000 rows or more. statement_reader._direct
+    # BUSY's whenever both had 1,000 rows or more. statement_reader._choice
     # now counts both and walks RARE's 1,550 newest, probing BUSY on each:
     # 11,454 a page, mostly the counting.
     busy_rare = statement_reader.StatementFilter(agent=agent_key(BUSY), verb=RARE)
@@ -201,7 +201,7 @@ def test_an_agent_activity_and_verb_that_never_meet_walk_the_verbs_rows(busy_and
     # BUSY and course/2 share 30,000 statements, none with the verb CITED.
     # Walking BUSY's rows (or course/2's) read all 30,000, a probe of seq
     # each and a probe of course/2, to find that no page has a statement:
-    # measured, 67,000 entries a page when statement_reader._direct chose
+    # measured, 67,000 entries a page when statement_reader chose
     # only between those two. It now counts the verb's rows too (none) and
     # walks them: 6,001 a page, the counting.
     never = statement_reader.StatementFilter(

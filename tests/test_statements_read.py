@@ -170,7 +170,7 @@ def test_filters_combine(client):
 def test_an_agent_with_a_second_filter_either_way_round(client, monkeypatch):
     # The query walks the agent's rows, or the second filter's (activity,
     # verb, registration) when the agent has DRIVER_COUNT or more and it
-    # fewer (statement_reader._direct).
+    # fewer (statement_reader._choice).
     busy, other, reg, rare = agent("busy"), agent("other"), new_id(), activity("rare")
     body = []
     for i in range(12):
