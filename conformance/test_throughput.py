@@ -598,6 +598,32 @@ def test_doc_10_concurrent_merges_lose_nothing(cfg, version, f, kind):
     assert doc == want
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["state", "activity_profile", "agent_profile"])
+def test_doc_12_13_creates_racing_deletes_are_all_answered(cfg, version, f, kind):
+    """8 clients at once POST (creating or merging) and DELETE one document, over and over:
+    every order of these requests has an answer of 204 for each (DOC-12: a POST creates a
+    document that does not exist; DOC-13: DELETE answers 204), so none may be refused or
+    fail, e.g. because a create lost a race with a delete."""
+    path, params = _doc_params(f, kind)
+    per_client = 30
+
+    def churn(w: int) -> list[int]:
+        codes = []
+        with XAPI(cfg, version) as c:
+            for i in range(per_client):
+                if (w + i) % 2:
+                    codes.append(c.delete(path, params=params).status_code)
+                else:
+                    codes.append(c.post(path, params=params, json_body={f"k{w}": i}).status_code)
+        return codes
+
+    codes = [code for codes in Workers(CLIENTS).run(churn, timeout=100) for code in codes]
+    others = sorted({code for code in codes if code != 204})
+    assert not others, (f"{sum(code != 204 for code in codes)} of {len(codes)} concurrent "
+                        f"POSTs and DELETEs of one document were answered {others}")
+
+
 # -- voiding under concurrency ------------------------------------------------------------------
 
 # Seconds, shared by all the targets, for the voided ones to be gone by statementId.
