@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import pytest
 
-from conformance.lib import SCALE, XAPI, assert_status, deep, new_id, read_statement, single_statement
+from conformance.lib import (CONSISTENT_THROUGH, SCALE, XAPI, assert_status, deep, new_id, parse_iso,
+                             read_statement, single_statement)
 
 pytestmark = [pytest.mark.throughput]
 
@@ -358,6 +359,49 @@ def test_stget_32_35_paging_under_writes_open_ended(cfg, version, f, registratio
     strangers = set(ids) - set(seeded) - set(writer.ids)
     assert not strangers, f"paging returned {len(strangers)} statement(s) neither seeded nor written meanwhile"
     _assert_meaningful(written_during)
+
+
+@pytest.mark.timeout(120)
+def test_stget_26_consistent_through_covers_the_answer_it_comes_with(cfg, version, f,
+                                                                     registration):
+    """Writers keep posting to a registration while readers ask for all of it in one page.
+    Consistent-Through is "the timestamp for which all Statements that have or will have a
+    stored property before that time are known ... to be available for retrieval": the
+    answer that carries it is such a retrieval, so it holds every statement of the query
+    stored before that instant. A client that syncs with `since` set to it would otherwise
+    miss, for good, statements committed while its answer was made."""
+    writers = [Writer(cfg, version, f, registration, max_batches=16, max_seconds=20)
+               for _ in range(3)]
+    answers: list[tuple[str, set[str]]] = []
+
+    def reader(_: int) -> None:
+        with XAPI(cfg, version) as c:
+            while any(w.is_alive() for w in writers):
+                r = c.get("statements", params={"registration": registration, "limit": 0})
+                assert_status(r, 200)
+                body = r.json()
+                if not body["more"]:  # one whole answer (240 statements at most)
+                    answers.append((r.headers[CONSISTENT_THROUGH],
+                                    {s["id"] for s in body["statements"]}))
+
+    for w in writers:
+        w.start()
+    try:
+        Workers(2).run(reader, timeout=60)
+    finally:
+        for w in writers:
+            w.finish()
+    with XAPI(cfg, version) as c:
+        stored = c.fetch_all({"registration": registration})[0]
+    late = []
+    for header, held in answers:
+        through = parse_iso(header)
+        missing = [s for s in stored if parse_iso(s["stored"]) < through and s["id"] not in held]
+        if missing:
+            late.append(f"{header}: {len(missing)} missing, e.g. stored {missing[0]['stored']}")
+    assert answers, "no reader got a whole answer while the writers wrote"
+    assert not late, (f"{len(late)} of {len(answers)} answers lacked statements stored before "
+                      f"their Consistent-Through: " + "; ".join(late[:3]))
 
 
 @pytest.mark.timeout(120)

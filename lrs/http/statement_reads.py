@@ -18,6 +18,7 @@ from lrs import metrics
 from lrs.auth import cursors
 from lrs.auth.principal import Principal
 from lrs.errors import BadRequest, NotFound
+from lrs.http import consistency
 from lrs.http.auth import current_signing_key
 from lrs.http.xrequest import XRequest
 from lrs.runtime import Runtime
@@ -60,6 +61,7 @@ async def _single(xreq: XRequest, principal: Principal, version: str, query: Sin
     runtime: Runtime = xreq.runtime
     for asked_again in (False, True):
         async with runtime.db.connection() as conn:
+            await consistency.before_reading(xreq.request, conn, principal.tenant_id)
             row = await reader.single(conn, principal.tenant_id, query.statement_id,
                                       voided=query.voided, credential=mine)
             if row is not None:
@@ -88,6 +90,7 @@ async def _listing(xreq: XRequest, principal: Principal, version: str, query: Li
     runtime: Runtime = xreq.runtime
     statement_filter = StatementFilter(**query.filters, credential=mine)
     async with runtime.db.connection() as conn:
+        await consistency.before_reading(xreq.request, conn, principal.tenant_id)
         started = time.perf_counter()
         rows, more = await reader.page(conn, principal.tenant_id, statement_filter,
                                        after=after, limit=query.limit)
