@@ -88,6 +88,26 @@ def test_multipart_post_then_get_with_attachments(client):
     assert plain.json()["attachments"] == [shared]
 
 
+def test_a_part_goes_out_as_the_statement_declares_it(client):
+    # The data is kept once a tenant, with the Content-Type of its first
+    # upload; a part's Content-Type and hash must match the attachment object
+    # it goes with (1.0.3 Communication 1.5.2), which another statement may
+    # declare otherwise: as image/png, with its hash in capitals.
+    data = b"\x89PNG the same bytes twice"
+    first, second = attachment(data, "text/plain"), attachment(data, "image/png")
+    second["sha2"] = second["sha2"].upper()
+    assert post_multipart(client, statement(attachments=[first]),
+                          [(data, "text/plain")]).status_code == 200
+    posted = post_multipart(client, statement(attachments=[second]), [(data, "image/png")])
+    assert posted.status_code == 200, posted.text
+    response = client.get("/xapi/statements",
+                          params={"statementId": posted.json()[0], "attachments": "true"})
+    (_, json_part), (headers, body) = split_multipart(response)
+    assert orjson.loads(json_part)["attachments"][0]["sha2"] == second["sha2"]
+    assert (headers["content-type"], headers["x-experience-api-hash"], body) == (
+        "image/png", second["sha2"], data)
+
+
 def test_attachments_true_without_attachments_is_multipart_with_json_only(client):
     [sid] = stored(client, statement())
     parts = split_multipart(get_one(client, sid, attachments="true"))

@@ -25,6 +25,7 @@ from lrs.runtime import Runtime
 from lrs.store import statement_reader as reader
 from lrs.store.statement_reader import Row, StatementFilter
 from lrs.xapi import jsonparse, multipart, statement_query
+from lrs.xapi.attachments import iter_attachments
 from lrs.xapi.formats import format_statement
 from lrs.xapi.indexing import statement_activities
 from lrs.xapi.languages import parse_accept_language
@@ -223,12 +224,37 @@ def _attachment_hashes(rows: list[Row]) -> list[str]:
 
 
 async def _attachments(conn, principal: Principal, rows: list[Row]) -> list[tuple[str, str, bytes]]:
+    """The parts of an answer: each attachment's data once, its headers as
+    the first attachment object in the answer that names it declares them
+    (1.0.3 Communication 1.5.2, 2.0 LRS 4.1.3: a part's Content-Type and
+    hash "MUST match" the object's contentType and sha2). The data is kept
+    once a tenant, with the Content-Type of its first upload: another
+    statement may declare the same bytes otherwise, or write the hash in
+    capitals (fuzz round 8)."""
     wanted = _attachment_hashes(rows)
     found = await reader.attachments(conn, principal.tenant_id, wanted) if wanted else []
-    # A content type that cannot be a header (stored before ingest refused
-    # those) must not make every page that holds it fail.
-    return [(sha2, t if t.isascii() and t.isprintable() else "application/octet-stream", data)
-            for sha2, t, data in found]
+    declared = _declared_attachments(rows) if found else {}
+    parts = []
+    for sha2, stored_type, data in found:
+        written, content_type = declared.get(sha2, (sha2, stored_type))
+        # A content type that cannot be a header (stored before ingest
+        # refused those) must not make every page that holds it fail.
+        if not (content_type.isascii() and content_type.isprintable()):
+            content_type = "application/octet-stream"
+        parts.append((written, content_type, data))
+    return parts
+
+
+def _declared_attachments(rows: list[Row]) -> dict[str, tuple[str, str]]:
+    """By lower-case hash: the sha2 and contentType of the first attachment
+    object of `rows`, in their order, with each hash."""
+    declared: dict[str, tuple[str, str]] = {}
+    statements = [orjson.loads(row.payload) for row in rows if row.attachment_sha2]
+    for _, attachment in iter_attachments(statements):
+        sha2, content_type = attachment.get("sha2"), attachment.get("contentType")
+        if isinstance(sha2, str) and isinstance(content_type, str):
+            declared.setdefault(sha2.lower(), (sha2, content_type))
+    return declared
 
 
 def _respond(body: bytes, parts: list[tuple[str, str, bytes]] | None,
