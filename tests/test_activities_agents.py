@@ -102,6 +102,15 @@ def test_activities_parameters(client):
     _error(client.put("/xapi/activities", params={"activityId": ACTIVITY}, json={}), 405)
 
 
+@pytest.mark.parametrize("path", ["/xapi/activities", "/xapi/agents"])
+def test_a_405_says_what_is_allowed(client, path):
+    # RFC 9110 15.5.6: a 405 MUST carry Allow. POST is routed here (for the
+    # 1.0.3 alternate syntax), and its 405 carried none (fuzz round 8).
+    response = client.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+    _error(response, 405)
+    assert response.headers["allow"] == "GET, HEAD"
+
+
 def test_activities_of_another_tenant_are_not_seen(client_for, tenant, database_url, version):
     a = client_for(tenant.key, tenant.secret, version=version)
     _store(a, _statement({"mbox": "mailto:a@example.com"},

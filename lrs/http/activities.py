@@ -21,7 +21,8 @@ from lrs.xapi.formats_check import is_iri
 async def activities(request: Request) -> Response:
     xreq, principal, version = await begin(request)
     if xreq.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/activities")
+        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/activities",
+                               headers={"Allow": "GET, HEAD"})
     principal.require("statements/read", "all/read")
     xreq.allow_params(("activityId",), required=("activityId",))
     activity_id = xreq.params["activityId"]

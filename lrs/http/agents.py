@@ -20,7 +20,8 @@ from lrs.xapi.documents import parse_agent
 async def agents(request: Request) -> Response:
     xreq, principal, version = await begin(request)
     if xreq.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/agents")
+        raise MethodNotAllowed(f"{xreq.method} is not allowed on /xapi/agents",
+                               headers={"Allow": "GET, HEAD"})
     principal.require("statements/read", "all/read")
     xreq.allow_params(("agent",), required=("agent",))
     # 1.0.3 2.4: "a normal Agent Object ... not a Person Object, nor ... a Group".

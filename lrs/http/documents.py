@@ -44,7 +44,8 @@ async def _handle(request: Request, kind: str) -> Response:
     xreq, principal, version = await begin(request)
     method = xreq.method
     if method not in rules.METHODS:
-        raise MethodNotAllowed(f"{method} is not allowed on {request.url.path}")
+        raise MethodNotAllowed(f"{method} is not allowed on {request.url.path}",
+                               headers={"Allow": ", ".join(rules.METHODS)})
     reading = method in rules.READS
     principal.require(_SCOPE[kind], *(("all/read",) if reading else ()))
     xreq.allow_params(*rules.params_for(kind, method))
