@@ -176,6 +176,17 @@ def test_a_remembered_idp_token_follows_its_issuers_configuration(server, settin
     assert call(fresh).status_code == 200
 
 
+def _trust_new_issuer(admin, tenant, host: str):
+    """A new ES256 key, trusted for `tenant` as https://HOST.TENANT.example:
+    (the key, the issuer)."""
+    private = _new_key("ES256")
+    issuer = f"https://{host}.{tenant.name}.example"
+    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
+        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)})
+    assert created.status_code == 201, created.text
+    return private, issuer
+
+
 def test_an_idp_subject_cannot_be_one_of_the_agencys_keys(server, settings, admin, tenant,
                                                           make_credential):
     """statements/read/mine matches the key or the subject a statement was
@@ -185,11 +196,7 @@ def test_an_idp_subject_cannot_be_one_of_the_agencys_keys(server, settings, admi
     stored = httpx.post(f"{server.url}/xapi/statements", auth=(platform_key, platform_secret),
                         headers=V2, json=STATEMENT)
     assert stored.status_code == 200, stored.text
-    private = _new_key("ES256")
-    issuer = f"https://login.{tenant.name}.example"
-    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
-        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)})
-    assert created.status_code == 201, created.text
+    private, issuer = _trust_new_issuer(admin, tenant, "login")
 
     def mine(subject: str) -> httpx.Response:
         token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
@@ -217,11 +224,7 @@ def test_an_idp_subject_cannot_take_the_form_of_the_lrss_own_tokens(server, sett
     written = httpx.post(f"{server.url}/xapi/statements", json=STATEMENT,
                          headers={"Authorization": f"Bearer {own.json()['token']}", **V2})
     assert written.status_code == 200, written.text
-    private = _new_key("ES256")
-    issuer = f"https://sso2.{tenant.name}.example"
-    created = admin.post(f"/admin/tenants/{tenant.name}/issuers", json={
-        "issuer": issuer, "algorithms": ["ES256"], "public_key": _pem(private)})
-    assert created.status_code == 201, created.text
+    private, issuer = _trust_new_issuer(admin, tenant, "sso2")
     for subject in (f"admin:{tenant.name}", f"cli:{tenant.name}"):
         token = _idp_token(private, "ES256", settings, issuer=issuer, tenant=tenant.name,
                            scope="statements/read/mine", sub=subject)

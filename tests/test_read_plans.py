@@ -195,6 +195,16 @@ def test_an_agent_and_verb_walk_the_fewer_rows(busy_and_rare):
     assert read < pages * 20_000, read
 
 
+def _read_empty_pages(url: str, tenant_id: int, verb: str, pages: int) -> int:
+    """BUSY on course/2 with `verb`, which none of their statements has:
+    `pages` empty pages, and the index entries read for them."""
+    never = statement_reader.StatementFilter(
+        agent=agent_key(BUSY), activity="http://example.com/course/2", verb=verb)
+    verbs, read = run(_read(url, tenant_id, never, pages, more=False))
+    assert verbs == []
+    return read
+
+
 def test_an_agent_activity_and_verb_that_never_meet_walk_the_verbs_rows(busy_and_rare):
     url, tenant_id = busy_and_rare
     pages = 4
@@ -204,11 +214,7 @@ def test_an_agent_activity_and_verb_that_never_meet_walk_the_verbs_rows(busy_and
     # measured, 67,000 entries a page when statement_reader chose
     # only between those two. It now counts the verb's rows too (none) and
     # walks them: 6,001 a page, the counting.
-    never = statement_reader.StatementFilter(
-        agent=agent_key(BUSY), activity="http://example.com/course/2", verb=CITED)
-    verbs, read = run(_read(url, tenant_id, never, pages, more=False))
-    assert verbs == []
-    assert read < pages * 12_000, read
+    assert _read_empty_pages(url, tenant_id, CITED, pages) < pages * 12_000
 
 
 REFERRED = 5_000
@@ -246,8 +252,4 @@ def test_the_statementref_rule_finds_targets_by_the_walk_of_fewer_rows(loaded):
     # checked: measured, 23,001 entries a page (28,000 when `d` too walked
     # BUSY's rows). The targets are now counted by the walk `d` chose,
     # RARE's rows (none): 7,001 a page, the counting.
-    never = statement_reader.StatementFilter(
-        agent=agent_key(BUSY), activity="http://example.com/course/2", verb=RARE)
-    verbs, read = run(_read(url, tenant_id, never, pages, more=False))
-    assert verbs == []
-    assert read < pages * 12_000, read
+    assert _read_empty_pages(url, tenant_id, RARE, pages) < pages * 12_000
