@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import time
 import uuid
@@ -110,12 +111,26 @@ def _signal_postgres(harness: Harness, sig: signal.Signals) -> None:
 
 
 @pytest.mark.timeout(120)
+class _Lines(logging.Handler):
+    """The messages logged to it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def test_a_frozen_database_is_a_bounded_503_and_service_resumes_on_its_own(settings):
     with Harness.temporary() as harness:
         state = harness.setup()
         bounds = settings.replace(database_url=state["database_url"], pool_min=2, pool_max=4,
                                   db_timeout=1.0, db_command_timeout=2.0)
         app = create_app(bounds)
+        # After create_app, which sets the root logger's handlers.
+        warned = _Lines()
+        logging.getLogger("lrs.db").addHandler(warned)
 
         async def timed(request) -> tuple[float, httpx.Response]:
             started = time.monotonic()
@@ -151,7 +166,15 @@ def test_a_frozen_database_is_a_bounded_503_and_service_resumes_on_its_own(setti
                 await _until(written, 10, "a write to succeed after the thaw")
                 return answers, time.monotonic() - thawed
 
-        answers, recovery = asyncio.run(scenario())
+        try:
+            answers, recovery = asyncio.run(scenario())
+        finally:
+            logging.getLogger("lrs.db").removeHandler(warned)
+    # The outage is in the log, with its cause, once a second at most
+    # rather than once an answer (lrs.http.errors.database_unavailable).
+    unavailable = [line for line in warned.lines if line.startswith("answered 503")]
+    assert 1 <= len(unavailable) <= 4, warned.lines
+    assert "cause: " in unavailable[0], unavailable[0]
     for elapsed, response in answers:
         assert response.status_code == 503, response.text
         # LRS_DB_TIMEOUT for a connection, then LRS_DB_COMMAND_TIMEOUT for

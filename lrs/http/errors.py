@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import html
 import http
+import logging
+import math
+import time
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -27,6 +30,8 @@ from starlette.responses import Response
 
 from lrs.errors import LRSError
 from lrs.store.db import RETRY_AFTER, UNAVAILABLE
+
+log = logging.getLogger("lrs.db")
 
 _CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
@@ -101,7 +106,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
                           headers=dict(exc.headers or {}), accept=request.headers.get("accept"))
 
 
+# One line a second at most (an outage answers every request 503), naming
+# the cause: asyncpg's InterfaceError is also what a query of ours with the
+# wrong arguments raises, which must not pass for an outage unseen.
+UNAVAILABLE_LOG_SECONDS = 1.0
+_unavailable = {"logged": -math.inf, "answers": 0}
+
+
 async def database_unavailable(request: Request, exc: Exception) -> Response:
+    _unavailable["answers"] += 1
+    now = time.monotonic()
+    if now - _unavailable["logged"] >= UNAVAILABLE_LOG_SECONDS:
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning("answered 503, the database unavailable, to %d request(s) since the last "
+                    "such line; this one's cause: %s", _unavailable["answers"], cause)
+        _unavailable.update(logged=now, answers=0)
     return error_response(503, "service_unavailable",
                           "the database is unavailable; retry later", headers=dict(RETRY_AFTER),
                           accept=request.headers.get("accept"))
