@@ -104,19 +104,23 @@ def verify(token: str, key: object, *, issuer: str, audience: str, leeway: int,
         raise TokenRefused("token algorithm does not fit the issuer's key", "algorithm") from None
 
 
-# A subject is stored with every statement it writes (1 to 255 characters,
-# as /admin/tokens allows); tenant names and keys are shorter still.
 # The subjects of the tokens the LRS issues without being told one: the
 # CLI's (`lrs token issue`) and the admin API's (/admin/tokens). An agency's
 # IdP may not name its users so (lrs.http.auth): statements/read/mine goes
 # by the subject, and such a user would read the tokens' statements.
-OWN_SUBJECT_PREFIXES = ("cli:", "admin:")
+OWN_ISSUERS = ("cli", "admin")
 
 
 def own_subject(issued_by: str, tenant: str) -> str:
-    """The subject of a token `issued_by` "cli" or "admin" names no other."""
+    """The subject of a token the CLI or the admin API (`issued_by`, one of
+    OWN_ISSUERS) issues for `tenant` when it is told none."""
     return f"{issued_by}:{tenant}"
 
+
+OWN_SUBJECT_PREFIXES = tuple(own_subject(by, "") for by in OWN_ISSUERS)
+
+# A subject is stored with every statement it writes (1 to 255 characters,
+# as /admin/tokens allows); tenant names and keys are shorter still.
 MAX_CLAIM_TEXT = 255
 
 
