@@ -194,6 +194,22 @@ def test_doc_06_a_star_among_other_tags_changes_nothing(lrs, doc):
         assert _get(lrs, doc, "inm-list").json() == {"v": 1}
 
 
+def test_doc_05_07_a_blank_if_match_changes_nothing(lrs, doc):
+    """An If-Match header that is present but blank lists no entity tag
+    (RFC 9110 5.6.1: empty list elements are ignored; 13.1.1: the condition
+    holds only when a listed tag matches): a PUT, POST or DELETE it comes
+    with must not change the document, as with an ETag that does not match
+    (DOC-05, DOC-07)."""
+    _create(lrs, doc, "blank", {"v": 1})
+    for method, body in (("PUT", {"v": 2}), ("POST", {"w": 2}), ("DELETE", None)):
+        r = lrs.request(method, doc.path, params=doc.one("blank"), json_body=body,
+                        headers={"If-Match": ""})
+        assert r.status_code in (400, 412), (
+            f"DOC-05/07: {method} with a blank If-Match over a document: {r.status_code}")
+        assert _get(lrs, doc, "blank").json() == {"v": 1}, (
+            f"DOC-05/07: {method} with a blank If-Match changed the document")
+
+
 def test_doc_07_post_and_delete_if_match(lrs, doc):
     _create(lrs, doc, "pd", {"v": 1})
     et = _etag(_get(lrs, doc, "pd"))

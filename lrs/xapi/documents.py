@@ -233,10 +233,7 @@ def _no_nul(value: str, name: str) -> None:
 
 def parse_agent(raw: str, version: str, *, allow_group: bool, name: str = "agent") -> str:
     """An `agent` parameter (Agent JSON) as its IFI key (lrs.xapi.agents)."""
-    try:
-        agent = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest(f"parameter {name!r} must be a JSON Agent object", field=name) from None
+    agent = jsonparse.parse_parameter(raw, name, "a JSON Agent object")
     validate_agent(agent, version, name, allow_group=allow_group)
     return agent_key(agent)
 
@@ -285,7 +282,10 @@ def _parse_http_date(header: str | None) -> dt.datetime | None:
 
 
 def _tags(header: str | None, name: str) -> tuple[Tag, ...] | None:
-    if header is None or not header.strip():
+    # Present but blank is a list of no tags, as "," is (RFC 9110 5.6.1:
+    # empty elements are ignored): If-Match then holds for nothing. Read as
+    # absent, a blank If-Match let POST and DELETE through unconditionally.
+    if header is None:
         return None
     if header.strip() == "*":
         return ANY

@@ -30,7 +30,8 @@ def test_etag_is_lowercase_hex_sha1():
 
 @pytest.mark.parametrize("header, expected", [
     (None, None),
-    ("", None),
+    ("", ()),
+    ("  ", ()),
     ("*", d.ANY),
     (' * ', d.ANY),
     ('"a"', (Tag("a"),)),
