@@ -103,13 +103,26 @@ def _valid(table: Table, f) -> dict[str, str]:
     return {name: values[name] for name in table.required}
 
 
-def _invalid(table: Table, valid: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+def _invalid(table: Table, valid: dict[str, str],
+             version: str) -> list[tuple[str, dict[str, str]]]:
     """(what is wrong, the parameters) for every breach of every row."""
     cases = [(f"{name} missing", {k: v for k, v in valid.items() if k != name})
              for name in table.required]
     for name, kind in {**table.required, **table.optional}.items():
-        cases += [(f"{name}={bad!r}", {**valid, name: bad}) for bad in BREACHES[kind]]
+        breaches = BREACHES[kind]
+        if kind == "agent" and version.startswith("2."):
+            breaches = [*breaches, _repeated_mbox(valid.get(name))]
+        cases += [(f"{name}={bad!r}", {**valid, name: bad}) for bad in breaches]
     return cases
+
+
+def _repeated_mbox(agent: str | None) -> str:
+    """An agent that gives `mbox` twice (2.0 LRS 4.2.1, SV-08: a property is
+    used at most once; GEN-09: a parameter is held to the rules of the same
+    type in a statement), the valid agent's last: an LRS that keeps the last
+    value silently reads, changes or deletes that agent's documents."""
+    agent = agent or json.dumps({"objectType": "Agent", "mbox": "mailto:a@example.com"})
+    return '{"mbox": "mailto:someone-else@example.com", ' + agent.lstrip()[1:]
 
 
 def _document(table: Table, valid: dict[str, str]) -> dict[str, str]:
@@ -134,7 +147,7 @@ def test_gen_09_10_11_requirement_tables(lrs, f, table):
                               headers={"If-None-Match": "*"}), 204)
 
     wrong = []
-    for what, params in _invalid(table, valid):
+    for what, params in _invalid(table, valid, lrs.version):
         kw = {}
         if table.method in ("PUT", "POST"):
             kw["json_body"] = statement if table.path == "statements" else {"stored": True}

@@ -123,16 +123,43 @@ def parse_json(body: bytes, *, reject_duplicate_keys: bool) -> Any:
         raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
     if _has_long_digits(body):
         value = json.loads(body)  # orjson already proved it strict JSON
-    if reject_duplicate_keys and not _kept_every_member(body, value):
-        try:
-            # orjson accepted it, so it is valid UTF-8 and strict JSON.
-            _DUP_DECODER.decode(body.decode("utf-8"))
-        except _DuplicateKey as exc:
-            raise BadRequest(
-                f"the JSON body repeats the key {exc.key!r} in one object "
-                "(xAPI 2.0 LRS 4.2.1: a property is used at most once)") from None
-        except RecursionError:  # pragma: no cover - bounded by MAX_DEPTH above
-            raise BadRequest("the JSON body nests too deeply") from None
+    if reject_duplicate_keys and (key := repeated_key(body, value)) is not None:
+        raise BadRequest(
+            f"the JSON body repeats the key {key!r} in one object "
+            "(xAPI 2.0 LRS 4.2.1: a property is used at most once)")
+    return value
+
+
+def repeated_key(body: bytes, value: Any) -> str | None:
+    """A key that some object of `body` repeats (orjson kept its last value
+    in `value`), or None. `body` must be strict JSON, as orjson proved by
+    parsing it, nested no deeper than MAX_DEPTH (nests_too_deep): the
+    json module's detector recurses."""
+    if _kept_every_member(body, value):
+        return None
+    try:
+        _DUP_DECODER.decode(body.decode("utf-8"))
+    except _DuplicateKey as exc:
+        return exc.key
+    return None
+
+
+def parse_parameter(raw: str, name: str, expected: str) -> Any:
+    """A JSON query parameter (`agent`): strict JSON that repeats no key, in
+    either version. A parameter says which statements a request reads and
+    which document it changes or deletes: with a key twice it would name
+    two agents, and the last one, silently, would be the one served."""
+    data = raw.encode()
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise BadRequest(f"parameter {name!r} must be {expected}", field=name) from None
+    if nests_too_deep(data, value):
+        raise BadRequest(f"parameter {name!r} nests deeper than {MAX_DEPTH} levels",
+                         field=name)
+    if (key := repeated_key(data, value)) is not None:
+        raise BadRequest(f"parameter {name!r} repeats the key {key!r} in one object: "
+                         "it would name two things", field=name)
     return value
 
 

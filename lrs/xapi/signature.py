@@ -52,7 +52,7 @@ from lrs.errors import BadRequest, ValidationError
 from lrs.xapi.attachments import SIGNATURE_USAGE
 from lrs.xapi.equivalence import statements_equivalent
 from lrs.xapi.formats_check import is_uuid
-from lrs.xapi.jsonparse import MAX_DEPTH, nests_too_deep
+from lrs.xapi.jsonparse import MAX_DEPTH, nests_too_deep, repeated_key
 from lrs.xapi.multipart import Part, parse_content_type
 
 ALGORITHMS = ("RS256", "RS384", "RS512")  # Data 2.6, LRS 4.2.6
@@ -158,6 +158,10 @@ def _payload_statement(payload: bytes, path: str) -> dict:
     # received walks it recursively.
     if nests_too_deep(payload, original):
         raise ValidationError(path, f"the JWS payload nests deeper than {MAX_DEPTH} levels")
+    # In either version: the statement that was signed must be one
+    # statement, and with a key twice the payload would be two readings.
+    if (key := repeated_key(payload, original)) is not None:
+        raise ValidationError(path, f"the JWS payload repeats the key {key!r} in one object")
     return original
 
 

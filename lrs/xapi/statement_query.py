@@ -8,13 +8,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import orjson
-
 from lrs.errors import BadRequest, ValidationError
 from lrs.xapi.agents import agent_key
 from lrs.xapi.formats import FORMATS
 from lrs.xapi.formats_check import is_iri, is_uuid, parse_timestamp
 from lrs.xapi.indexing import index_key
+from lrs.xapi.jsonparse import parse_parameter
 from lrs.xapi.validate import validate_agent
 
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
@@ -88,11 +87,7 @@ def _filters(params: dict[str, str], version: str) -> dict:
 
 def agent_param(raw: str, version: str, name: str = "agent") -> str:
     """An `agent` parameter (JSON Agent or identified Group) as its key."""
-    try:
-        agent = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest(f"parameter {name!r} must be a JSON Agent or Group object",
-                         field=name) from None
+    agent = parse_parameter(raw, name, "a JSON Agent or Group object")
     validate_agent(agent, version, name)
     return index_key(agent_key(agent))
 

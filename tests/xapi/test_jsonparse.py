@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrs.errors import BadRequest
-from lrs.xapi.jsonparse import MAX_DEPTH, parse_json
+from lrs.xapi.jsonparse import MAX_DEPTH, parse_json, parse_parameter
 
 
 @pytest.mark.parametrize("flag", [False, True])
@@ -181,3 +181,28 @@ def test_brackets_inside_strings_do_not_count():
 
 def test_scalars_parse():
     assert parse_json(b"42", reject_duplicate_keys=True) == 42
+
+
+@pytest.mark.parametrize("raw", [
+    '{"mbox": "mailto:a@example.com", "mbox": "mailto:b@example.com"}',
+    '{"objectType": "Group", "member": [], "objectType": "Agent"}',
+    '{"account": {"name": "a", "homePage": "http://example.com", "name": "b"}}',
+])
+def test_a_parameter_that_repeats_a_key_is_refused_naming_it(raw):
+    with pytest.raises(BadRequest, match="parameter 'agent' repeats the key") as caught:
+        parse_parameter(raw, "agent", "a JSON Agent object")
+    assert caught.value.field == "agent"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ('{"mbox": "mailto:a@example.com"}', {"mbox": "mailto:a@example.com"}),
+    # As PHP writes it: spaced out, "/" escaped; compared after both are dropped.
+    ('{ "openid" : "http:\\/\\/example.com\\/a" }', {"openid": "http://example.com/a"}),
+])
+def test_a_parameter_without_repeats_is_read(raw, expected):
+    assert parse_parameter(raw, "agent", "a JSON Agent object") == expected
+
+
+def test_a_parameter_that_is_not_json_is_refused_saying_what_was_expected():
+    with pytest.raises(BadRequest, match="parameter 'agent' must be a JSON Agent object"):
+        parse_parameter("not json", "agent", "a JSON Agent object")

@@ -256,6 +256,18 @@ def test_payload_for_a_different_statement_without_ids(key) -> None:
     rejects(*signed(sign(payload, key)), "not the same statement")
 
 
+def test_a_payload_that_repeats_a_key_is_refused(key) -> None:
+    # The statement received has the last verb of the payload, which a
+    # parser keeping the last value would find the same statement.
+    received = original()
+    payload = orjson.dumps(received)
+    verb = orjson.dumps(received["verb"])
+    other = orjson.dumps({"id": "http://adlnet.gov/expapi/verbs/failed"})
+    doubled = payload.replace(b'"verb":' + verb, b'"verb":' + other + b',"verb":' + verb)
+    assert doubled != payload
+    rejects(*signed(sign(doubled, key), received), "repeats the key 'verb'")
+
+
 def test_tampered_signature_bytes(key) -> None:
     jws = bytearray(sign(original(), key, x5c=[certificate(key)]))
     jws[-5] = ord("A") if jws[-5] != ord("A") else ord("B")
