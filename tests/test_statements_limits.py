@@ -107,6 +107,18 @@ def test_a_timestamp_with_an_offset_is_returned_in_utc(client):
     assert get_one(client, sid).json()["timestamp"] == "2019-12-31T18:30:00.123Z"
 
 
+def test_a_1_0_3_timestamp_outside_rfc_3339_reads_back_as_rfc_3339_in_2_0(client_for, tenant):
+    # Java's SimpleDateFormat writes "+0000"; ISO 8601's basic format is
+    # 1.0.3's too. A 2.0 client reading them back expects RFC 3339.
+    v1 = client_for(tenant.key, tenant.secret, version="1.0.3")
+    v2 = client_for(tenant.key, tenant.secret, version="2.0.0")
+    for sent, kept in (("2020-01-01T00:00:00.123+0000", "2020-01-01T00:00:00.123Z"),
+                       ("20200101T000000Z", "2020-01-01T00:00:00Z")):
+        [sid] = stored(v1, statement(timestamp=sent))
+        assert get_one(v2, sid).json()["timestamp"] == kept
+        assert post(v2, get_one(v2, sid).json()).status_code == 200  # the same, again
+
+
 @pytest.mark.parametrize(("sent", "answered"), [
     ("1.0", "1.0.3"), ("1.0.0", "1.0.3"), ("1.0.2", "1.0.3"), ("1.0.3", "1.0.3"),
     ("1.0.9", "1.0.3"),

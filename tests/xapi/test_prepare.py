@@ -2,6 +2,7 @@ import copy
 import uuid
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -142,6 +143,23 @@ def test_to_utc():
     assert to_utc("20200101T000000-0100") == "2020-01-01T01:00:00Z"
     assert to_utc("2020-01-01T00:30:00.5+01:00") == "2019-12-31T23:30:00.5Z"
     assert to_utc("not a timestamp") == "not a timestamp"
+
+
+@pytest.mark.parametrize("sent, kept", [
+    # ISO 8601 forms 1.0.3 accepts and RFC 3339 (2.0's format) lacks, all UTC
+    ("20240501T120000Z", "2024-05-01T12:00:00Z"),
+    ("2024-05-01T12:00:00,5Z", "2024-05-01T12:00:00.5Z"),
+    ("2024-05-01T12:00Z", "2024-05-01T12:00:00Z"),
+    ("2024-05-01T12:00:00.123+0000", "2024-05-01T12:00:00.123Z"),
+    ("2024-05-01T12:00:00+00", "2024-05-01T12:00:00Z"),
+    ("2024-05-01 12:00:00Z", "2024-05-01T12:00:00Z"),
+    # already RFC 3339 in UTC: as sent
+    ("2024-05-01T12:00:00.000+00:00", "2024-05-01T12:00:00.000+00:00"),
+    ("2024-05-01t12:00:00z", "2024-05-01t12:00:00z"),
+    ("2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00.1234567Z"),
+])
+def test_utc_timestamps_are_kept_in_rfc_3339_form(sent, kept):
+    assert to_utc(sent) == kept
 
 
 def test_utc_now_iso():
