@@ -194,11 +194,11 @@ def _check_object(value: object, version: str, path: str, in_substatement: bool)
     if "objectType" not in obj:
         if any(ifi in obj for ifi in IFIS) or "member" in obj:
             fail(f"{path}.objectType", "is required when an Agent or Group is the object")
-        check_activity(obj, path)
+        check_activity(obj, path, version)
         return True
     kind = obj["objectType"]
     if kind == "Activity":
-        check_activity(obj, path)
+        check_activity(obj, path, version)
         return True
     if kind == "Agent" or kind == "Group":
         check_actor(obj, path, object_type_required=True)

@@ -7,6 +7,7 @@ from lrs.xapi.formats_check import type_rule
 from lrs.xapi.validate_common import (check_extensions, check_iri, check_keys,
                                       check_language_map, check_string, fail,
                                       require_object)
+from lrs.xapi.versions import V1
 
 _ACTIVITY_KEYS = frozenset(("objectType", "id", "definition"))
 _COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
@@ -33,7 +34,17 @@ _LISTS_FOR_TYPE: dict[str, frozenset[str]] = {
 }
 
 
-def check_activity(value: object, path: str, *, object_type_required: bool = False) -> None:
+# 1.0.3 Data 2.2: "Statements and other objects SHOULD NOT include
+# properties with a value of an empty object". ADL's 1.0.3 suite rejects
+# `"definition": {}` (Data 2.4.4.1.s2) and `"contextActivities": {}`
+# (XAPI-00095) with 400; its 2.0 suite accepts the empty definition, and the
+# 2.0 book drops the rule, so only 1.0.x statements are held to it.
+NO_EMPTY_OBJECT_V1 = ("must not be an empty object in xAPI 1.0.x (1.0.3 Data 2.2: leave the "
+                      "property out instead)")
+
+
+def check_activity(value: object, path: str, version: str, *,
+                   object_type_required: bool = False) -> None:
     """An Activity. `objectType` is optional except where noted (it is
     optional everywhere Activities appear: object, contextActivities)."""
     obj = require_object(value, path, "an Activity object")
@@ -50,11 +61,13 @@ def check_activity(value: object, path: str, *, object_type_required: bool = Fal
         fail(f"{path}.id", "is required")
     check_iri(obj["id"], f"{path}.id")
     if "definition" in obj:
-        check_definition(obj["definition"], f"{path}.definition")
+        check_definition(obj["definition"], f"{path}.definition", version)
 
 
-def check_definition(value: object, path: str) -> None:
+def check_definition(value: object, path: str, version: str) -> None:
     obj = require_object(value, path, "an Activity Definition object")
+    if not obj and version == V1:
+        fail(path, NO_EMPTY_OBJECT_V1)
     check_keys(obj, _DEFINITION_KEYS, path)
     if "name" in obj:
         check_language_map(obj["name"], f"{path}.name")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from lrs.xapi.formats_check import is_duration, is_language_tag, is_uuid, type_rule
-from lrs.xapi.validate_activity import check_activity
+from lrs.xapi.validate_activity import NO_EMPTY_OBJECT_V1, check_activity
 from lrs.xapi.validate_actor import check_actor, check_agent, check_group
 from lrs.xapi.validate_common import (
     check_bool,
@@ -88,7 +88,8 @@ def check_context(value: object, version: str, path: str, object_is_activity: bo
             fail(f"{path}.team.objectType", 'must be "Group": a team is a Group')
         check_group(team, f"{path}.team")
     if "contextActivities" in obj:
-        _check_context_activities(obj["contextActivities"], f"{path}.contextActivities")
+        _check_context_activities(obj["contextActivities"], f"{path}.contextActivities",
+                                  version)
     # 1.0.3 Data 2.4.6: revision and platform "MUST only be used if the
     # Statement's Object is an Activity". The 2.0 LRS book does not repeat
     # it, but the ADL 2.0 suite tests it (contexts.js, XAPI-00084), so both
@@ -126,18 +127,20 @@ def check_statement_ref(value: object, path: str) -> None:
     check_format(obj["id"], f"{path}.id", is_uuid, "a UUID string", "must be a UUID")
 
 
-def _check_context_activities(value: object, path: str) -> None:
+def _check_context_activities(value: object, path: str, version: str) -> None:
     """1.0.3 Data 2.4.6.2: keys parent/grouping/category/other; each value an
     Activity or an array of Activities."""
     obj = require_object(value, path, "a contextActivities object")
+    if not obj and version == V1:
+        fail(path, NO_EMPTY_OBJECT_V1)
     check_keys(obj, _CONTEXT_ACTIVITY_KEYS, path)
     for key, activities in obj.items():
         kpath = f"{path}.{key}"
         if type(activities) is list:
             for i, activity in enumerate(activities):
-                check_activity(activity, f"{kpath}[{i}]")
+                check_activity(activity, f"{kpath}[{i}]", version)
         elif type(activities) is dict:
-            check_activity(activities, kpath)
+            check_activity(activities, kpath, version)
         else:
             fail(kpath, type_rule(activities, "an Activity or an array of Activities"))
 

@@ -169,7 +169,6 @@ VALID_VARIANTS = [
     ("extensions may hold null", "result.extensions", {"http://example.com/n": None}),
     ("empty result", "result", {}),
     ("empty context", "context", {}),
-    ("empty definition", "object.definition", {}),
     ("empty extensions", "context.extensions", {}),
     ("score raw equal to max", "result.score", {"raw": 100, "min": 0, "max": 100}),
     ("score raw alone, negative", "result.score", {"raw": -5.5}),
@@ -396,6 +395,14 @@ INVALID = [
     ("authority group of one", BOTH, "authority", {"objectType": "Group", "member": [AGENT]},
      f"{S}.authority.member", "exactly two"),
     ("version 2.0.0 in 1.0.3", (V1,), "version", "2.0.0", f"{S}.version", "1.0"),
+    # 1.0.3 Data 2.2 (no empty objects), as ADL's 1.0.3 suite holds it; 2.0 drops it.
+    ("empty definition 1.0.3", (V1,), "object.definition", {}, f"{S}.object.definition",
+     "empty object"),
+    ("empty contextActivities 1.0.3", (V1,), "context.contextActivities", {},
+     f"{S}.context.contextActivities", "empty object"),
+    ("empty definition in contextActivities 1.0.3", (V1,), "context.contextActivities",
+     {"parent": [{"id": "http://example.com/p", "definition": {}}]},
+     f"{S}.context.contextActivities.parent[0].definition", "empty object"),
     ("version 1.1.0", BOTH, "version", "1.1.0", f"{S}.version", "must be"),
     ("version 0.9.9", BOTH, "version", "0.9.9", f"{S}.version", "must be"),
     ("version number", BOTH, "version", 1.0, f"{S}.version", "string"),
@@ -474,6 +481,19 @@ SUB_INVALID = [
     ("sub attachment", "object.attachments.0.sha2", 5, "statement.object.attachments[0].sha2", "string"),
     ("sub unknown", "object.foo", 1, "statement.object.foo", "not an allowed"),
 ]
+
+
+def test_empty_definition_and_context_activities_valid_in_2_0_only():
+    # ADL's 2.0 suite accepts `"definition": {}` ("uses the following
+    # properties"), its 1.0.3 suite refuses it; the 2.0 book has no rule
+    # against empty objects.
+    for stmt in (change(FULL, "object.definition", {}),
+                 change(FULL, "context.contextActivities", {}),
+                 change(WITH_SUB, "object.object.definition", {}),
+                 change(WITH_SUB, "object.context.contextActivities", {})):
+        validate_statement(stmt, V2)
+        with pytest.raises(ValidationError, match="empty object"):
+            validate_statement(stmt, V1)
 
 
 @pytest.mark.parametrize("version", BOTH)
