@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ctypes
 import gc
+import logging
 import sys
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from lrs import accounts, config, logs, metrics, orphan
 from lrs.backlog import WriteBacklog
 from lrs.config import Settings
+from lrs.errors import ServiceUnavailable, describe
 from lrs.http import about, admin, errors, oauth, statements, system
 from lrs.http import activities, agents, documents
 from lrs.http.cors import CORS, TenantOrigins
@@ -25,8 +27,10 @@ from lrs.ratelimit import RateLimiter
 from lrs.runtime import Runtime
 from lrs.store import statement_insert
 from lrs.store.access_cache import AccessCache
-from lrs.store.db import Database
+from lrs.store.db import UNAVAILABLE, Database
 from lrs.store.statement_writer import PATIENCE, StatementWriter
+
+log = logging.getLogger("lrs.app")
 
 
 def routes() -> list[Route]:
@@ -59,16 +63,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not settings.database_url:
             raise RuntimeError("create_app needs settings.database_url (lrs serve sets it)")
-        db = await Database.connect(settings.database_url, min_size=settings.pool_min,
-                                    max_size=settings.pool_max, timeout=settings.db_timeout,
-                                    command_timeout=settings.db_command_timeout,
-                                    statement_cache=settings.db_statement_cache,
-                                    warm_up=statement_insert.warm_up)
+        db = await _open_database(settings)
         try:
-            async with db.connection() as conn:
-                # Made now if there is none (a fresh database), before any
-                # request looks it up (lrs.http.auth.current_signing_key).
-                await accounts.signing_key(conn, settings)
             # Half the pool at most for writes: reads keep connections.
             # Patience (StatementWriter) only where several workers share the
             # host's CPU with the database: one worker is its own bottleneck,
@@ -113,6 +109,39 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
+
+
+async def _open_database(settings: Settings) -> Database:
+    """The pool, and the signing key made if the database has none yet.
+
+    A worker whose database cannot be reached still starts: with no
+    connection open, answering 503 until the database is back, as a running
+    worker does (docs/operations.md). uvicorn starts a worker in place of one
+    that died, and stops the whole server when that start fails (a start
+    that fails, it reasons, would fail every time): a worker killed during
+    an outage took the LRS down with it, for good. `lrs serve` itself checks
+    the database before it starts any worker, so a wrong URL or a database
+    down at the first start still stops it, with the reason."""
+    options = dict(max_size=settings.pool_max, timeout=settings.db_timeout,
+                   command_timeout=settings.db_command_timeout,
+                   statement_cache=settings.db_statement_cache,
+                   warm_up=statement_insert.warm_up)
+    try:
+        db = await Database.connect(settings.database_url, min_size=settings.pool_min,
+                                    **options)
+    except UNAVAILABLE as exc:
+        log.warning("the database cannot be reached (%s): this worker starts without "
+                    "connections and answers 503 until it can", describe(exc))
+        return await Database.connect(settings.database_url, min_size=0, **options)
+    try:
+        async with db.connection() as conn:
+            # Made now if there is none (a fresh database), before any
+            # request looks it up (lrs.http.auth.current_signing_key), which
+            # makes it otherwise.
+            await accounts.signing_key(conn, settings)
+    except (*UNAVAILABLE, ServiceUnavailable) as exc:
+        log.warning("the database was lost while this worker started (%s)", describe(exc))
+    return db
 
 
 # Collections of the cyclic garbage collector: every 50,000 container

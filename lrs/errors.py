@@ -86,3 +86,8 @@ class TooManyRequests(LRSError):
 class ServiceUnavailable(LRSError):
     status = 503
     code = "service_unavailable"
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a log line names it: its class, and its message if any."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

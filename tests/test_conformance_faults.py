@@ -5,8 +5,12 @@ whose subcommands are the suite's LRS_CONF_* commands."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +43,65 @@ def test_sigkill_of_lrs_serve_with_two_workers_loses_nothing_answered(harness: H
     (`kill -9 PID`, the OOM killer): its workers stop by themselves, the
     restart binds the port again, and every answered statement is there."""
     _run_fault_scenarios(harness, workers=2, selected=["-k", "sigkill"], passed=1)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.long_running
+def test_a_worker_lost_while_the_database_is_down_does_not_stop_the_lrs(harness: Harness):
+    """uvicorn starts a worker in place of one that died, and stops the whole
+    server when that start fails: a worker killed during an outage (the OOM
+    killer) must start all the same, and the LRS serve again once the
+    database is back, without a restart."""
+    state = harness.setup(2)
+    subprocess.run(harness.commands()["start-lrs"], shell=True, check=True, timeout=60)
+    statements = state["url"] + "statements"
+    auth = (state["key"], state["secret"])
+    headers = {"X-Experience-API-Version": "1.0.3"}
+
+    def post() -> int:
+        statement = {"actor": {"mbox": "mailto:outage@example.com"},
+                     "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+                     "object": {"id": "http://example.com/outage"}}
+        return httpx.post(statements, json=statement, auth=auth, headers=headers,
+                          timeout=10).status_code
+
+    live.wait_until(lambda: post() == 200, 30, "lrs serve to store a statement")
+    main = harness.state()["lrs_pid"]
+    workers = _workers_of(main)
+    assert len(workers) == 2, workers
+    harness.stop_db()
+    os.kill(workers[0], signal.SIGKILL)
+    live.wait_until(lambda: len(set(_workers_of(main)) - set(workers)) == 1, 30,
+                    "a worker in place of the one killed")
+    log = harness.dir / "lrs.log"
+    live.wait_until(lambda: not _alive(main) or "starts without connections"
+                    in log.read_text(errors="replace"), 60, "the new worker to try the database")
+    time.sleep(1)  # uvicorn checks its workers every 0.5 s
+    assert _alive(main), f"lrs serve stopped\n{_logs(harness)}"
+    assert post() == 503
+    harness.start_db()
+    live.wait_until(lambda: post() == 200, 30, "a statement stored after the outage")
+    assert "failed to start" not in log.read_text(errors="replace")
+
+
+def _workers_of(pid: int) -> list[int]:
+    """`lrs serve`'s worker processes (uvicorn's, spawned by multiprocessing)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = []
+    for child in (children.read_text().split() if children.exists() else []):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited: what is left is its exit status.
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
 
 
 def _run_fault_scenarios(harness: Harness, *, workers: int, selected: list[str],

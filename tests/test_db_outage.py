@@ -185,6 +185,42 @@ def test_a_frozen_database_is_a_bounded_503_and_service_resumes_on_its_own(setti
           f"writes again {recovery:.2f} s after the thaw")
 
 
+def test_a_worker_started_while_the_database_is_down_answers_503_then_serves(settings):
+    """A worker that uvicorn starts in place of one that died must start
+    even while the database is down (else uvicorn stops the whole server):
+    it answers 503, logged with the cause as any outage's 503s are, and
+    serves once the database is back, without a restart."""
+    with Harness.temporary() as harness:
+        state = harness.setup()
+        harness.stop_db()
+        app = create_app(settings.replace(database_url=state["database_url"], db_timeout=1.0))
+        warned = _Lines()
+        logging.getLogger("lrs.db").addHandler(warned)
+
+        async def scenario() -> tuple[list[int], int]:
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://lrs",
+                    auth=(state["key"], state["secret"]), headers=V2, timeout=30) as client:
+                down = [(await client.post("/xapi/statements", json=_statement())).status_code
+                        for _ in range(3)]
+                await asyncio.to_thread(harness.start_db)
+
+                async def stored() -> int:
+                    status = (await client.post("/xapi/statements", json=_statement())).status_code
+                    return status if status != 503 else 0
+
+                return down, await _until(stored, 30, "a statement stored")
+
+        try:
+            down, after = asyncio.run(scenario())
+        finally:
+            logging.getLogger("lrs.db").removeHandler(warned)
+    assert down == [503, 503, 503]
+    assert after == 200
+    unavailable = [line for line in warned.lines if line.startswith("answered 503")]
+    assert unavailable and "cause: " in unavailable[0], warned.lines
+
+
 def test_oauth_token_during_an_outage_is_503_not_a_bad_client(settings):
     """Found by a probe of the operations surface: /oauth/token answered
     401 invalid_client while the database was down, so OAuth clients took

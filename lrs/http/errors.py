@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lrs.errors import LRSError
+from lrs.errors import LRSError, ServiceUnavailable, describe
 from lrs.store.db import RETRY_AFTER, UNAVAILABLE
 
 log = logging.getLogger("lrs.db")
@@ -91,6 +91,8 @@ def error_format(accept: str | None) -> str:
 
 async def lrs_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LRSError)
+    if isinstance(exc, ServiceUnavailable) and isinstance(exc.__cause__, UNAVAILABLE):
+        _log_unavailable(exc.__cause__)  # no pooled connection to be had
     return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers,
                           accept=request.headers.get("accept"))
 
@@ -114,16 +116,19 @@ _unavailable = {"logged": -math.inf, "answers": 0}
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
-    _unavailable["answers"] += 1
-    now = time.monotonic()
-    if now - _unavailable["logged"] >= UNAVAILABLE_LOG_SECONDS:
-        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        log.warning("answered 503, the database unavailable, to %d request(s) since the last "
-                    "such line; this one's cause: %s", _unavailable["answers"], cause)
-        _unavailable.update(logged=now, answers=0)
+    _log_unavailable(exc)
     return error_response(503, "service_unavailable",
                           "the database is unavailable; retry later", headers=dict(RETRY_AFTER),
                           accept=request.headers.get("accept"))
+
+
+def _log_unavailable(cause: BaseException) -> None:
+    _unavailable["answers"] += 1
+    now = time.monotonic()
+    if now - _unavailable["logged"] >= UNAVAILABLE_LOG_SECONDS:
+        log.warning("answered 503, the database unavailable, to %d request(s) since the last "
+                    "such line; this one's cause: %s", _unavailable["answers"], describe(cause))
+        _unavailable.update(logged=now, answers=0)
 
 
 HANDLERS = {LRSError: lrs_error, HTTPException: http_error,
