@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from lrs.auth import secrets, tokens
 from lrs.auth.principal import check_scopes
-from lrs.config import Settings
+from lrs.config import MAX_TOKEN_TTL, Settings
 from lrs.errors import BadRequest, Conflict
 from lrs.store import issuers
 from lrs.store import tenants as store
@@ -19,9 +19,6 @@ from lrs.store import tenants as store
 
 # migrations/0001's CHECK on tenants.name, said before the database says it.
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-# Tokens minted by an operator (the CLI, /admin/tokens) live at most a year:
-# those of the CLI cannot be revoked but by LRS_JWT_SECRET.
-MAX_TOKEN_TTL = 366 * 24 * 3600
 
 
 async def create_tenant(conn: asyncpg.Connection, name: str) -> int:

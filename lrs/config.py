@@ -105,6 +105,56 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+# Tokens the LRS issues live at most a year: those `lrs token issue` mints
+# belong to no credential, and only a key rotation ends them.
+MAX_TOKEN_TTL = 366 * 24 * 3600
+
+
+def _token_ttl(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > MAX_TOKEN_TTL:
+        raise ValueError(f"expected at most {MAX_TOKEN_TTL} seconds (366 days)")
+    return value
+
+
+# HS256 signs with HMAC-SHA256: a key shorter than the hash's 32 bytes is
+# weaker than the hash, and a short or word-like one falls to guessing
+# offline from any token the LRS issued (a four-letter one in milliseconds),
+# after which anyone can mint an admin token. Hence a floor, in bytes.
+MIN_SIGNING_SECRET_BYTES = 32
+
+
+def _signing_secret(raw: str) -> str | None:
+    if not raw:
+        return None
+    if len(raw.encode()) < MIN_SIGNING_SECRET_BYTES:
+        raise ValueError(f"must be at least {MIN_SIGNING_SECRET_BYTES} bytes of randomness, e.g. "
+                         "the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return raw
+
+
+def _public_url(raw: str) -> str | None:
+    # The homePage of every authority the LRS writes: an IRL (1.0.3 Data
+    # 2.4.2.2), which the LRS itself would refuse in a statement otherwise.
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an absolute http:// or https:// URL")
+    return raw
+
+
+# A request's line and headers: below this not even a Bearer token fits.
+MIN_HEADER_BYTES = 1024
+
+
+def _header_bytes(raw: str) -> int:
+    value = _positive_int(raw)
+    if value < MIN_HEADER_BYTES:
+        raise ValueError(f"expected at least {MIN_HEADER_BYTES}")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw
 
@@ -135,7 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", _text, "127.0.0.1", "Address `lrs serve` listens on.", "str"),
     Setting("port", _port, "8080", "Port `lrs serve` listens on.", "int"),
     Setting("workers", _positive_int, "1", "Worker processes of `lrs serve`.", "int"),
-    Setting("public_url", _optional_text, "", "The LRS's public base URL, used as the homePage of authorities. Default: http://HOST:PORT.", "URL"),
+    Setting("public_url", _public_url, "", "The LRS's public base URL, used as the homePage of authorities. Default: http://HOST:PORT.", "URL"),
     Setting("migrate", _bool, "true", "Apply pending migrations when `lrs serve` or an "
             "admin command (tenant, credential, token) starts.", "bool"),
     Setting("pool_min", _positive_int, "2", "Database connections each worker keeps open.", "int"),
@@ -151,14 +201,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_command_timeout", _positive_float, "30", "Seconds one SQL command may run; past it the request is answered 503 (a database that stopped answering without closing the connection).", "float"),
     Setting("db_statement_cache", _non_negative_int, "100", "Statements each database connection keeps prepared (asyncpg's cache). 0: none, for a pooler in transaction mode that cannot carry prepared statements (PgBouncer before 1.21, or without max_prepared_statements); every query is then planned anew.", "int"),
     Setting("access_cache_seconds", _non_negative_int, "300", "Seconds a process may reuse a credential look-up; every change to credentials, tenants or issuers empties the cache at once (LISTEN/NOTIFY on a connection of its own). 0: no cache (needed behind a pooler in transaction mode, where LISTEN does not work).", "int"),
-    Setting("jwt_secret", _optional_text, "", "Key that signs the tokens the LRS issues (HS256) and seals and signs its `more` cursors. Default: a random key generated once and kept in the database, so every node shares it.", "str"),
+    Setting("jwt_secret", _signing_secret, "", "Key that signs the tokens the LRS issues (HS256) and seals and signs its `more` cursors: at least 32 bytes of randomness. Default: a random key generated once and kept in the database, so every node shares it.", "str", echo=False),
     Setting("metrics_token", _optional_text, "", "A Bearer token GET /metrics then requires (Prometheus: `authorization: {credentials: ...}` in the scrape config). Unset, /metrics answers anyone who reaches the port, and its labels name every tenant with its volumes: set it wherever agencies, or anyone else, can reach the port.", "str"),
     Setting("jwt_audience", _text, "lrs", "The `aud` claim tokens must carry.", "str"),
     Setting("jwt_issuer", _text, "lrs", "The `iss` claim of tokens the LRS issues.", "str"),
     Setting("jwks_refresh_seconds", _positive_int, "300", "Seconds an agency identity provider's key set (JWKS) is used before it is fetched again; a token checked against it counts as checked for as long.", "int"),
     Setting("jwks_max_stale_seconds", _non_negative_int, "3600", "Seconds an agency identity provider's key set, once fetched, stays in use while the provider cannot be reached. At most LRS_JWKS_REFRESH_SECONDS (e.g. 0): its tokens are refused as soon as a due fetch fails.", "int"),
     Setting("jwt_leeway", _non_negative_int, "30", "Seconds of clock skew allowed on `exp`/`nbf`.", "int"),
-    Setting("token_ttl", _positive_int, "3600", "Lifetime in seconds of tokens the LRS issues.", "int"),
+    Setting("token_ttl", _token_ttl, "3600", "Lifetime in seconds of tokens the LRS issues (at most 366 days).", "int"),
     Setting("max_body_bytes", _positive_int, "52428800", "Largest request body accepted (413 past it).", "int"),
     Setting("max_statements_per_request", _positive_int, "2000", "Most statements in one POST (413 past it).", "int"),
     Setting("max_document_bytes", _positive_int, "10485760", "Largest State/Profile document accepted (413 past it).", "int"),
@@ -167,7 +217,7 @@ SETTINGS: tuple[Setting, ...] = (
     # (lrs.http.connections).
     Setting("header_timeout_seconds", _positive_float, "20", "Seconds a request's headers may take to arrive, from its first byte or the connection's opening; past it a connection that sent nothing is closed, and one that sent part of a request is answered 408 and closed.", "float"),
     Setting("keep_alive_seconds", _positive_float, "5", "Seconds a kept-alive connection may wait for its next request, counted from when the last response was handed to it (uvicorn's timeout_keep_alive); then it is closed once that response is sent. Behind a load balancer or proxy that reuses connections, set it above the balancer's idle timeout, or the balancer may send a request on a connection the LRS is closing (a 502).", "float"),
-    Setting("max_header_bytes", _positive_int, "65536", "Bytes a request's line and headers may take; past it the request is answered 431 and its connection closed (a worker would otherwise hold in memory whatever a client sends as headers, on every connection).", "int"),
+    Setting("max_header_bytes", _header_bytes, "65536", "Bytes a request's line and headers may take; past it the request is answered 431 and its connection closed (a worker would otherwise hold in memory whatever a client sends as headers, on every connection).", "int"),
     Setting("max_connections", _positive_int, "4096", "HTTP connections each worker keeps open at once. One more closes the oldest that has sent nothing yet, else one kept alive between requests; if all are busy it is answered 503 with Retry-After. `lrs serve` raises its open-file limit to fit, as far as the system's hard limit allows.", "int"),
     # A body that trickles in holds its bytes of the write backlog, and a
     # connection, for as long as it takes: so it gets a time to arrive that

@@ -82,3 +82,37 @@ def test_a_database_url_of_several_hosts_is_taken():
     # asyncpg and libpq try each in turn (a primary and its standbys).
     url = "postgresql://u:pw@h1:5432,[::1]:5433,h3/x?target_session_attrs=read-write"
     assert config.load({"LRS_DATABASE_URL": url}).database_url == url
+
+
+@pytest.mark.parametrize("secret", ["x", "hunter2", "a" * 31, "é" * 15])
+def test_a_short_jwt_secret_is_refused_without_being_repeated(secret):
+    # Found by a probe of the operations surface: LRS_JWT_SECRET=x was taken,
+    # and a token the LRS issued gave the key away to guessing in
+    # milliseconds, after which anyone could mint an admin token.
+    with pytest.raises(SettingsError, match="LRS_JWT_SECRET") as refused:
+        config.load({"LRS_JWT_SECRET": secret})
+    assert secret not in str(refused.value).replace("LRS_JWT_SECRET", "")
+    assert config.load({"LRS_JWT_SECRET": "k" * 32}).jwt_secret == "k" * 32
+
+
+def test_token_ttl_is_at_most_366_days():
+    # LRS_TOKEN_TTL=99999999999 minted tokens of no credential for 3,168 years.
+    with pytest.raises(SettingsError, match="LRS_TOKEN_TTL"):
+        config.load({"LRS_TOKEN_TTL": str(config.MAX_TOKEN_TTL + 1)})
+    assert config.load({"LRS_TOKEN_TTL": str(config.MAX_TOKEN_TTL)}).token_ttl == \
+        config.MAX_TOKEN_TTL
+
+
+@pytest.mark.parametrize("url", ["notaurl", "example.org", "ftp://example.org", "https://"])
+def test_a_public_url_must_be_an_absolute_http_url(url):
+    # It is every authority's homePage, an IRL the LRS would itself refuse.
+    with pytest.raises(SettingsError, match="LRS_PUBLIC_URL"):
+        config.load({"LRS_PUBLIC_URL": url})
+    assert config.load({"LRS_PUBLIC_URL": "https://lrs.example.gov/"}).base_url == \
+        "https://lrs.example.gov"
+
+
+def test_max_header_bytes_has_a_floor():
+    # LRS_MAX_HEADER_BYTES=10 was taken, and every request, /health too, got 400.
+    with pytest.raises(SettingsError, match="LRS_MAX_HEADER_BYTES"):
+        config.load({"LRS_MAX_HEADER_BYTES": "10"})
