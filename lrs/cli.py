@@ -146,18 +146,8 @@ def _remove_orphaned_metrics_dirs() -> None:
     which no longer runs."""
     for path in Path(tempfile.gettempdir()).glob(f"{_METRICS_DIR_PREFIX}*-*"):
         pid = path.name.removeprefix(_METRICS_DIR_PREFIX).partition("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not orphan.running(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 # Descriptors beyond the connections: the pool's, the embedded PostgreSQL's

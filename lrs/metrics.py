@@ -29,7 +29,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from lrs import __version__
+from lrs import __version__, orphan
 
 # One exposition, whatever the number of workers: the multiprocess collector
 # of several serves neither the process, platform and garbage-collector
@@ -152,13 +152,24 @@ def mark_build() -> None:
 
 def render() -> tuple[bytes, str]:
     """The exposition text of every metric, of all workers when there are several."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if path := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _forget_exited_workers(path)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def mark_process_dead(pid: int) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+def _forget_exited_workers(path: str) -> None:
+    """The live gauges (in flight, connections, pool, backlog) of workers
+    that have exited. prometheus-client sums a live gauge over the files of
+    processes not marked dead, and uvicorn, which replaces a worker that
+    died (a SIGKILL, the OOM killer), marks none: what the dead worker held
+    at its end was reported for ever, an idle server showing requests in
+    flight. Counters and histograms keep its files: what it counted stays
+    counted."""
+    for name in os.listdir(path):
+        if name.startswith("gauge_live") and name.endswith(".db"):
+            pid = name[:-3].rpartition("_")[2]
+            if pid.isdigit() and not orphan.running(int(pid)):
+                multiprocess.mark_process_dead(int(pid), path)

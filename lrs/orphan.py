@@ -27,6 +27,17 @@ CHECK_SECONDS = 1.0
 PARENT_ENV = "LRS_SERVE_PID"
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` exists (another user's counts: it is not ours)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def parent_pid() -> int | None:
     """The `lrs serve` that started this worker, if one did."""
     value = os.environ.get(PARENT_ENV, "")

@@ -151,3 +151,15 @@ def ensure_debian_package(package: str, *programs: str) -> None:
                        capture_output=True)
         subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package],
                        check=True, env=env, timeout=600, capture_output=True)
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of `lrs serve --workers N` running as `pid`
+    (uvicorn's, spawned by multiprocessing), by pid."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = []
+    for child in (children.read_text().split() if children.exists() else []):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return sorted(found)

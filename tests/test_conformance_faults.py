@@ -5,7 +5,6 @@ whose subcommands are the suite's LRS_CONF_* commands."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -67,11 +66,11 @@ def test_a_worker_lost_while_the_database_is_down_does_not_stop_the_lrs(harness:
 
     live.wait_until(lambda: post() == 200, 30, "lrs serve to store a statement")
     main = harness.state()["lrs_pid"]
-    workers = _workers_of(main)
+    workers = live.workers_of(main)
     assert len(workers) == 2, workers
     harness.stop_db()
     os.kill(workers[0], signal.SIGKILL)
-    live.wait_until(lambda: len(set(_workers_of(main)) - set(workers)) == 1, 30,
+    live.wait_until(lambda: len(set(live.workers_of(main)) - set(workers)) == 1, 30,
                     "a worker in place of the one killed")
     log = harness.dir / "lrs.log"
     live.wait_until(lambda: not _alive(main) or "starts without connections"
@@ -82,17 +81,6 @@ def test_a_worker_lost_while_the_database_is_down_does_not_stop_the_lrs(harness:
     harness.start_db()
     live.wait_until(lambda: post() == 200, 30, "a statement stored after the outage")
     assert "failed to start" not in log.read_text(errors="replace")
-
-
-def _workers_of(pid: int) -> list[int]:
-    """`lrs serve`'s worker processes (uvicorn's, spawned by multiprocessing)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    found = []
-    for child in (children.read_text().split() if children.exists() else []):
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(int(child))
-    return sorted(found)
 
 
 def _alive(pid: int) -> bool:

@@ -7,12 +7,18 @@ is missing (CI machines are fresh). Loopback only, every wait bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -158,3 +164,62 @@ def test_the_dashboard_queries_name_metrics_the_lrs_exports():
              for name in re.findall(r"\b(lrs_[a-z_]+?)(?:_bucket|_total)?\b", expr)}
     assert {"lrs_http_connections", "lrs_http_connections_closed"} <= named
     assert named <= exported, sorted(named - exported)
+
+
+def _gauge(url: str, name: str) -> float:
+    """A gauge's value summed over its lines (one with several workers)."""
+    lines = [line for line in httpx.get(f"{url}/metrics").text.splitlines()
+             if line.startswith(name + " ") or line.startswith(name + "{")]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+def test_the_pool_gauge_counts_the_connections_open(empty_database):
+    """Found by a probe of the operations surface: lrs_db_pool_connections
+    was the pools' size when they opened, while asyncpg opened more as
+    requests needed them (4 reported, 17 open), so the guide's pool alert
+    compared in-use connections with a wrong total."""
+    env = live.serve_env(database_url=empty_database, pool_min="1", log_level="warning")
+    with live.served("--workers", "2", env=env) as (url, _):
+        # Requests at once that each hold a connection: the pools grow past 1.
+        with ThreadPoolExecutor(32) as pool:
+            for _ in range(5):
+                assert set(pool.map(lambda _: httpx.get(f"{url}/ready").status_code,
+                                    range(64))) == {200}
+
+        async def open_connections() -> int:
+            conn = await asyncpg.connect(empty_database)
+            try:
+                return await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'lrs'")
+            finally:
+                await conn.close()
+
+        time.sleep(1.5)  # each worker reports its pool's size every second
+        opened = asyncio.run(open_connections())
+        assert opened > 2, "the pools did not grow: the test shows nothing"
+        assert _gauge(url, "lrs_db_pool_connections") == opened
+
+
+def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url):
+    """Found by a probe of the operations surface: after a worker was
+    killed (SIGKILL, the OOM killer), what it held when it died stayed in
+    the live gauges for good: an idle server reported connections open and
+    requests in flight. uvicorn replaces the worker; its gauges must go."""
+    env = live.serve_env(database_url=database_url, log_level="warning")
+    with live.served("--workers", "2", env=env) as (url, serve):
+        port = int(url.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+        try:
+            live.wait_until(lambda: _gauge(url, "lrs_http_connections") >= 12, 10,
+                            "the idle connections to be counted")
+            for worker in live.workers_of(serve.pid):
+                os.kill(worker, signal.SIGKILL)
+            live.wait_until(lambda: len(live.workers_of(serve.pid)) == 2 and httpx.get(
+                f"{url}/ready", timeout=1).status_code == 200, 60, "two new workers")
+        finally:
+            for sock in idle:
+                sock.close()
+        # What is left: the scrape's own connection, and perhaps /ready's closing.
+        assert _gauge(url, "lrs_http_connections") <= 2
+        assert _gauge(url, "lrs_http_requests_in_flight") <= 1

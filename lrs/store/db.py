@@ -6,6 +6,7 @@ are translated here by SQLSTATE class, not by message text."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -88,10 +89,22 @@ async def _no_session_state(conn: asyncpg.Connection) -> None:
     cursors, and an open transaction is still rolled back by asyncpg."""
 
 
+# How often a worker reports its pool's size (lrs_db_pool_connections):
+# asyncpg opens connections as requests need them and closes idle ones, so
+# the size taken when the pool opened was soon wrong (4 against 17 open).
+POOL_SIZE_REPORT_SECONDS = 1.0
+
+
 class Database:
     def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._reporter = asyncio.get_running_loop().create_task(self._report_size())
+
+    async def _report_size(self) -> None:
+        while True:
+            metrics.DB_POOL_SIZE.set(self._pool.get_size())
+            await asyncio.sleep(POOL_SIZE_REPORT_SECONDS)
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
@@ -126,13 +139,12 @@ class Database:
                                   for name, value in POOLER_LACKS.items()))
             pool = await asyncpg.create_pool(dsn, server_settings=POOLER_SERVER_SETTINGS,
                                              **options)
-        metrics.DB_POOL_SIZE.inc(pool.get_size())
         return cls(pool, timeout)
 
     async def close(self) -> None:
-        size = self._pool.get_size()
+        self._reporter.cancel()
         await self._pool.close()
-        metrics.DB_POOL_SIZE.dec(size)
+        metrics.DB_POOL_SIZE.set(0)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
