@@ -100,6 +100,7 @@ def create_app(settings: Settings) -> Starlette:
                 await access_cache.stop()
         finally:
             await db.close()
+            logs.write_through()
 
     return Starlette(
         routes=routes(),

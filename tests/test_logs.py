@@ -10,7 +10,10 @@ import logging
 import re
 import time
 
+import httpx
+
 from lrs import logs
+from tests import live
 from lrs.logs import BlockWriter, JSONFormatter
 
 
@@ -91,3 +94,22 @@ def test_an_access_line_is_the_line_logging_writes_and_other_handlers_still_get_
     finally:
         access.setLevel(logging.NOTSET)
         handler.close()
+
+
+def test_a_graceful_stop_of_several_workers_writes_every_line(database_url, tmp_path):
+    """Found by a probe of the operations surface: uvicorn ends a worker of
+    several by raising SIGTERM again under its default handler, so lines
+    still gathered (up to FLUSH_SECONDS of them) were never written: 3-7
+    access lines a stop under load, and uvicorn's last lines always."""
+    log = tmp_path / "lrs.log"
+    env = live.serve_env(database_url=database_url)
+    with log.open("w") as stderr, live.served("--workers", "2", env=env,
+                                              stderr=stderr) as (url, _):
+        with httpx.Client(base_url=url) as client:
+            for _ in range(40):
+                assert client.get("/xapi/about").status_code == 200
+        # live.served stops it with SIGTERM now, within FLUSH_SECONDS of the last answer.
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    about = [line for line in lines if line.get("http", {}).get("route") == "/xapi/about"]
+    assert len(about) == 40
+    assert sum(line["message"].startswith("Finished server process") for line in lines) == 2
