@@ -60,6 +60,26 @@ def test_no_unbounded_labels(server, tenant):
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", text)  # no statement ids
 
 
+def test_the_query_label_has_few_values_whatever_the_filters(server, tenant):
+    """Found by a probe of the operations surface: each combination of
+    filters was a label value of its own, 256 histograms one reading client
+    could make. Only the content filters and a time bound are told apart."""
+    agent = '{"mbox": "mailto:m@example.org"}'
+    every = {"agent": agent, "verb": GOOD["verb"]["id"], "activity": GOOD["object"]["id"],
+             "registration": "6d969975-8d7e-4506-ac19-877c57f2921a",
+             "since": "2020-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z",
+             "related_agents": "true", "related_activities": "true"}
+    for mask in range(256):
+        params = {k: v for i, (k, v) in enumerate(every.items()) if mask >> i & 1}
+        response = httpx.get(f"{server.url}/xapi/statements", params=params,
+                             auth=(tenant.key, tenant.secret), headers=V2)
+        assert response.status_code == 200, response.text
+    values = set(re.findall(r'lrs_statement_query_duration_seconds_count\{filters="([^"]*)"\}',
+                            httpx.get(f"{server.url}/metrics").text))
+    assert "agent+verb+activity+registration+time" in values
+    assert len(values) <= 32, sorted(values)
+
+
 def test_the_load_benchmark_reads_what_the_group_commits_were(server, tenant):
     # conformance.bench prints these under its table for our LRS: they must
     # move by what was written.
