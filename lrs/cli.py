@@ -268,7 +268,12 @@ def cmd_credential_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_credential_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _run_admin(settings, lambda conn: tenants.list_credentials(conn, args.tenant))
+    async def listed(conn: asyncpg.Connection) -> list[dict]:
+        if args.tenant is not None:
+            await tenants.tenant_id(conn, args.tenant)  # no such tenant: an error, as /admin says
+        return await tenants.list_credentials(conn, args.tenant)
+
+    rows = _run_admin(settings, listed)
     if args.json:
         _print(args, rows, "")
         return 0

@@ -88,6 +88,10 @@ def test_tenants_credentials_and_tokens(db_env, empty_database):
     unknown = lrs("credential", "create", "--tenant", "nobody", "--scope", "all", env=db_env,
                   check=False)
     assert unknown.returncode == 1 and "no tenant named" in unknown.stderr
+    # As GET /admin/tenants/nobody/credentials answers 404: not an empty list.
+    unlisted = lrs("credential", "list", "--tenant", "nobody", env=db_env, check=False)
+    assert unlisted.returncode == 1 and "no tenant named" in unlisted.stderr
+    assert cred["key"] in lrs("credential", "list", "--tenant", "agency-a", env=db_env).stdout
 
 
 def test_bad_setting_fails_with_its_name():
