@@ -123,6 +123,27 @@ def validate_statement(stmt: Any, version: str, path: str = "statement") -> None
         allowed = "1.0 or 1.0.x" if version == V1 else "1.0[.x] or 2.0[.x]"
         check_format(ver, f"{path}.version", lambda v: is_statement_version(v, version),
                      "a string", f"must be {allowed}, got {ver!r}")
+        if version != V1 and ver.startswith("1."):
+            _check_1_0_context(obj, path, ver)
+
+
+# What 2.0 added to Context (2.0 LRS 4.2.2.6).
+_CONTEXT_KEYS_2_0 = ("contextAgents", "contextGroups")
+
+
+def _check_1_0_context(obj: dict, path: str, ver: str) -> None:
+    """A statement sent through 2.0 whose `version` says 1.0.x is a 1.0.x
+    statement: it keeps that version (2.0 LRS 4.2.4.3) and 1.0.x clients read
+    it back as stored, so it may not hold what 1.0.x lacks."""
+    sub = obj.get("object")
+    contexts = [("context", obj.get("context"))]
+    if type(sub) is dict and sub.get("objectType") == "SubStatement":
+        contexts.append(("object.context", sub.get("context")))
+    for where, context in contexts:
+        for key in _CONTEXT_KEYS_2_0:
+            if type(context) is dict and key in context:
+                fail(f"{path}.{where}.{key}", f"is a 2.0 property, not one of a statement "
+                                              f"whose version is {ver!r}")
 
 
 def validate_agent(obj: Any, version: str, path: str = "agent", *,

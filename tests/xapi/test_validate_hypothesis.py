@@ -190,7 +190,14 @@ def statements(draw, version, sub=False):
                             "authority": draw(_maybe(agents())),
                             "version": draw(_maybe(st.sampled_from(
                                 ["1.0.0", "1.0.3", "1.0"] + (["2.0.0"] if version == V2 else []))))}))
+        if stmt.get("version", "").startswith("1.") and _holds_2_0_context(stmt):
+            stmt["version"] = "2.0.0"  # a 1.0.x statement cannot hold them
     return stmt
+
+
+def _holds_2_0_context(stmt: dict) -> bool:
+    contexts = [stmt.get("context") or {}, stmt["object"].get("context") or {}]
+    return any(key in c for c in contexts for key in ("contextAgents", "contextGroups"))
 
 
 @SETTINGS

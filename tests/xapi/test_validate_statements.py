@@ -158,11 +158,17 @@ def test_validation_does_not_mutate():
     ("context.contextGroups", CONTEXT_GROUPS),
 ])
 def test_context_agents_and_groups_valid_in_2_0_only(change_args):
-    stmt = change(FULL, *change_args)
+    stmt = change(change(FULL, *change_args), "version", "2.0.0")
     validate_statement(stmt, V2)
     sub = change(WITH_SUB, "object." + change_args[0], change_args[1])
     validate_statement(sub, V2)
     rejects(stmt, V1, f"statement.{change_args[0]}", "not an allowed property")
+    # A statement that says it is 1.0.x is one, whatever the request's version.
+    rejects(change(stmt, "version", "1.0.0"), V2, f"statement.{change_args[0]}",
+            "2.0 property")
+    rejects(change(sub, "version", "1.0.3"), V2, f"statement.object.{change_args[0]}",
+            "2.0 property")
+    validate_statement(change(stmt, "version", "2.0"), V2)
 
 
 VALID_VARIANTS = [
