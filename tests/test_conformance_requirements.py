@@ -81,3 +81,15 @@ def test_every_test_names_known_requirements_and_the_readme_table_is_current():
     assert table, "conformance/README.md has lost its requirements table markers"
     assert table.group(1).strip() == run.stdout.strip(), \
         "conformance/README.md: paste the output of `python -m conformance --requirements`"
+
+
+def test_refused_credentials_stop_the_run_before_any_test(server, tenant):
+    """Found by a review of the suite as a product: with a wrong secret
+    every test failed on a 401, and the summary blamed the LRS's rules."""
+    run = subprocess.run(
+        [sys.executable, "-m", "conformance", "--url", f"{server.url}/xapi/",
+         f"--key={tenant.key}", "--secret=not-the-secret", "-k", "about"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "answered 401" in run.stdout + run.stderr and "Nothing was tested" in \
+        run.stdout + run.stderr
