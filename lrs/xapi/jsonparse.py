@@ -149,10 +149,10 @@ def parse_parameter(raw: str, name: str, expected: str) -> Any:
     either version. A parameter says which statements a request reads and
     which document it changes or deletes: with a key twice it would name
     two agents, and the last one, silently, would be the one served."""
-    data = raw.encode()
     try:
+        data = raw.encode()  # a lone surrogate cannot be: not JSON either
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
+    except (UnicodeEncodeError, orjson.JSONDecodeError):
         raise BadRequest(f"parameter {name!r} must be {expected}", field=name) from None
     if nests_too_deep(data, value):
         raise BadRequest(f"parameter {name!r} nests deeper than {MAX_DEPTH} levels",

@@ -203,6 +203,7 @@ def test_a_parameter_without_repeats_is_read(raw, expected):
     assert parse_parameter(raw, "agent", "a JSON Agent object") == expected
 
 
-def test_a_parameter_that_is_not_json_is_refused_saying_what_was_expected():
+@pytest.mark.parametrize("raw", ["not json", '{"mbox": "mailto:\udc80@example.com"}'])
+def test_a_parameter_that_is_not_json_is_refused_saying_what_was_expected(raw):
     with pytest.raises(BadRequest, match="parameter 'agent' must be a JSON Agent object"):
-        parse_parameter("not json", "agent", "a JSON Agent object")
+        parse_parameter(raw, "agent", "a JSON Agent object")
