@@ -4,14 +4,13 @@ admin API: the pure rules of lrs.auth applied to the rows of lrs.store."""
 from __future__ import annotations
 
 import re
-import urllib.parse
 
 import asyncpg
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from lrs.auth import secrets, tokens
 from lrs.auth.principal import check_scopes
-from lrs.config import MAX_TOKEN_TTL, Settings
+from lrs.config import MAX_TOKEN_TTL, Settings, http_url
 from lrs.errors import BadRequest, Conflict
 from lrs.store import issuers
 from lrs.store import tenants as store
@@ -103,20 +102,6 @@ async def rotate_credential(conn: asyncpg.Connection, key: str) -> dict:
 
 # An issuer is its tokens' `iss`, looked up by index: a URL or a name.
 MAX_ISSUER = 1000
-
-
-def http_url(value: str) -> urllib.parse.SplitResult | None:
-    """`value` split, when it is an http(s) URL with a host (and a port, if
-    it has one, that is a port), in printable ASCII without spaces."""
-    try:
-        parts = urllib.parse.urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        return None
-    if (parts.scheme in ("https", "http") and parts.hostname
-            and value.isascii() and value.isprintable() and " " not in value):
-        return parts
-    return None
 
 
 async def trust_issuer(conn: asyncpg.Connection, *, tenant: str, issuer: str,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 
 class SettingsError(ValueError):
@@ -133,13 +133,26 @@ def _signing_secret(raw: str) -> str | None:
     return raw
 
 
+def http_url(value: str) -> SplitResult | None:
+    """`value` split, when it is an http(s) URL with a host (and a port, if
+    it has one, that is a port), in printable ASCII without spaces."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return None
+    if (parts.scheme in ("https", "http") and parts.hostname
+            and value.isascii() and value.isprintable() and " " not in value):
+        return parts
+    return None
+
+
 def _public_url(raw: str) -> str | None:
     # The homePage of every authority the LRS writes: an IRL (1.0.3 Data
     # 2.4.2.2), which the LRS itself would refuse in a statement otherwise.
     if not raw:
         return None
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if http_url(raw) is None:
         raise ValueError("expected an absolute http:// or https:// URL")
     return raw
 

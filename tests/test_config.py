@@ -103,7 +103,8 @@ def test_token_ttl_is_at_most_366_days():
         config.MAX_TOKEN_TTL
 
 
-@pytest.mark.parametrize("url", ["notaurl", "example.org", "ftp://example.org", "https://"])
+@pytest.mark.parametrize("url", ["notaurl", "example.org", "ftp://example.org", "https://",
+                                 "https://lrs.example.gov:port", "https://lrs example.gov"])
 def test_a_public_url_must_be_an_absolute_http_url(url):
     # It is every authority's homePage, an IRL the LRS would itself refuse.
     with pytest.raises(SettingsError, match="LRS_PUBLIC_URL"):

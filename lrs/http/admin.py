@@ -17,6 +17,7 @@ from starlette.routing import Route
 from lrs import accounts
 from lrs.auth import tokens
 from lrs.auth.principal import ADMIN_SCOPE, Principal
+from lrs.config import http_url
 from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http.auth import authenticate
 from lrs.http.xrequest import read_body
@@ -211,7 +212,7 @@ async def tenant_access(request: Request) -> Response:
 def _origin(value: str) -> str:
     """A browser's Origin: scheme://host[:port], nothing more (RFC 6454), in
     lower case as browsers send it (scheme and host are case-insensitive)."""
-    parts = accounts.http_url(value.rstrip("/"))
+    parts = http_url(value.rstrip("/"))
     if parts is None or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
         raise BadRequest(f"cors_origins: {value!r} is not an origin like https://host[:port]",
                          field="cors_origins")
