@@ -314,9 +314,12 @@ def assert_json_error(r: httpx.Response) -> Any:
         raise AssertionError(f"error body is not JSON: {r.text[:200]}") from e
 
 
-def assert_status(r: httpx.Response, *codes: int) -> None:
+def assert_status(r: httpx.Response, *codes: int, rule: str = "") -> None:
+    """`rule`: the requirement id(s) the status is for, when the test checks
+    others too ("STPUT-05"), so that a failure is reported against them only."""
     assert r.status_code in codes, (
-        f"{r.request.method} {r.request.url} -> {r.status_code}, expected {codes}: {r.text[:400]}")
+        (f"{rule}: " if rule else "")
+        + f"{r.request.method} {r.request.url} -> {r.status_code}, expected {codes}: {r.text[:400]}")
 
 
 def parse_iso(ts: str) -> datetime:

@@ -8,6 +8,9 @@
   NOT) in the version it runs in, else SHOULD (SHOULD, SHOULD*, MAY, notes):
   a failed MUST test may be non-conformance, a failed SHOULD test is a missed
   recommendation. JUnit carries it as the testcase property `level`.
+- A failure whose message starts by citing some of the test's ids
+  ("STPOST-04: ...") failed those only: a test that checks a MUST and a
+  SHOULD reports a missed SHOULD as such. Other failures fail every id named.
 - At the end of a run, one line per resource: passed / failed (MUST, SHOULD)
   / skipped, and the ids the failed tests name, each under its own level.
   Skipped tests list nothing.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections import Counter, defaultdict
 
 import pytest
@@ -35,13 +39,16 @@ def _version(item: pytest.Item) -> str | None:
     return callspec.params.get("version") if callspec else None
 
 
-def _properties(ids: list[str], version: str | None) -> list[tuple[str, str]]:
+def _properties(ids: list[str], version: str | None,
+                failed: list[str] | None = None) -> list[tuple[str, str]]:
+    """The testcase properties; `failed`: the ids a failure cites, if it cites some."""
     reqs = [REQUIREMENTS[i] for i in ids]
     v1 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_1_0_3))
     v2 = tuple(dict.fromkeys(ref for r in reqs for ref in r.spec_2_0))
-    musts = [r.id for r in reqs if r.must(version)]
+    musts = [i for i in failed or ids if REQUIREMENTS[i].must(version)]
     return [("requirements", " ".join(ids)), ("resource", reqs[0].resource),
             ("level", "MUST" if musts else "SHOULD"), ("requirements_must", " ".join(musts)),
+            ("requirements_failed", " ".join(failed or ids)),
             ("spec_1.0.3", cite(v1) or "-"), ("spec_2.0", cite(v2) or "-")]
 
 
@@ -59,6 +66,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(
             "every conformance test must start its name with the requirement ids it checks "
             "(see conformance/requirements.py):\n" + "\n".join(unmapped))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = (yield).get_result()
+    if report.failed and call.excinfo is not None:
+        ids = item_ids(item)
+        cited = cited_ids(str(call.excinfo.value), ids)
+        if cited:
+            # JUnit writes the teardown report's properties, the summary the call's: set both.
+            props = _properties(ids, _version(item), cited)
+            item.user_properties[:] = props
+            report.user_properties = list(props)
+
+
+_ID_LIST = re.compile(r"[A-Z]+-\d\d(?:/\d\d)*(?:, ?[A-Z]+-\d\d(?:/\d\d)*)*")
+
+
+def cited_ids(message: str, ids: list[str]) -> list[str]:
+    """Those of `ids` that a message's first line cites before a colon:
+    "STPOST-04: ...", "STGET-32, STGET-35: ..." or "ATT-04/05: ..."."""
+    head, colon, _ = message.split("\n", 1)[0].partition(":")
+    if not colon or not _ID_LIST.fullmatch(head.strip()):
+        return []
+    cited = set()
+    for group, numbers in re.findall(r"([A-Z]+)-([\d/]+)", head):
+        cited.update(f"{group}-{n}" for n in numbers.split("/"))
+    return [i for i in ids if i in cited]
 
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}
@@ -83,7 +118,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         if key in ("failed", "error"):
             counts[resource][props["level"]] += 1
             musts = set(props["requirements_must"].split())
-            for rid in props["requirements"].split():
+            for rid in props["requirements_failed"].split():
                 failed_ids[resource]["MUST" if rid in musts else "SHOULD"].add(rid)
         else:
             counts[resource][key] += 1

@@ -69,7 +69,8 @@ def test_stpost_04_err_01_a_conflict_over_a_duration_of_thousands_of_digits_is_4
     lrs.store(first)
     other = {**first, "result": {"duration": "PT" + "1" * 5000 + "S"}}
     r = lrs.post_statements(other)
-    assert_status(r, 409)
+    assert r.status_code < 500, f"ERR-01: {r.status_code} {r.text[:300]}"
+    assert_status(r, 409, rule="STPOST-04")
 
 
 def _script_subtag(i: int) -> str:

@@ -8,7 +8,7 @@ from conformance.lib import assert_relative_more, assert_status, parse_iso
 
 
 @pytest.mark.parametrize("ascending", ["false", "true"])
-def test_stget_32_more_pages_no_duplicates_no_gaps(lrs, f, registration, ascending):
+def test_stget_16_32_more_pages_no_duplicates_no_gaps(lrs, f, registration, ascending):
     n = 23
     sent = []
     for i in range(0, n, 5):  # several requests so `stored` differs across batches
@@ -20,9 +20,9 @@ def test_stget_32_more_pages_no_duplicates_no_gaps(lrs, f, registration, ascendi
     ids = [s["id"] for s in stmts]
     assert len(ids) == len(set(ids)), "paging returned a statement twice"
     assert sorted(ids) == sorted(sent), "paging lost statements"
-    assert len(pages) >= 6
+    # `limit` is a maximum: an LRS may cut a page shorter, and must then give `more`.
     for p in pages[:-1]:
-        assert len(p["statements"]) == 4, "every page but the last is full"
+        assert len(p["statements"]) <= 4, "STGET-16: no page holds more than `limit`"
         assert_relative_more(p["more"])
     assert pages[-1].get("more", "") == "", "STGET-32: the last page has an empty `more`"
     stored = [parse_iso(s["stored"]) for s in stmts]
@@ -30,14 +30,13 @@ def test_stget_32_more_pages_no_duplicates_no_gaps(lrs, f, registration, ascendi
     assert stored == want, "order holds across pages (STGET-07)"
 
 
-def test_stget_32_exact_multiple_of_limit(lrs, f, registration):
+def test_stget_16_32_exact_multiple_of_limit(lrs, f, registration):
     lrs.store([f.statement(registration=registration) for _ in range(6)])
     lrs.wait_for_count({"registration": registration}, 6)
     stmts, pages = lrs.fetch_all({"registration": registration, "limit": 3})
     assert len(stmts) == 6 and len({s["id"] for s in stmts}) == 6
     assert pages[-1].get("more", "") == ""
-    # a trailing empty page is allowed, but no more than one
-    assert len(pages) in (2, 3)
+    assert all(len(p["statements"]) <= 3 for p in pages), "STGET-16: no page holds more than `limit`"
 
 
 def test_stget_33_more_url_is_reusable(lrs, f, registration):

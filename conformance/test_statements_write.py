@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from conformance.lib import (CLIENT_STYLES, CONSISTENT_THROUGH, VERB_EXPERIENCED, VERSION_HEADER,
-                             assert_status, client_json, deep, new_id, parse_http_date,
+from conformance.lib import (CLIENT_STYLES, CONSISTENCY_WAIT, CONSISTENT_THROUGH, VERB_EXPERIENCED,
+                             VERSION_HEADER, assert_status, client_json, deep, new_id, parse_http_date,
                              parse_iso, read_statement, single_statement)
 
 
@@ -63,13 +63,13 @@ def test_stput_03_array_body_400(lrs, f):
 def test_stput_04_05_existing_id_equal_204_different_409_unchanged(lrs, f):
     s = f.statement()
     assert_status(lrs.put_statement(s), 204)
-    assert_status(lrs.put_statement(deep(s)), 204)
+    assert_status(lrs.put_statement(deep(s)), 204, rule="STPUT-05")
     other = deep(s)
     other["verb"]["id"] = "http://adlnet.gov/expapi/verbs/failed"
     r = lrs.put_statement(other)
-    assert_status(r, 409)
     got = read_statement(lrs, s["id"])
-    assert got["verb"]["id"] == s["verb"]["id"], "STPUT-04: a 409 must change nothing"
+    assert got["verb"]["id"] == s["verb"]["id"], "STPUT-04: a stored id changes nothing"
+    assert_status(r, 409, rule="STPUT-05")
 
 
 # -- POST ----------------------------------------------------------------------------------
@@ -141,11 +141,13 @@ def test_stpost_03_04_07_batch_with_conflicting_stored_id_changes_nothing(lrs, f
     clash["verb"]["id"] = "http://adlnet.gov/expapi/verbs/failed"
     fresh = [f.statement(registration=registration) for _ in range(3)]
     r = lrs.post_statements(fresh + [clash])
-    assert_status(r, 409)
-    for s in fresh:
-        assert_status(lrs.get_statement(s["id"]), 404)
     got = read_statement(lrs, stored["id"])
     assert got["verb"]["id"] == stored["verb"]["id"], "STPOST-03: a stored id changes nothing"
+    if r.status_code >= 400:
+        for s in fresh:
+            assert_status(lrs.get_statement(s["id"]), 404, rule="STPOST-07")
+    # Storing the batch but the clash is not checking the clash, a SHOULD (1.0.3 2.1.2).
+    assert_status(r, 409, rule="STPOST-04")
 
 
 # A POST of statements all stored already, equal: accepted (STPOST-04), as
@@ -155,9 +157,9 @@ def test_stpost_03_04_07_batch_with_conflicting_stored_id_changes_nothing(lrs, f
 ACCEPTED_AGAIN = (200, 204)
 
 
-def _accepted_again(r, ids: list[str]) -> None:
+def _accepted_again(r, ids: list[str], rule: str = "STPOST-04") -> None:
     assert r.status_code in ACCEPTED_AGAIN, (
-        f"STPOST-04: equal content under a stored id must be accepted (200 or 204), got "
+        f"{rule}: equal content under a stored id must be accepted (200 or 204), got "
         f"{r.status_code}: {r.text[:300]}")
     if r.status_code == 200:
         assert r.json() == ids
@@ -180,7 +182,8 @@ def test_stpost_04_imm_02_equivalent_statement_accepted(lrs, f, registration):
     eq["verb"]["display"] = {"en-GB": "experienced (GB)"}
     eq["object"]["definition"] = {"name": {"en-US": "Another name"}}
     eq["timestamp"] = "2024-05-01T14:00:00.000+02:00"
-    _accepted_again(lrs.post_statements(eq), [s["id"]])
+    # Refusing it compares what IMM-02 says not to compare: a MUST failed too.
+    _accepted_again(lrs.post_statements(eq), [s["id"]], rule="STPOST-04, IMM-02")
     assert lrs.wait_for_count({"registration": registration}, 1) == [s["id"]]
 
 
@@ -190,9 +193,9 @@ def test_stpost_04_imm_03_different_content_409(lrs, f):
     diff = deep(s)
     diff["result"] = {"success": True}
     r = lrs.post_statements(diff)
-    assert_status(r, 409)
     got = read_statement(lrs, s["id"])
-    assert "result" not in got
+    assert "result" not in got, "IMM-03: a stored id changes nothing"
+    assert_status(r, 409, rule="STPOST-04")
 
 
 def test_stpost_01_empty_array(lrs):
@@ -315,6 +318,8 @@ def test_stget_26_consistent_through_on_every_statements_response(lrs, f):
 
 
 def test_stget_27_consistent_through_recent(lrs, f):
+    """The header may lag "to allow for temporary delays": by no more than the
+    time a write may take to become readable (LRS_CONSISTENCY_WAIT)."""
     s = f.statement()
     lrs.store(s)
     got = read_statement(lrs, s["id"])
@@ -322,14 +327,18 @@ def test_stget_27_consistent_through_recent(lrs, f):
     assert r.headers.get(CONSISTENT_THROUGH), \
         f"STGET-26: no {CONSISTENT_THROUGH} on GET statements ({r.status_code})"
     ct = parse_iso(r.headers[CONSISTENT_THROUGH])
-    assert ct >= parse_iso(got["stored"]) - timedelta(seconds=1), \
-        f"consistent-through {ct} is before a statement already readable (stored {got['stored']})"
+    lag = parse_iso(got["stored"]) - ct
+    assert lag <= timedelta(seconds=CONSISTENCY_WAIT), \
+        f"consistent-through {ct} lags {lag} behind a statement already readable (stored {got['stored']})"
 
 
-def test_stget_26_statements_shown_were_stored_before_consistent_through(lrs, f):
-    """Every statement stored before the header's instant is retrievable, so
-    ADL's suite (XAPI-00152) reads it as at least the `stored` of whatever the
-    answer shows. A read right after a write is where a cached value shows."""
+def test_stget_27_statements_shown_were_stored_before_consistent_through(lrs, f):
+    """ADL's suite (XAPI-00152) wants the header at least the `stored` of
+    whatever the answer shows. The spec does not: every statement stored
+    before the header's instant is retrievable (STGET-26), and statements
+    stored after it may be shown too. A header that trails what it comes with
+    is not recent, though (STGET-27). A read right after a write is where a
+    cached value shows."""
     for _ in range(5):
         before = lrs.get("statements", params={"limit": 1})
         lrs.store(f.statement())
@@ -409,7 +418,7 @@ def test_imm_02_sa_11_group_member_order_not_significant(lrs, f):
     assert sorted(got["actor"]["member"], key=by_mbox) == sorted([a, b, c], key=by_mbox)
 
 
-def test_imm_02_sr_05_06_duration_compared_to_hundredths(lrs, f, version):
+def test_imm_02_sr_05_06_stpost_04_duration_compared_to_hundredths(lrs, f, version):
     s = f.statement(result={"duration": "PT1.234S"})
     assert_status(lrs.post_statements(s), 200)  # SR-05: more precision than 0.01 s is not rejected
     same = deep(s)
@@ -421,7 +430,7 @@ def test_imm_02_sr_05_06_duration_compared_to_hundredths(lrs, f, version):
         assert_status(r, *ACCEPTED_AGAIN)  # 2.0 MUST ignore precision beyond 0.01 s when comparing
     diff = deep(s)
     diff["result"]["duration"] = "PT1.25S"
-    assert_status(lrs.post_statements(diff), 409)
+    assert_status(lrs.post_statements(diff), 409, rule="STPOST-04")
 
 
 @pytest.mark.parametrize("stored,sent", [("PT1S", "PT1.001S"), ("PT1.5S", "PT1.501S")])

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -69,6 +70,35 @@ def test_the_summary_counts_must_and_should_failures_apart_and_lists_failed_test
     assert rows["statements"].endswith("MUST: STGET-28 IMM-03; SHOULD: STPOST-04 STGET-28"), \
         rows["statements"]
     assert junit.read_text().count('<property name="level" value="SHOULD"') == 2
+
+
+def test_a_failure_that_cites_some_of_its_requirements_failed_those_only(tmp_path):
+    """A test checking a MUST (IMM-03: nothing changed) and a SHOULD (STPOST-04:
+    409) that fails on the 409 missed the SHOULD; one failing on anything else
+    failed all it names."""
+    (tmp_path / "test_suite.py").write_text(
+        "def test_stpost_04_imm_03_no_409():\n"
+        "    assert False, 'STPOST-04: POST /statements -> 200, expected (409,)'\n"
+        "def test_stpost_03_04_stpost_07_batch_half_stored():\n"
+        "    assert False, 'STPOST-07, STPOST-04: 3 statements of a refused batch stored'\n"
+        "def test_stpost_03_04_changed():\n"
+        "    assert False, 'the stored statement changed'\n")
+    junit = tmp_path / "report.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conformance.report", "-p", "no:cacheprovider",
+         str(tmp_path), f"--junitxml={junit}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    row = next(line for line in run.stdout.splitlines() if line.startswith("statements "))
+    assert row.split()[1:5] == ["0", "2", "1", "0"], run.stdout
+    assert row.endswith("MUST: STPOST-03 STPOST-07; SHOULD: STPOST-04"), row
+    props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+             for case in ElementTree.parse(junit).iter("testcase")}
+    assert props["test_stpost_04_imm_03_no_409"]["level"] == "SHOULD"
+    assert props["test_stpost_04_imm_03_no_409"]["requirements_failed"] == "STPOST-04"
+    assert props["test_stpost_03_04_stpost_07_batch_half_stored"]["requirements_failed"] == \
+        "STPOST-04 STPOST-07"
+    assert props["test_stpost_03_04_changed"]["level"] == "MUST"
+    assert props["test_stpost_03_04_changed"]["requirements_failed"] == "STPOST-03 STPOST-04"
 
 
 def test_every_test_names_known_requirements_and_the_readme_table_is_current():
