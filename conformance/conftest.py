@@ -32,6 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "versions(*v): a rule of these xAPI versions only; the test is not "
         "collected for the others (deselected, not skipped)")
+    config.addinivalue_line(
+        "markers", "basic_auth: a rule of HTTP Basic; not collected when tenant A's credential "
+        "is a Bearer token (LRS_TOKEN)")
     # Requirement ids and spec sections per test; the per-resource summary.
     config.pluginmanager.register(report, "conformance-report")
 
@@ -73,13 +76,17 @@ def _preflight(cfg: Config) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # A rule that exists in one version only is not a test of the other.
+    # A rule that exists in one version only is not a test of the other; a rule of
+    # HTTP Basic is not a test of a Bearer token.
     kept, dropped = [], []
+    bearer = bool(_CFG and _CFG.token)
     for item in items:
         marker = item.get_closest_marker("versions")
         callspec = getattr(item, "callspec", None)
         version = callspec.params.get("version") if callspec else None
-        (dropped if marker and version and version not in marker.args else kept).append(item)
+        other_version = marker and version and version not in marker.args
+        other_auth = bearer and item.get_closest_marker("basic_auth")
+        (dropped if other_version or other_auth else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -1,4 +1,4 @@
-"""Authentication (AUTH-04, AUTH-10/11)."""
+"""Authentication (AUTH-04, AUTH-10/11, AUTH-16)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,20 @@ def test_auth_11_client_authority_overwritten(lrs, f):
         assert read_statement(lrs, s["id"]).get("authority") != impostor, (
             "AUTH-11: the stored authority is the one the client sent, not one derived from "
             "the credentials used")
+
+
+@pytest.mark.basic_auth
+@pytest.mark.versions("1.0.3")
+def test_auth_16_a_basic_credential_records_one_agent_as_authority(lrs, f):
+    """1.0.3 Part Three §4.1, "No Application + Known User" (HTTP Basic): "the
+    LRS SHOULD record the authority as the Agent representing the known user"
+    — one Agent, not a Group, and the same one for every statement the
+    credential writes."""
+    a, b = f.statement(), f.statement()
+    lrs.store([a, b])
+    first, second = (read_statement(lrs, s["id"])["authority"] for s in (a, b))
+    assert first.get("objectType", "Agent") == "Agent" and "member" not in first, \
+        f"AUTH-16: the authority of a Basic credential is an Agent, got {first}"
+    ifis = [k for k in ("mbox", "mbox_sha1sum", "openid", "account") if k in first]
+    assert len(ifis) == 1, f"AUTH-16: the authority Agent is identified by one IFI, got {first}"
+    assert second == first, f"AUTH-16: one credential, one authority: {first} then {second}"
