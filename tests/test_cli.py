@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,27 @@ def test_serve_with_an_unreadable_database_url_stops_in_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("lrs: LRS_DATABASE_URL")
     assert len(result.stderr.splitlines()) == 1 and "hunter2" not in result.stderr
+
+def test_serve_with_an_address_or_data_folder_it_cannot_use_stops_naming_the_setting(tmp_path):
+    """uvicorn's own words for these were "[Errno -2] Name or service not
+    known" and "[Errno 98] ... address already in use", after the database
+    had started; an unusable data folder was a "database error"."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    cases = [(("--host", "nohost.invalid", "--port", "0"), "LRS_HOST (--host) 'nohost.invalid'"),
+             (("--port", str(taken.getsockname()[1])), "cannot listen on LRS_HOST '127.0.0.1', LRS_PORT"),
+             (("--port", "0", "--data-dir", str(a_file / "lrs")), "LRS_DATA_DIR (--data-dir)")]
+    env = {"LRS_DATABASE_URL": ""}
+    with taken:
+        for args, message in cases:
+            result = lrs("serve", *args, env=env, check=False)
+            assert result.returncode in (1, 2), result.stderr
+            assert result.stderr.startswith(f"lrs: {message}"), result.stderr
+            assert len(result.stderr.splitlines()) == 1, result.stderr
+
 
 def _postgres_of(data_dir: Path) -> list[psutil.Process]:
     found = []
