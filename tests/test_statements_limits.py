@@ -9,8 +9,9 @@ import os
 import orjson
 import pytest
 
-from tests.statements_support import (CONSISTENT, activity, error_of, get_one, listed_ids, new_id,
-                                      post, statement, stored)
+from lrs.http.statements import IN_THREAD_BYTES
+from tests.statements_support import (CONSISTENT, activity, error_of, follow, get_one, listed_ids,
+                                      listing, new_id, post, statement, stored)
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
@@ -40,6 +41,24 @@ def test_more_statements_than_allowed_in_one_request_is_413(client):
     response = post(client, [statement() for _ in range(501)])
     assert response.status_code == 413
     assert listed_ids(client, limit=1) == []
+
+
+def test_a_body_checked_in_a_thread_gets_the_same_answers(client):
+    """Bodies over IN_THREAD_BYTES are parsed and validated off the event loop:
+    a bad statement at the end is still 400 naming it, with nothing stored,
+    and the same batch made good is stored whole."""
+    batch = [statement(id=new_id(), result={"response": "x" * 1000}) for _ in range(400)]
+    batch[-1]["verb"] = {"id": "not an IRI"}
+    assert len(orjson.dumps(batch)) > IN_THREAD_BYTES
+    refused = post(client, batch)
+    assert refused.status_code == 400
+    assert error_of(refused)["field"] == "statement[399].verb.id"
+    assert listed_ids(client) == []
+    batch[-1]["verb"] = {"id": "http://adlnet.gov/expapi/verbs/answered"}
+    accepted = post(client, batch)
+    assert accepted.status_code == 200
+    assert accepted.json() == [s["id"] for s in batch]
+    assert sorted(follow(client, listing(client))) == sorted(s["id"] for s in batch)
 
 
 @pytest.mark.parametrize("body", [

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +15,7 @@ from lrs.http import statement_reads
 from lrs.http.consistency import with_consistent_through
 from lrs.http.xrequest import XRequest, begin
 from lrs.runtime import Runtime
+from lrs.store.statement_insert import WriteBatch
 from lrs.xapi.formats_check import is_uuid
 
 _WRITE_SCOPES = ("statements/write",)
@@ -65,16 +68,29 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
     settings = runtime.settings
     async with xreq.admitted(principal, settings.max_body_bytes):
         body = await xreq.body(settings.max_body_bytes)
-        received = ingest.receive(
-            body, xreq.headers.get("content-type", ""), version,
-            max_statements=settings.max_statements_per_request, statement_id=statement_id)
-        batch = ingest.batch(received, version=version, principal=principal)
+        args = (body, xreq.headers.get("content-type", ""), version, principal,
+                settings.max_statements_per_request, statement_id)
+        # A large body is milliseconds of parsing and validation: in a thread, the
+        # event loop goes on serving this worker's other requests (Python hands the
+        # GIL over every 5 ms). A small one is not worth the hop.
+        batch = (await asyncio.to_thread(_prepare, *args) if len(body) > IN_THREAD_BYTES
+                 else _prepare(*args))
         batch.arrived = xreq.request.scope["state"].get("arrived", 0.0)
         xreq.request.scope["state"]["statements"] = len(batch.statements)
         await runtime.services["writer"].write(batch)
     xreq.request.scope["state"]["consistent_through"] = batch.consistent_through
     metrics.STATEMENT_BATCH_SIZE.observe(len(batch.statements))
     return [p.statement["id"] for p in batch.statements]
+
+
+IN_THREAD_BYTES = 256 * 1024
+
+
+def _prepare(body: bytes, content_type: str, version: str, principal, max_statements: int,
+             statement_id: str | None) -> WriteBatch:
+    received = ingest.receive(body, content_type, version, max_statements=max_statements,
+                              statement_id=statement_id)
+    return ingest.batch(received, version=version, principal=principal)
 
 
 def _allowed(method: str) -> None:
