@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from conformance import report
-from conformance.lib import XAPI, Config, Factory, config_from_env, new_id
+from conformance.lib import VERSIONS, XAPI, Config, Factory, config_from_env, new_id
 
 _CFG = config_from_env()
 
@@ -45,9 +45,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     hint in any of the failures."""
     if _CFG is None or session.config.option.collectonly:
         return
-    problem = _preflight(_CFG)
+    problem = _unknown_versions(_CFG) or _preflight(_CFG)
     if problem:
         pytest.exit(f"{problem}. Nothing was tested.", returncode=4)
+
+
+def _unknown_versions(cfg: Config) -> str | None:
+    wrong = [v for v in cfg.versions if v not in VERSIONS]
+    if cfg.versions and not wrong:
+        return None
+    return (f"LRS_VERSIONS (--versions) must list {' or '.join(VERSIONS)} or both, comma-separated; "
+            f"got {','.join(cfg.versions) or 'none'}")
 
 
 def _preflight(cfg: Config) -> str | None:

@@ -548,8 +548,9 @@ def single_statement(r: httpx.Response, sid: str) -> dict:
         body = None
     # UUIDs compare without regard to case (RFC 4122 3).
     found = body.get("id") if isinstance(body, dict) else None
+    rule = "STGET-02" if "voidedStatementId" in str(r.request.url) else "STGET-01"
     assert isinstance(found, str) and found.lower() == sid.lower(), (
-        f"STGET-01: {url} must return the Statement itself, a JSON object with \"id\": "
+        f"{rule}: {url} must return the Statement itself, a JSON object with \"id\": "
         f"\"{sid}\" (xAPI 1.0.3 Communication §2.1.3, 2.0 LRS §4.1.6.1: with statementId or "
         f"voidedStatementId a single Statement is returned, not a StatementResult); "
         f"got: {r.text[:300]}")

@@ -3,7 +3,9 @@
 Request `i` of a run comes from `random.Random(f"{seed}:{i}")`: the same seed
 gives the same requests, in any order and from any thread. Each one is wrong in
 a way the spec says an LRS must reject (the requirement is named in `why`), so
-each must be answered 4xx and must store nothing. Every body, and most query
+each must be answered 4xx and must store nothing; or, for the few marked
+`should`, a way it says an LRS should reject: a miss is a missed
+recommendation. Every body, and most query
 strings, carry the run's marker, so that anything stored by mistake can be
 found afterwards.
 
@@ -17,7 +19,7 @@ import hashlib
 import json
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -33,6 +35,7 @@ class Request:
     path: str  # relative to the LRS URL, query string included (already encoded)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    should: bool = False  # a SHOULD rejects it: if stored, it is statement(i) of its index
 
 
 def _is_json(text: bytes) -> bool:
@@ -298,8 +301,10 @@ class Generator:
         # 1.0.3 only (2.0 dropped the rule): JSON sent as something else.
         ctype = rng.choice(["text/plain", "application/xml", "image/png",
                             "application/x-www-form-urlencoded"])
-        return self._post("bad_header", f"1.0.3, Content-Type {ctype} (GEN-13)", rng, body,
-                          **{"Content-Type": ctype, "X-Experience-API-Version": "1.0.3"})
+        # A SHOULD* (1.0.3 Communication 3.2): the JSON is a valid statement.
+        return replace(self._post("bad_header", f"1.0.3, Content-Type {ctype} (GEN-13)", rng, body,
+                                  **{"Content-Type": ctype, "X-Experience-API-Version": "1.0.3"}),
+                       should=True)
 
     def _bad_query(self, rng: random.Random, i: int) -> Request:
         s = self.statement(i)

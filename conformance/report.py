@@ -8,9 +8,11 @@
   NOT) in the version it runs in, else SHOULD (SHOULD, SHOULD*, MAY, notes):
   a failed MUST test may be non-conformance, a failed SHOULD test is a missed
   recommendation. JUnit carries it as the testcase property `level`.
-- A failure whose message starts by citing some of the test's ids
-  ("STPOST-04: ...") failed those only: a test that checks a MUST and a
-  SHOULD reports a missed SHOULD as such. Other failures fail every id named.
+- A failure whose message starts by citing requirement ids ("STPOST-04: ...")
+  failed those only: a test that checks a MUST and a SHOULD reports a missed
+  SHOULD as such, and a test that stumbled on a rule it relies on (a GET by
+  id answered with a list: "STGET-01: ...") blames that rule, not its own.
+  Other failures fail every id the test names.
 - At the end of a run, one line per resource: passed / failed (MUST, SHOULD)
   / skipped, and the ids the failed tests name, each under its own level.
   Skipped tests list nothing.
@@ -73,7 +75,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = (yield).get_result()
     if report.failed and call.excinfo is not None:
         ids = item_ids(item)
-        cited = cited_ids(str(call.excinfo.value), ids)
+        cited = cited_ids(str(call.excinfo.value))
         if cited:
             # JUnit writes the teardown report's properties, the summary the call's: set both.
             props = _properties(ids, _version(item), cited)
@@ -84,16 +86,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 _ID_LIST = re.compile(r"[A-Z]+-\d\d(?:/\d\d)*(?:, ?[A-Z]+-\d\d(?:/\d\d)*)*")
 
 
-def cited_ids(message: str, ids: list[str]) -> list[str]:
-    """Those of `ids` that a message's first line cites before a colon:
+def cited_ids(message: str) -> list[str]:
+    """The known requirement ids a message's first line cites before a colon:
     "STPOST-04: ...", "STGET-32, STGET-35: ..." or "ATT-04/05: ..."."""
     head, colon, _ = message.split("\n", 1)[0].partition(":")
     if not colon or not _ID_LIST.fullmatch(head.strip()):
         return []
-    cited = set()
+    cited = []
     for group, numbers in re.findall(r"([A-Z]+)-([\d/]+)", head):
-        cited.update(f"{group}-{n}" for n in numbers.split("/"))
-    return [i for i in ids if i in cited]
+        cited.extend(f"{group}-{n}" for n in numbers.split("/"))
+    return sorted((i for i in set(cited) if i in REQUIREMENTS), key=_order)
 
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}

@@ -21,7 +21,8 @@ _text_chars = st.characters(exclude_categories=("Cs",))
 def _text(**kw):
     return st.text(alphabet=_text_chars, **kw)
 
-SETTINGS = settings(max_examples=15, deadline=None, derandomize=False,
+# database=None: no .hypothesis folder left in the directory the suite runs from.
+SETTINGS = settings(max_examples=15, deadline=None, derandomize=False, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # JSON values whose serialization is unambiguous: no floats that need more than

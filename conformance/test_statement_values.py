@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.lib import parse_iso, read_statement
+from conformance.lib import assert_status, parse_iso, read_statement
 
 
 def test_so_01_an_object_without_object_type_is_an_activity(lrs, f):
@@ -31,7 +31,7 @@ def test_so_10_one_activity_id_is_one_activity(lrs, f):
     found = lrs.wait_for_count({"activity": activity}, 2)
     assert sorted(found) == sorted([first["id"], second["id"]])
     r = lrs.get("activities", params={"activityId": activity})
-    assert r.status_code == 200, r.text
+    assert_status(r, 200, rule="ACT-01")
     body = r.json()
     assert isinstance(body, dict) and body.get("id") == activity, body
 

@@ -30,9 +30,9 @@ def test_stget_30_31_statements_targeting_voided_are_returned(lrs, f):
     lrs.store(s)
     v = f.voiding(s["id"])
     lrs.store(v)
-    lrs.wait_gone(s["id"])
+    assert_status(lrs.wait_gone(s["id"]), 404, rule="STGET-03")
     ids = lrs.query_ids({"activity": act})
-    assert s["id"] not in ids
+    assert s["id"] not in ids, "STGET-03: a voided statement is not listed"
     assert v["id"] in ids, "STGET-31: the voiding statement matches through its StatementRef target"
 
 

@@ -4,6 +4,7 @@ the README's coverage table is the one the suite prints. No LRS needed."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -72,25 +73,28 @@ def test_the_summary_counts_must_and_should_failures_apart_and_lists_failed_test
     assert junit.read_text().count('<property name="level" value="SHOULD"') == 2
 
 
-def test_a_failure_that_cites_some_of_its_requirements_failed_those_only(tmp_path):
+def test_a_failure_that_cites_requirements_failed_those_only(tmp_path):
     """A test checking a MUST (IMM-03: nothing changed) and a SHOULD (STPOST-04:
-    409) that fails on the 409 missed the SHOULD; one failing on anything else
-    failed all it names."""
+    409) that fails on the 409 missed the SHOULD; one that fails on a rule it
+    relies on (STGET-01) failed that one; one failing on anything else failed
+    all it names."""
     (tmp_path / "test_suite.py").write_text(
         "def test_stpost_04_imm_03_no_409():\n"
         "    assert False, 'STPOST-04: POST /statements -> 200, expected (409,)'\n"
         "def test_stpost_03_04_stpost_07_batch_half_stored():\n"
         "    assert False, 'STPOST-07, STPOST-04: 3 statements of a refused batch stored'\n"
         "def test_stpost_03_04_changed():\n"
-        "    assert False, 'the stored statement changed'\n")
+        "    assert False, 'the stored statement changed'\n"
+        "def test_stpost_04_reread():\n"  # a SHOULD test stumbling on a MUST it relies on
+        "    assert False, 'STGET-01: GET ?statementId=... must return the Statement itself'\n")
     junit = tmp_path / "report.xml"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "conformance.report", "-p", "no:cacheprovider",
          str(tmp_path), f"--junitxml={junit}"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     row = next(line for line in run.stdout.splitlines() if line.startswith("statements "))
-    assert row.split()[1:5] == ["0", "2", "1", "0"], run.stdout
-    assert row.endswith("MUST: STPOST-03 STPOST-07; SHOULD: STPOST-04"), row
+    assert row.split()[1:5] == ["0", "3", "1", "0"], run.stdout
+    assert row.endswith("MUST: STPOST-03 STPOST-07 STGET-01; SHOULD: STPOST-04"), row
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
              for case in ElementTree.parse(junit).iter("testcase")}
     assert props["test_stpost_04_imm_03_no_409"]["level"] == "SHOULD"
@@ -99,6 +103,8 @@ def test_a_failure_that_cites_some_of_its_requirements_failed_those_only(tmp_pat
         "STPOST-04 STPOST-07"
     assert props["test_stpost_03_04_changed"]["level"] == "MUST"
     assert props["test_stpost_03_04_changed"]["requirements_failed"] == "STPOST-03 STPOST-04"
+    assert props["test_stpost_04_reread"]["level"] == "MUST"
+    assert props["test_stpost_04_reread"]["requirements_failed"] == "STGET-01"
 
 
 def test_every_test_names_known_requirements_and_the_readme_table_is_current():
@@ -123,3 +129,16 @@ def test_refused_credentials_stop_the_run_before_any_test(server, tenant):
     assert run.returncode == 4, run.stdout + run.stderr
     assert "answered 401" in run.stdout + run.stderr and "Nothing was tested" in \
         run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("versions", ["", "2.0", "1.0.3,2.1.0"])
+def test_versions_the_suite_does_not_know_stop_the_run(versions):
+    """Found running the suite against another LRS: LRS_VERSIONS= (none) was an
+    INTERNALERROR; "2.0" ran tests that compare the version with "2.0.0"."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-k", "about"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "LRS_URL": "http://127.0.0.1:9/xapi/", "LRS_KEY": "k",
+             "LRS_SECRET": "s", "LRS_VERSIONS": versions})
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "LRS_VERSIONS (--versions) must list 1.0.3 or 2.0.0" in run.stdout + run.stderr
