@@ -19,6 +19,8 @@ from lrs.store.statement_insert import WriteBatch
 from lrs.xapi.formats_check import is_uuid
 
 _WRITE_SCOPES = ("statements/write",)
+# Bodies larger than this are checked in a thread (_store).
+IN_THREAD_BYTES = 256 * 1024
 
 
 @with_consistent_through
@@ -81,9 +83,6 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
     xreq.request.scope["state"]["consistent_through"] = batch.consistent_through
     metrics.STATEMENT_BATCH_SIZE.observe(len(batch.statements))
     return [p.statement["id"] for p in batch.statements]
-
-
-IN_THREAD_BYTES = 256 * 1024
 
 
 def _prepare(body: bytes, content_type: str, version: str, principal, max_statements: int,
