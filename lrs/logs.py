@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sys
 import threading
 import time
@@ -196,3 +197,26 @@ def configure(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # uvicorn's supervisor says at info that a worker died (the OOM killer, a
+    # crash) before starting another: news for an operator, so a warning. The
+    # logger lets info through to the filter, which applies the level itself.
+    supervisor = logging.getLogger("uvicorn.error")
+    supervisor.setLevel(min(root.level, logging.INFO))
+    supervisor.filters[:] = [WorkerDeathIsAWarning(root.level)]
+
+
+class WorkerDeathIsAWarning(logging.Filter):
+    """Raises uvicorn's "Child process [N] died" to a warning; passes records
+    at `level` or above."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and _WORKER_DIED.fullmatch(str(record.msg)):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return record.levelno >= self.level
+
+
+_WORKER_DIED = re.compile(r"Child process \[\d+\] died")

@@ -201,19 +201,24 @@ def test_the_pool_gauge_counts_the_connections_open(empty_database):
         assert _gauge(url, "lrs_db_pool_connections") == opened
 
 
-def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url):
+def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url, tmp_path):
     """Found by a probe of the operations surface: after a worker was
     killed (SIGKILL, the OOM killer), what it held when it died stayed in
     the live gauges for good: an idle server reported connections open and
-    requests in flight. uvicorn replaces the worker; its gauges must go."""
+    requests in flight. uvicorn replaces the worker; its gauges must go.
+    Its death is a warning in the log (uvicorn says it at info), shown at
+    LRS_LOG_LEVEL=warning."""
     env = live.serve_env(database_url=database_url, log_level="warning")
-    with live.served("--workers", "2", env=env) as (url, serve):
+    log = tmp_path / "lrs.log"
+    with open(log, "wb") as output, live.served("--workers", "2", env=env, stdout=output,
+                                                stderr=subprocess.STDOUT) as (url, serve):
         port = int(url.rsplit(":", 1)[1])
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
         try:
             live.wait_until(lambda: _gauge(url, "lrs_http_connections") >= 12, 10,
                             "the idle connections to be counted")
-            for worker in live.workers_of(serve.pid):
+            killed = live.workers_of(serve.pid)
+            for worker in killed:
                 os.kill(worker, signal.SIGKILL)
             live.wait_until(lambda: len(live.workers_of(serve.pid)) == 2 and httpx.get(
                 f"{url}/ready", timeout=1).status_code == 200, 60, "two new workers")
@@ -223,3 +228,9 @@ def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url):
         # What is left: the scrape's own connection, and perhaps /ready's closing.
         assert _gauge(url, "lrs_http_connections") <= 2
         assert _gauge(url, "lrs_http_requests_in_flight") <= 1
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    deaths = [line for line in lines if line["message"].endswith("] died")]
+    assert sorted(line["message"] for line in deaths) == sorted(
+        f"Child process [{pid}] died" for pid in killed), lines
+    assert {line["level"] for line in deaths} == {"warning"}
+    assert all(line["level"] != "info" for line in lines), "info lines at LRS_LOG_LEVEL=warning"
