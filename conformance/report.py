@@ -72,15 +72,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Each failing phase sets the level and the failed ids: those its message
+    cites, else all the test names (a teardown error after a cited failure is
+    not that failure). JUnit writes the teardown report's properties, the
+    summary the failing phase's: both are set. Properties a test recorded
+    itself (record_property) are kept."""
     report = (yield).get_result()
     if report.failed and call.excinfo is not None:
-        ids = item_ids(item)
-        cited = cited_ids(str(call.excinfo.value))
-        if cited:
-            # JUnit writes the teardown report's properties, the summary the call's: set both.
-            props = _properties(ids, _version(item), cited)
-            item.user_properties[:] = props
-            report.user_properties = list(props)
+        props = _properties(item_ids(item), _version(item), cited_ids(str(call.excinfo.value)))
+        ours = {name for name, _ in props}
+        item.user_properties[:] = props + [p for p in item.user_properties if p[0] not in ours]
+        report.user_properties = list(item.user_properties)
 
 
 _ID_LIST = re.compile(r"[A-Z]+-\d\d(?:/\d\d)*(?:, ?[A-Z]+-\d\d(?:/\d\d)*)*")
@@ -108,8 +110,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
             props = dict(getattr(report, "user_properties", ()))
             if "resource" not in props:
                 continue
-            # A test that passed its call but failed its teardown failed.
-            if report.nodeid not in outcome or _RANK[outcome[report.nodeid][0]] < rank:
+            # A test that passed its call but failed its teardown failed; of two
+            # failing phases the later one's properties are the test's (as in JUnit).
+            if report.nodeid not in outcome or _RANK[outcome[report.nodeid][0]] <= rank:
                 outcome[report.nodeid] = (key, props)
     if not outcome:
         return

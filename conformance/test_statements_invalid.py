@@ -6,7 +6,7 @@ Requirement groups: SV, SA, SVB, SO, SR, SC, SP, DT, IMM-04, ATT-07/11; ERR-02."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Callable
 
 import pytest
@@ -281,7 +281,7 @@ def test_sp_05_future_timestamp_accepted(lrs, f):
     does not specify; a minute is clock skew any LRS should take."""
     clock = f.statement()
     lrs.store(clock)
-    now = parse_iso(read_statement(lrs, clock["id"])["stored"])
+    now = parse_iso(read_statement(lrs, clock["id"])["stored"]).astimezone(timezone.utc)
     ahead = (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     assert_status(lrs.post_statements(f.statement(timestamp=ahead)), 200)
 

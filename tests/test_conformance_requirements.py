@@ -86,15 +86,23 @@ def test_a_failure_that_cites_requirements_failed_those_only(tmp_path):
         "def test_stpost_03_04_changed():\n"
         "    assert False, 'the stored statement changed'\n"
         "def test_stpost_04_reread():\n"  # a SHOULD test stumbling on a MUST it relies on
-        "    assert False, 'STGET-01: GET ?statementId=... must return the Statement itself'\n")
+        "    assert False, 'STGET-01: GET ?statementId=... must return the Statement itself'\n"
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def broken_teardown():\n"
+        "    yield\n"
+        "    raise RuntimeError('teardown went wrong')\n"
+        "def test_stpost_04_imm_03_and_teardown(broken_teardown, record_property):\n"
+        "    record_property('mine', 'kept')\n"
+        "    assert False, 'STPOST-04: POST /statements -> 200, expected (409,)'\n")
     junit = tmp_path / "report.xml"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "conformance.report", "-p", "no:cacheprovider",
          str(tmp_path), f"--junitxml={junit}"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     row = next(line for line in run.stdout.splitlines() if line.startswith("statements "))
-    assert row.split()[1:5] == ["0", "3", "1", "0"], run.stdout
-    assert row.endswith("MUST: STPOST-03 STPOST-07 STGET-01; SHOULD: STPOST-04"), row
+    assert row.split()[1:5] == ["0", "4", "1", "0"], run.stdout
+    assert row.endswith("MUST: STPOST-03 STPOST-07 STGET-01 IMM-03; SHOULD: STPOST-04"), row
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
              for case in ElementTree.parse(junit).iter("testcase")}
     assert props["test_stpost_04_imm_03_no_409"]["level"] == "SHOULD"
@@ -105,6 +113,10 @@ def test_a_failure_that_cites_requirements_failed_those_only(tmp_path):
     assert props["test_stpost_03_04_changed"]["requirements_failed"] == "STPOST-03 STPOST-04"
     assert props["test_stpost_04_reread"]["level"] == "MUST"
     assert props["test_stpost_04_reread"]["requirements_failed"] == "STGET-01"
+    # The teardown's uncited error is not the call's SHOULD: both ids failed.
+    assert props["test_stpost_04_imm_03_and_teardown"]["requirements_failed"] == "STPOST-04 IMM-03"
+    assert props["test_stpost_04_imm_03_and_teardown"]["level"] == "MUST"
+    assert props["test_stpost_04_imm_03_and_teardown"]["mine"] == "kept"
 
 
 def test_every_test_names_known_requirements_and_the_readme_table_is_current():
