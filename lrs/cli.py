@@ -89,7 +89,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # This process's own lines (the embedded PostgreSQL's start, uvicorn's
     # supervisor of several workers) as the workers write theirs.
     logs.configure(settings.log_level)
-    _check_listen_address(settings.host, settings.port)
+    _check_listen_address(settings.host, settings.port, settings.workers)
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(database_url(settings))
 
@@ -139,21 +139,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_listen_address(host: str, port: int) -> None:
+def _check_listen_address(host: str, port: int, workers: int) -> None:
     """Bind to (host, port) as uvicorn will, and let go: a name that does not
     resolve, an address of another machine or a port in use is an error
     naming the setting, before the database starts, not uvicorn's bare
     "[Errno -2] Name or service not known" after it."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn
-            sock.bind((host, port))
+        for family, address in _listen_addresses(host, port, workers):
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as asyncio
+                sock.bind(address)
     except socket.gaierror as exc:
         raise SettingsError(f"LRS_HOST (--host) {host!r} cannot be resolved: {exc.strerror}") from None
     except OSError as exc:
         raise SettingsError(f"cannot listen on LRS_HOST {host!r}, LRS_PORT {port} "
                             f"(--host, --port): {exc.strerror}") from None
+
+
+def _listen_addresses(host: str, port: int, workers: int) -> list[tuple[int, tuple]]:
+    """Where uvicorn listens: with several workers one socket, IPv6 when the
+    host has a colon (its Config.bind_socket); with one, asyncio's
+    create_server binds every address the host resolves to."""
+    if workers > 1:
+        return [(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]
+    found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    return list(dict.fromkeys((family, address) for family, _, _, _, address in found))
 
 
 _METRICS_DIR_PREFIX = "lrs-metrics-"

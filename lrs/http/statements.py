@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from starlette.requests import Request
@@ -19,8 +20,11 @@ from lrs.store.statement_insert import WriteBatch
 from lrs.xapi.formats_check import is_uuid
 
 _WRITE_SCOPES = ("statements/write",)
-# Bodies larger than this are checked in a thread (_store).
+# Bodies larger than this are checked in a thread (_store), of a pool of their
+# own: in the default executor they would queue ahead of other work (jwks.py's
+# downloads, under a deadline). Two, as the GIL runs one at a time anyway.
 IN_THREAD_BYTES = 256 * 1024
+_CHECKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lrs-body-check")
 
 
 @with_consistent_through
@@ -75,8 +79,8 @@ async def _store(xreq: XRequest, principal, version: str, statement_id: str | No
         # A large body is milliseconds of parsing and validation: in a thread, the
         # event loop goes on serving this worker's other requests (Python hands the
         # GIL over every 5 ms). A small one is not worth the hop.
-        batch = (await asyncio.to_thread(_prepare, *args) if len(body) > IN_THREAD_BYTES
-                 else _prepare(*args))
+        batch = (await asyncio.get_running_loop().run_in_executor(_CHECKERS, _prepare, *args)
+                 if len(body) > IN_THREAD_BYTES else _prepare(*args))
         batch.arrived = xreq.request.scope["state"].get("arrived", 0.0)
         xreq.request.scope["state"]["statements"] = len(batch.statements)
         await runtime.services["writer"].write(batch)
