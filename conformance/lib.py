@@ -246,11 +246,13 @@ class XAPI:
             time.sleep(0.1)
 
     def fetch_all(self, params: dict, *, max_pages: int = 2000, timeout: float = 120.0,
-                  check: bool = True, pause: float = 0.0) -> tuple[list[dict], list[dict]]:
+                  check: bool = True,
+                  between_pages: Callable[[], None] | None = None) -> tuple[list[dict], list[dict]]:
         """Follow `more` to the end. Returns (statements, pages).
 
         Each page is checked: 200, a StatementResult, `more` a relative IRL.
-        Bounded in pages and time."""
+        Bounded in pages and time. `between_pages` is called before each
+        `more` is followed."""
         statements: list[dict] = []
         pages: list[dict] = []
         r = self.get("statements", params=params)
@@ -266,8 +268,8 @@ class XAPI:
             if not more:
                 return statements, pages
             assert time.monotonic() < deadline, "paging did not finish within the time bound"
-            if pause:
-                time.sleep(pause)
+            if between_pages:
+                between_pages()
             r = self.get(more)
         raise AssertionError(f"more than {max_pages} pages")
 

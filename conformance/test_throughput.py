@@ -300,8 +300,16 @@ def _page_while_writing(c: XAPI, writer: Writer, params: dict, max_pages: int = 
     while writer.batches < 1 and time.monotonic() < t_end and writer.is_alive():
         time.sleep(0.01)
     start_batches = writer.batches
-    # A short pause between pages lets the writer commit between almost every two pages.
-    stmts, pages = c.fetch_all(params, max_pages=max_pages, timeout=READ_BUDGET, pause=0.02)
+
+    def after_a_write() -> None:
+        # Between two pages, the writer's next batch (0.25 s at most): so that the
+        # pages are read under writes however fast the reader and slow the writer.
+        seen, until = writer.batches, time.monotonic() + 0.25
+        while writer.batches == seen and writer.is_alive() and time.monotonic() < until:
+            time.sleep(0.005)
+
+    stmts, pages = c.fetch_all(params, max_pages=max_pages, timeout=READ_BUDGET,
+                               between_pages=after_a_write)
     return [s["id"] for s in stmts], writer.batches - start_batches, len(pages)
 
 
