@@ -130,7 +130,7 @@ class Harness:
     def _db_running(self) -> bool:
         pid_file = self.pgdata / "postmaster.pid"
         try:
-            return _alive(int(pid_file.read_text().split()[0]))
+            return alive(int(pid_file.read_text().split()[0]))
         except (OSError, ValueError, IndexError):
             return False
 
@@ -149,7 +149,7 @@ class Harness:
         return done.stdout
 
     def start_lrs(self) -> None:
-        if _alive(self.state().get("lrs_pid", 0)):
+        if alive(self.state().get("lrs_pid", 0)):
             raise SystemExit("lrs serve is already running")
         with open(self.dir / "lrs.log", "a") as log:
             # Its own session, so kill-lrs can kill the process group (uvicorn
@@ -164,7 +164,7 @@ class Harness:
         pid = self.state().get("lrs_pid", 0)
         if pid <= 0:  # never started (and group 0 would be someone else's)
             return
-        if self.state().get("workers", 1) > 1 and _alive(pid):
+        if self.state().get("workers", 1) > 1 and alive(pid):
             # The main process only; its workers must follow by themselves.
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, seconds=10)
@@ -195,7 +195,7 @@ class Harness:
 
     def running(self) -> list[str]:
         """What of ours still runs: for the caller to check that teardown left nothing."""
-        lrs = self.state_file.exists() and _alive(self.state().get("lrs_pid", 0))
+        lrs = self.state_file.exists() and alive(self.state().get("lrs_pid", 0))
         return [name for name, up in (("lrs serve", lrs), ("postgres", self._db_running())) if up]
 
     def teardown(self) -> None:
@@ -210,7 +210,7 @@ class Harness:
                 _wait_gone(pid, seconds=10)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Running, and not a zombie (nothing may reap an orphan in a container)."""
     if pid <= 0:
         return False
@@ -226,7 +226,7 @@ def _group_gone(group: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while True:
         members = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _in_group(p, group)]
-        if not any(_alive(int(p.name)) for p in members):
+        if not any(alive(int(p.name)) for p in members):
             return True
         if time.monotonic() >= deadline:
             return False
@@ -242,7 +242,7 @@ def _in_group(proc: Path, group: int) -> bool:
 
 def _wait_gone(pid: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             raise SystemExit(f"process {pid} is still running after {seconds} s")
         time.sleep(0.02)

@@ -163,3 +163,15 @@ def workers_of(pid: int) -> list[int]:
             if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(int(child))
     return sorted(found)
+
+
+def metric_total(url: str, name: str, **labels: str) -> float:
+    """The sum of metric `name`'s lines in GET {url}/metrics that carry every
+    label given (one line a worker, with several)."""
+    total = 0.0
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

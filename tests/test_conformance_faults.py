@@ -18,7 +18,7 @@ import pytest
 
 from lrs import config
 from tests import live
-from tests.fault_harness import Harness
+from tests.fault_harness import Harness, alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,23 +73,14 @@ def test_a_worker_lost_while_the_database_is_down_does_not_stop_the_lrs(harness:
     live.wait_until(lambda: len(set(live.workers_of(main)) - set(workers)) == 1, 30,
                     "a worker in place of the one killed")
     log = harness.dir / "lrs.log"
-    live.wait_until(lambda: not _alive(main) or "starts without connections"
+    live.wait_until(lambda: not alive(main) or "starts without connections"
                     in log.read_text(errors="replace"), 60, "the new worker to try the database")
     time.sleep(1)  # uvicorn checks its workers every 0.5 s
-    assert _alive(main), f"lrs serve stopped\n{_logs(harness)}"
+    assert alive(main), f"lrs serve stopped\n{_logs(harness)}"
     assert post() == 503
     harness.start_db()
     live.wait_until(lambda: post() == 200, 30, "a statement stored after the outage")
     assert "failed to start" not in log.read_text(errors="replace")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie has exited: what is left is its exit status.
-    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
 
 
 def _run_fault_scenarios(harness: Harness, *, workers: int, selected: list[str],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import httpx
 
 from conformance.bench import ours
 from conformance.bench.__main__ import WRITES, _group_commit_line
+from tests import live
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 GOOD = {"actor": {"mbox": "mailto:m@example.org"},
@@ -15,26 +17,16 @@ GOOD = {"actor": {"mbox": "mailto:m@example.org"},
         "object": {"id": "http://example.org/metrics"}}
 
 
-def _value(server, name: str, **labels: str) -> float:
-    text = httpx.get(f"{server.url}/metrics").text
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def test_statement_counters_move_by_what_was_done(server, tenant):
     auth = (tenant.key, tenant.secret)
     url = f"{server.url}/xapi/statements"
+    value = functools.partial(live.metric_total, server.url)
     before = {
-        "stored": _value(server, "lrs_statements_stored_total", tenant=tenant.name),
-        "validation": _value(server, "lrs_statements_rejected_total", reason="validation"),
-        "auth": _value(server, "lrs_statements_rejected_total", reason="auth"),
-        "conflict": _value(server, "lrs_statements_rejected_total", reason="conflict"),
-        "query": _value(server, "lrs_statement_query_duration_seconds_count", filters="verb"),
+        "stored": value("lrs_statements_stored_total", tenant=tenant.name),
+        "validation": value("lrs_statements_rejected_total", reason="validation"),
+        "auth": value("lrs_statements_rejected_total", reason="auth"),
+        "conflict": value("lrs_statements_rejected_total", reason="conflict"),
+        "query": value("lrs_statement_query_duration_seconds_count", filters="verb"),
     }
     ids = httpx.post(url, json=[GOOD, GOOD, GOOD], auth=auth, headers=V2).json()
     httpx.post(url, json=[GOOD, {"actor": {}}], auth=auth, headers=V2)  # 400
@@ -43,12 +35,12 @@ def test_statement_counters_move_by_what_was_done(server, tenant):
               auth=auth, headers=V2)  # 409
     httpx.get(url, params={"verb": GOOD["verb"]["id"]}, auth=auth, headers=V2)
 
-    assert _value(server, "lrs_statements_stored_total", tenant=tenant.name) - before["stored"] == 3
-    assert _value(server, "lrs_statements_rejected_total", reason="validation") - before["validation"] == 1
-    assert _value(server, "lrs_statements_rejected_total", reason="auth") - before["auth"] == 1
-    assert _value(server, "lrs_statements_rejected_total", reason="conflict") - before["conflict"] == 1
-    assert _value(server, "lrs_statement_query_duration_seconds_count",
-                  filters="verb") - before["query"] == 1
+    assert value("lrs_statements_stored_total", tenant=tenant.name) - before["stored"] == 3
+    assert value("lrs_statements_rejected_total", reason="validation") - before["validation"] == 1
+    assert value("lrs_statements_rejected_total", reason="auth") - before["auth"] == 1
+    assert value("lrs_statements_rejected_total", reason="conflict") - before["conflict"] == 1
+    assert value("lrs_statement_query_duration_seconds_count",
+                 filters="verb") - before["query"] == 1
 
 
 def test_no_unbounded_labels(server, tenant):

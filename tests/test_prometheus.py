@@ -166,13 +166,6 @@ def test_the_dashboard_queries_name_metrics_the_lrs_exports():
     assert named <= exported, sorted(named - exported)
 
 
-def _gauge(url: str, name: str) -> float:
-    """A gauge's value summed over its lines (one with several workers)."""
-    lines = [line for line in httpx.get(f"{url}/metrics").text.splitlines()
-             if line.startswith(name + " ") or line.startswith(name + "{")]
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-
-
 def test_the_pool_gauge_counts_the_connections_open(empty_database):
     """Found by a probe of the operations surface: lrs_db_pool_connections
     was the pools' size when they opened, while asyncpg opened more as
@@ -198,7 +191,7 @@ def test_the_pool_gauge_counts_the_connections_open(empty_database):
         time.sleep(1.5)  # each worker reports its pool's size every second
         opened = asyncio.run(open_connections())
         assert opened > 2, "the pools did not grow: the test shows nothing"
-        assert _gauge(url, "lrs_db_pool_connections") == opened
+        assert live.metric_total(url, "lrs_db_pool_connections") == opened
 
 
 def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url, tmp_path):
@@ -215,7 +208,7 @@ def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url, tmp_path
         port = int(url.rsplit(":", 1)[1])
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
         try:
-            live.wait_until(lambda: _gauge(url, "lrs_http_connections") >= 12, 10,
+            live.wait_until(lambda: live.metric_total(url, "lrs_http_connections") >= 12, 10,
                             "the idle connections to be counted")
             killed = live.workers_of(serve.pid)
             for worker in killed:
@@ -226,8 +219,8 @@ def test_the_live_gauges_of_a_killed_worker_are_forgotten(database_url, tmp_path
             for sock in idle:
                 sock.close()
         # What is left: the scrape's own connection, and perhaps /ready's closing.
-        assert _gauge(url, "lrs_http_connections") <= 2
-        assert _gauge(url, "lrs_http_requests_in_flight") <= 1
+        assert live.metric_total(url, "lrs_http_connections") <= 2
+        assert live.metric_total(url, "lrs_http_requests_in_flight") <= 1
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     deaths = [line for line in lines if line["message"].endswith("] died")]
     assert sorted(line["message"] for line in deaths) == sorted(
