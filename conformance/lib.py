@@ -565,3 +565,13 @@ def read_statement(lrs: XAPI, sid: str, *, voided: bool = False, **params: Any) 
     r = poll(lambda: lrs.get_statement(sid, voided=voided, **params),
              lambda r: r.status_code != 404)
     return single_statement(r, sid)
+
+
+def read_with_attachments(lrs: XAPI, sid: str) -> list[tuple[dict[str, str], bytes]]:
+    """The parts (headers, data) of GET statements?statementId=sid&attachments=true,
+    once the statement is readable (waiting, bounded): the statement, then its
+    attachments."""
+    lrs.wait_for_statement(sid)
+    got = lrs.get("statements", params={"statementId": sid, "attachments": "true"})
+    assert_status(got, 200)
+    return decode_multipart(got.headers.get("content-type", ""), got.content)

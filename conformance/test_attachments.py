@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conformance.lib import (attachment_object, assert_status, decode_multipart, encode_multipart,
-                             sha256_hex, single_statement)
+                             read_with_attachments, sha256_hex, single_statement)
 
 
 def _post_multipart(lrs, body, parts, **kw):
@@ -40,14 +40,6 @@ def _refused(lrs, f, data: bytes, parts: list[tuple[bytes, str]], **kw) -> None:
     assert_status(lrs.get_statement(s["id"]), 404)
 
 
-def _returned_parts(lrs, sid: str) -> list[tuple[dict, bytes]]:
-    """The parts of GET statements?statementId=sid&attachments=true."""
-    lrs.wait_for_statement(sid)
-    got = lrs.get("statements", params={"statementId": sid, "attachments": "true"})
-    assert_status(got, 200)
-    return decode_multipart(got.headers.get("content-type", ""), got.content)
-
-
 def test_att_01_02_08_stget_24_multipart_round_trip(lrs, f):
     data = "conformance attachment ☃ ".encode() + bytes(range(256))
     s = f.statement()
@@ -55,7 +47,7 @@ def test_att_01_02_08_stget_24_multipart_round_trip(lrs, f):
     r = _post_multipart(lrs, s, [(data, "application/octet-stream")])
     assert_status(r, 200)
     assert r.json() == [s["id"]]
-    parts = _returned_parts(lrs, s["id"])
+    parts = read_with_attachments(lrs, s["id"])
     assert len(parts) >= 2, "STGET-24: statement part plus attachment part"
     head0, body0 = parts[0]
     assert head0.get("content-type", "").startswith("application/json"), "ATT-08: first part is JSON"
@@ -172,7 +164,7 @@ def test_att_04_05_a_part_said_to_be_base64_is_refused_or_read_as_binary(lrs, f)
         assert_status(lrs.get_statement(s["id"]), 404)
         return
     assert_status(r, 200)
-    returned = {h.get("x-experience-api-hash"): d for h, d in _returned_parts(lrs, s["id"])[1:]}
+    returned = {h.get("x-experience-api-hash"): d for h, d in read_with_attachments(lrs, s["id"])[1:]}
     assert returned.get(sha256_hex(data)) == data, \
         "ATT-05: an attachment taken as binary is returned as the bytes sent"
 

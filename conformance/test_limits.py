@@ -25,8 +25,8 @@ from conformance.lib import (
     MAX_BODY,
     assert_status,
     attachment_object,
-    decode_multipart,
     encode_multipart,
+    read_with_attachments,
     sha256_hex,
 )
 
@@ -67,10 +67,7 @@ def test_att_01_08_stget_24_a_several_mb_attachment_round_trips_byte_exact(lrs, 
     assert_status(lrs.post("statements", content=content, headers={"Content-Type": ctype}), 200)
     assert_status(lrs.wait_for_statement(s["id"]), 200)
 
-    got = lrs.get("statements", params={"statementId": s["id"], "attachments": "true"})
-    assert_status(got, 200)
-    parts = {h.get("x-experience-api-hash"): d
-             for h, d in decode_multipart(got.headers.get("content-type", ""), got.content)[1:]}
+    parts = {h.get("x-experience-api-hash"): d for h, d in read_with_attachments(lrs, s["id"])[1:]}
     back = parts.get(sha256_hex(data))
     assert back is not None, f"no part with the attachment's hash among {list(parts)}"
     assert len(back) == len(data) and back == data, \
