@@ -112,6 +112,33 @@ def test_headers_past_their_limit_in_one_read_get_431_too(settings, tenant):
                 assert _read_all(sock)[0].startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_body_answered_before_it_was_read_does_not_count_as_the_next_requests_headers(
+        settings, tenant):
+    """A POST answered 413 on its Content-Length, before its body came: the
+    client sends the body anyway, and its next request on the connection.
+    When the body's tail and the start of that request came in one read, the
+    whole read was counted as the request's headers, and it was answered 431
+    (seen in CI: the conformance suite's GET after its too-large POST)."""
+    with server_with(settings.replace(max_header_bytes=8192, max_body_bytes=16384)) as server:
+        body = b"x" * 30_000
+        with _connect(server.url) as sock:
+            head, _, _ = _post(tenant, body).partition(b"\r\n\r\n")
+            sock.sendall(head + b"\r\n\r\n")
+            first = b""
+            while b"\r\n\r\n" not in first:
+                first += sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 413 "), first[:200]
+            # The body and the next request's first bytes in one write; the
+            # rest of its headers after a pause, so that they are a read apart.
+            sock.sendall(body + b"GET /xapi/about HTTP/1.1\r\nHo")
+            time.sleep(0.3)
+            sock.sendall(b"st: lrs\r\nX-Experience-API-Version: 2.0.0\r\n"
+                         b"Connection: close\r\n\r\n")
+            answer, _ = _read_all(sock)
+        rest = (first + answer).split(b"HTTP/1.1 ")
+        assert [r[:3] for r in rest[1:]] == [b"413", b"200"], (first + answer)[:600]
+
+
 def test_what_is_not_http_gets_the_json_error_with_the_version_header(settings):
     """A request httptools cannot parse (a malformed request line or header
     line) is answered as every other error is: uvicorn's own answer was

@@ -20,10 +20,11 @@ with):
   answered 431 (RFC 6585 5) and closed. The parser keeps what has come of
   them in memory, so without a bound every connection could hold as much as
   its client sent (16 MB of one header line was taken). Two counts: the
-  bytes received while the headers are incomplete (which bounds the memory
-  of headers trickling in), and what the parser hands over, line by line
-  (which holds however the bytes came: headers complete in one read were
-  not counted at all by the first);
+  bytes received in the reads after the one the request began in, while
+  its headers are incomplete (which bounds the memory of headers trickling
+  in, to the limit and one read), and what the parser hands over, line by
+  line (which holds however the bytes came: headers complete in one read
+  were not counted at all by the first);
 - a worker keeps at most `max_connections` open. When one more arrives, the
   oldest connection that has not sent a byte makes room for it, else one
   kept alive between requests; only when every one is busy is the newcomer
@@ -160,12 +161,17 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
-        headed = self._headed
+        headed, begun = self._headed, self._request_begun
         super().data_received(data)
         # Counted only while one request's headers are still coming, chunk
-        # after chunk (begun and not complete): a chunk that completes them
-        # may also hold its body, and a body's chunks come after them.
-        if (self._request_begun and self._headed == headed
+        # after chunk (begun before this chunk and not complete): a chunk
+        # that completes them may also hold its body, and a body's chunks
+        # come after them. The chunk a request begins in may hold the tail
+        # of the body before it (one answered before it was read, 413 on
+        # its Content-Length): counted whole, that was answered 431. Its
+        # header lines are counted by the parser's count; what it holds of
+        # an unfinished line is at most one read (some 256 KB).
+        if (begun and self._request_begun and self._headed == headed
                 and not self.transport.is_closing()):
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
