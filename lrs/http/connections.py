@@ -41,25 +41,33 @@ with):
   connection, for ever: uvicorn's keep-alive timeout closes a connection
   only once what it holds has been sent. Each response on a connection has
   its own deadline: a client that took one in time and asked for the next
-  is judged on the next one's.
+  is judged on the next one's;
+- a request answered before its body came (401, 413 on its Content-Length)
+  leaves the body to be read and dropped, so that the connection can serve
+  the next request. uvicorn set no bound on it, in bytes or in time (any
+  byte that came stopped its keep-alive timeout, and nothing restarted it):
+  after a 413 on a Content-Length of 10**15 it read 13-17 GB in 8 s, and a
+  client that sent one more byte held its connection for ever. The body
+  left gets the rule a body has (LRS_BODY_TIMEOUT_SECONDS, plus 1 s for
+  every LRS_BODY_MIN_RATE bytes), and at most twice LRS_MAX_BODY_BYTES of
+  it (1 MiB at least) are read: past either, the connection closes. A request that asked for a
+  `100 Continue` and was answered without it is answered with `Connection:
+  close` (RFC 9110 10.1.1), as its client may not send the body at all;
+- bytes that are no request (a stray CRLF between requests) no longer stop
+  the keep-alive timeout for good.
 """
 
 from __future__ import annotations
 
 import functools
-import http
 from asyncio import TimerHandle
 from collections import deque
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
 from lrs import metrics
 from lrs.config import Settings
-from lrs.http.errors import error_body
+from lrs.http.http11 import Http11Protocol, StopParsing
 from lrs.store.db import RETRY_AFTER
-from lrs.xapi.versions import HEADER as VERSION_HEADER
-from lrs.xapi.versions import V1
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -70,7 +78,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
     the keep-alive timeout."""
     return {"http": functools.partial(
         LimitedHttpProtocol, header_timeout=settings.header_timeout_seconds,
-        max_header_bytes=settings.max_header_bytes,
+        max_header_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes,
         max_connections=settings.max_connections, drain_grace=settings.body_timeout_seconds,
         drain_rate=settings.body_min_rate), "ws": "none",
         "timeout_keep_alive": settings.keep_alive_seconds}
@@ -85,12 +93,13 @@ def _unused_connections(server_state: Any) -> dict[Any, None]:
     return unused
 
 
-class LimitedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the limits of the module docstring."""
+class LimitedHttpProtocol(Http11Protocol):
+    """uvicorn's httptools protocol, as lrs.http.http11 corrects it, with the
+    limits of the module docstring."""
 
     def __init__(self, *args: Any, header_timeout: float, max_connections: int,
                  drain_grace: float, drain_rate: int, max_header_bytes: int = 65536,
-                 **kwargs: Any) -> None:
+                 max_body_bytes: int = 52428800, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timeout = header_timeout
         self._max_header_bytes = max_header_bytes
@@ -102,13 +111,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._parsed_header_bytes = 0
         self._max_connections = max_connections
         self._drain_grace, self._drain_rate = drain_grace, drain_rate
+        # What may be read of a body left unread by its answer: enough for
+        # a client that sends a body past the limit whole before it reads
+        # the 413 (httpx does), as closing on it could lose the 413.
+        self._max_dropped = max(2 * max_body_bytes, 1 << 20)
+        # A body left unread by its answer: when that answer was complete,
+        # and how much of the body came since (see _dropping).
+        self._dropped_since = 0.0
+        self._dropped = 0
+        self._drop_deadline: TimerHandle | None = None
         self._header_deadline: TimerHandle | None = None
         self._drain_deadline: TimerHandle | None = None
         # (bytes written when a response completed, when they must be sent
         # by), oldest first; both rise along it (_expect_sent).
         self._drain_due: deque[tuple[int, float]] = deque()
         self._written = 0  # bytes the request cycles wrote to the transport
-        self._request_begun = False
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -145,15 +162,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._unused.pop(self, None)
         self._disarm_header_deadline()
-        if self._drain_deadline is not None:
-            self._drain_deadline.cancel()
+        for deadline in (self._drain_deadline, self._drop_deadline):
+            if deadline is not None:
+                deadline.cancel()
         metrics.HTTP_CONNECTIONS.dec()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._parsed_header_bytes = 0
-        self._request_begun = True
         self._unused.pop(self, None)
         # On a kept-alive connection the deadline runs from the request's
         # first byte (uvicorn's keep-alive timeout covers the wait for it).
@@ -172,44 +189,94 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         # header lines are counted by the parser's count; what it holds of
         # an unfinished line is at most one read (some 256 KB).
         if (begun and self._request_begun and self._headed == headed
-                and not self.transport.is_closing()):
+                and not self._stopped and not self.transport.is_closing()):
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
                 self._too_large()
+        elif self._between_requests() and not self._stopped:
+            if self._dropping():
+                if self._dropped > self._max_dropped:
+                    self._close_dropping()
+            elif self.timeout_keep_alive_task is None:  # stopped by bytes that were no request
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def _dropping(self) -> bool:
+        """The last request was answered before its body came whole."""
+        return self.cycle is not None and not self._message_complete
+
+    def _close_dropping(self) -> None:
+        metrics.CONNECTIONS_CLOSED.labels(reason="unread_body").inc()
+        self.transport.close()
+
+    def _check_dropping(self) -> None:
+        self._drop_deadline = None
+        if not self._dropping() or self.transport.is_closing():
+            return
+        due = self._dropped_since + self._drain_grace + self._dropped / self._drain_rate
+        if due <= self.loop.time():
+            self._close_dropping()
+        else:
+            self._drop_deadline = self.loop.call_at(due, self._check_dropping)
+
+    def on_body(self, body: bytes) -> None:
+        if self.cycle.response_complete:
+            self._dropped += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self._drop_deadline is not None and self._message_complete:
+            self._drop_deadline.cancel()
+            self._drop_deadline = None
 
     def _too_large(self) -> None:
         metrics.CONNECTIONS_CLOSED.labels(reason="large_headers").inc()
-        self._answer_and_close(431, "request_header_fields_too_large",
-                               f"the request's line and headers exceed {self._max_header_bytes} bytes")
+        self._stop(self._headers_too_large())
+
+    def _headers_too_large(self) -> tuple[int, str, str, None]:
+        return (431, "request_header_fields_too_large",
+                f"the request's line and headers exceed {self._max_header_bytes} bytes", None)
 
     def on_url(self, url: bytes) -> None:
+        if len(self.url) + len(url) > self._max_header_bytes:
+            raise StopParsing("large_headers", (
+                414, "uri_too_long",
+                f"the request's target exceeds {self._max_header_bytes} bytes", None))
         self._count_parsed(len(url))
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
+        if self._request_begun:  # else a trailer field, dropped (lrs.http.http11)
+            self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
         super().on_header(name, value)
 
     def _count_parsed(self, size: int) -> None:
         self._parsed_header_bytes += size
         if self._parsed_header_bytes > self._max_header_bytes:
-            # Raised inside the parser's callback: httptools stops and raises
-            # a parse error, which uvicorn answers with send_400_response.
-            raise _HeadersTooLarge
+            # Raised inside the parser's callback: httptools stops (lrs.http.http11).
+            raise StopParsing("large_headers", self._headers_too_large())
 
     def on_headers_complete(self) -> None:
+        cycle = self.cycle
+        super().on_headers_complete()
+        if self.cycle is cycle:
+            return  # it asked for an upgrade: parsed again (lrs.http.http11)
         self._headed += 1
         self._header_bytes = 0
         self._disarm_header_deadline()
-        self._request_begun = False
-        super().on_headers_complete()
         # The request's task has not run yet: its writes are counted from
         # the first, so that what the client has taken in is known.
-        self.cycle.transport = _CountedWrites(self.transport, self,
-                                              hold_head=self.cycle.scope["method"] != "HEAD")
+        self.cycle.transport = _CountedWrites(
+            self.transport, self, hold_head=self.cycle.scope["method"] != "HEAD",
+            awaits_continue=self.cycle if self.expect_100_continue else None)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._between_requests() and self._dropping() and self._drop_deadline is None:
+            self._unset_keepalive_if_required()  # the body's deadline instead
+            self._dropped_since, self._dropped = self.loop.time(), 0
+            self._drop_deadline = self.loop.call_later(self._drain_grace, self._check_dropping)
         unsent = self.transport.get_write_buffer_size()
         if unsent:
             self._expect_sent(self._written,
@@ -268,38 +335,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._answer_and_close(408, "request_timeout", "the request's headers did not arrive "
                                f"within {self._header_timeout:g} s")
 
-    def send_400_response(self, msg: str) -> None:
-        """What httptools cannot parse (a malformed request line or header
-        line): uvicorn answers text/plain without the xAPI version header;
-        the LRS's one JSON error instead. Headers past the limit stop the
-        parser the same way (_count_parsed)."""
-        if self._parsed_header_bytes > self._max_header_bytes:
-            self._too_large()
-            return
-        metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()
-        self._answer_and_close(400, "bad_request", f"the request is not valid HTTP/1.1 "
-                               f"({msg.rstrip('.').lower()})")
-
-    def _answer_and_close(self, status: int, code: str, message: str,
-                          headers: dict[str, str] | None = None) -> None:
-        """Answer with the one JSON error body (lrs.http.errors) outside any
-        request cycle (none is in flight), then close. What else the client
-        sent on this connection is not read. Whether the request was for the
-        xAPI and in which version is not known yet: the version header says
-        1.0.3, as lrs.http.middleware does for a request without one (1.0.3
-        Communication 3.3: every response carries it)."""
-        body = error_body(status, code, message)
-        head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
-                "content-type: application/json", f"content-length: {len(body)}",
-                f"{VERSION_HEADER}: {V1}",
-                *(f"{k.lower()}: {v}" for k, v in (headers or {}).items()), "connection: close"]
-        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        self.transport.close()
-
-
-class _HeadersTooLarge(Exception):
-    """A request's headers passed the limit (LimitedHttpProtocol._count_parsed)."""
-
 
 class _CountedWrites:
     """A request cycle's view of the connection's transport that counts the
@@ -315,16 +350,22 @@ class _CountedWrites:
     than the app's first; only to HEAD there is no body to write, and the
     head goes at once. A connection closed after the head (the app failed)
     sends it first, as before; a `100 Continue` goes out at once, as the
-    client waits for it to send the body."""
+    client waits for it to send the body. A request that awaits one and is
+    answered without it (`awaits_continue`: its cycle) is answered with
+    `Connection: close` (see the module docstring)."""
 
-    __slots__ = ("_transport", "_protocol", "_head", "_hold")
+    __slots__ = ("_transport", "_protocol", "_head", "_hold", "_awaits_continue")
 
-    def __init__(self, transport: Any, protocol: LimitedHttpProtocol, *, hold_head: bool) -> None:
+    def __init__(self, transport: Any, protocol: LimitedHttpProtocol, *, hold_head: bool,
+                 awaits_continue: Any = None) -> None:
         self._transport, self._protocol = transport, protocol
         self._head: bytes | None = None
         self._hold = hold_head  # the next write, unless a 100 Continue, is the head
+        self._awaits_continue = awaits_continue
 
     def write(self, data: bytes) -> None:
+        if self._awaits_continue is not None:
+            data = self._closing_unless_continue(data)
         self._protocol._written += len(data)
         if self._head is not None:
             head, self._head = self._head, None
@@ -334,6 +375,14 @@ class _CountedWrites:
             self._head = data
         else:
             self._transport.write(data)
+
+    def _closing_unless_continue(self, data: bytes) -> bytes:
+        cycle, self._awaits_continue = self._awaits_continue, None
+        body_came = self._protocol.cycle is cycle and self._protocol._message_complete
+        if data.startswith(_CONTINUE) or body_came or not cycle.keep_alive:
+            return data
+        cycle.keep_alive = False  # closed once this answer is sent
+        return data[:-2] + b"connection: close\r\n\r\n"  # before the head's blank line
 
     def close(self) -> None:
         if self._head is not None:
