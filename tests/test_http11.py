@@ -9,6 +9,7 @@ import socket
 import time
 import urllib.parse
 
+import httpx
 import orjson
 
 from lrs.http.http11 import MAX_QUEUED
@@ -254,3 +255,76 @@ def test_an_answer_before_a_100_continue_closes_the_connection(server, tenant):
         answers, closed = _answers(sock)
     assert [status for status, _, _ in answers] == [401], answers
     assert b"connection: close" in answers[0][1].lower() and closed
+
+
+def test_a_half_close_behind_a_request_cut_short_answers_the_one_before(server, tenant):
+    """A statement POST, a second POST whose body stops after 1 of 100
+    bytes, then shutdown(SHUT_WR): the first is answered, the second is not
+    run. (The first was stored, unanswered, and its client would post it
+    again.)"""
+    sent = statement(id=new_id())
+    with _connect(server.url) as sock:
+        sock.sendall(_request("POST", "/xapi/statements", tenant, orjson.dumps(sent),
+                              ("Content-Type: application/json",))
+                     + _request("POST", "/xapi/statements", tenant, b"",
+                                ("Content-Type: application/json", "Content-Length: 100"))
+                     + b"[")
+        sock.shutdown(socket.SHUT_WR)
+        answers, closed = _answers(sock)
+    assert [(status, orjson.loads(body)) for status, _, body in answers] == [(200, [sent["id"]])]
+    assert closed
+
+
+def test_a_malformed_body_behind_a_request_is_answered_after_it(server, tenant):
+    with _connect(server.url) as sock:
+        sock.sendall(ABOUT + _request("POST", "/xapi/statements", tenant, b"", (
+            "Content-Type: application/json", "Transfer-Encoding: chunked")) + b"zz\r\n")
+        started = time.monotonic()
+        answers, closed = _answers(sock)
+    assert [status for status, _, _ in answers] == [200, 400], answers
+    assert closed and time.monotonic() - started < 2  # not left to the keep-alive timeout
+
+
+def test_an_upgrade_request_that_closes_the_connection_is_served(server, tenant):
+    sent = statement(id=new_id())
+    with _connect(server.url) as sock:
+        sock.sendall(_request("POST", "/xapi/statements", tenant, orjson.dumps(sent), (
+            "Content-Type: application/json", "Connection: upgrade, close", "Upgrade: h2c")))
+        answers, closed = _answers(sock)
+    assert [(status, orjson.loads(body)) for status, _, body in answers] == [(200, [sent["id"]])]
+    assert closed
+
+
+def test_trailer_fields_past_the_header_limit_get_431(settings, tenant):
+    """A chunked body's last chunk, then a trailer field without end: 431
+    once it passes LRS_MAX_HEADER_BYTES (it was held and copied again at
+    every read, without bound, while the worker served others slower)."""
+    with server_with(settings.replace(max_header_bytes=4096)) as server:
+        with _connect(server.url) as sock:
+            sock.sendall(_request("POST", "/xapi/statements", tenant, b"", (
+                "Content-Type: application/json", "Transfer-Encoding: chunked"))
+                + b"2\r\n[]\r\n0\r\nX-Trailer: ")
+            try:
+                for _ in range(20):
+                    time.sleep(0.05)
+                    sock.sendall(b"t" * 1024)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            answers, closed = _answers(sock)
+    assert [status for status, _, _ in answers] == [431], answers
+    assert closed
+
+
+def test_a_body_longer_than_what_may_be_dropped_gets_its_413_and_a_close(settings, tenant):
+    """httpx posts a 1.2 MB body against a limit of 1,000 bytes (past what
+    is read of a refused body: 1 MiB here), then another request on the
+    same client: the 413 says Connection: close, so the next request goes on
+    a new connection and is answered (it failed on the closed one)."""
+    with server_with(settings.replace(max_body_bytes=1000)) as server:
+        with httpx.Client(base_url=server.url, auth=(tenant.key, tenant.secret),
+                          headers={"X-Experience-API-Version": "2.0.0"}) as client:
+            refused = client.post("/xapi/statements", content=b"x" * 1_200_000,
+                                  headers={"Content-Type": "application/json"})
+            assert refused.status_code == 413
+            assert refused.headers["connection"] == "close"
+            assert client.get("/xapi/about").status_code == 200

@@ -52,9 +52,14 @@ with):
   every LRS_BODY_MIN_RATE bytes), and at most twice LRS_MAX_BODY_BYTES of
   it (1 MiB at least) are read: past either, the connection closes. A request that asked for a
   `100 Continue` and was answered without it is answered with `Connection:
-  close` (RFC 9110 10.1.1), as its client may not send the body at all;
+  close` (RFC 9110 10.1.1), as its client may not send the body at all,
+  and so is one whose Content-Length is past what may be read of it;
 - bytes that are no request (a stray CRLF between requests) no longer stop
-  the keep-alive timeout for good.
+  the keep-alive timeout: it runs on from the last answer;
+- a chunked body's trailer fields take no more than the headers may
+  (LRS_MAX_HEADER_BYTES; 431): httptools holds an unfinished one and copies
+  it again at every read, and one without end held a worker's loop for
+  seconds at a time and grew it by 180 MB.
 """
 
 from __future__ import annotations
@@ -120,6 +125,12 @@ class LimitedHttpProtocol(Http11Protocol):
         self._dropped_since = 0.0
         self._dropped = 0
         self._drop_deadline: TimerHandle | None = None
+        # Bytes received, read after read, that gave the body being read
+        # nothing: a chunked body's trailer fields, which httptools holds
+        # until each is whole (see data_received).
+        self._bodiless = 0
+        self._body_parts = 0  # on_body calls so far
+        self._idle_since = 0.0  # when the last answer was complete
         self._header_deadline: TimerHandle | None = None
         self._drain_deadline: TimerHandle | None = None
         # (bytes written when a response completed, when they must be sent
@@ -178,7 +189,7 @@ class LimitedHttpProtocol(Http11Protocol):
             self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
-        headed, begun = self._headed, self._request_begun
+        headed, begun, parts = self._headed, self._request_begun, self._body_parts
         super().data_received(data)
         # Counted only while one request's headers are still coming, chunk
         # after chunk (begun before this chunk and not complete): a chunk
@@ -193,13 +204,27 @@ class LimitedHttpProtocol(Http11Protocol):
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
                 self._too_large()
-        elif self._between_requests() and not self._stopped:
-            if self._dropping():
-                if self._dropped > self._max_dropped:
-                    self._close_dropping()
-            elif self.timeout_keep_alive_task is None:  # stopped by bytes that were no request
-                self.timeout_keep_alive_task = self.loop.call_later(
-                    self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        elif self._stopped or self.transport.is_closing():
+            pass
+        elif self.cycle is not None and not self._request_begun and not self._message_complete:
+            # Within a body, read or dropped. Trailer fields, which httptools
+            # holds (and copies again at each read) until each is whole, grow
+            # only in reads that give the body nothing.
+            self._bodiless = self._bodiless + len(data) if self._body_parts == parts else 0
+            if self._bodiless > self._max_header_bytes:
+                metrics.CONNECTIONS_CLOSED.labels(reason="large_headers").inc()
+                self._stop_in_body((431, "request_header_fields_too_large",
+                                    f"the request's trailer fields exceed "
+                                    f"{self._max_header_bytes} bytes", None))
+            elif self._dropped > self._max_dropped and self._between_requests():
+                self._close_dropping()
+        elif (self._between_requests() and self.cycle is not None
+              and self.timeout_keep_alive_task is None):
+            # Stopped by bytes that were no request (a stray CRLF): it runs
+            # on from the last answer (a fresh connection has its header
+            # deadline).
+            self.timeout_keep_alive_task = self.loop.call_at(
+                self._idle_since + self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def _dropping(self) -> bool:
         """The last request was answered before its body came whole."""
@@ -220,6 +245,7 @@ class LimitedHttpProtocol(Http11Protocol):
             self._drop_deadline = self.loop.call_at(due, self._check_dropping)
 
     def on_body(self, body: bytes) -> None:
+        self._body_parts += 1
         if self.cycle.response_complete:
             self._dropped += len(body)
         super().on_body(body)
@@ -263,16 +289,30 @@ class LimitedHttpProtocol(Http11Protocol):
         if self.cycle is cycle:
             return  # it asked for an upgrade: parsed again (lrs.http.http11)
         self._headed += 1
-        self._header_bytes = 0
+        self._header_bytes = self._bodiless = 0
         self._disarm_header_deadline()
         # The request's task has not run yet: its writes are counted from
         # the first, so that what the client has taken in is known.
         self.cycle.transport = _CountedWrites(
             self.transport, self, hold_head=self.cycle.scope["method"] != "HEAD",
-            awaits_continue=self.cycle if self.expect_100_continue else None)
+            closes_if_early=self.cycle if self._closes_if_early() else None)
+
+    def _closes_if_early(self) -> bool:
+        """Whether an answer given before this request's body came closes
+        the connection: it asked for a 100 Continue (its client may not
+        send the body), or its body is longer than what may be dropped
+        (_max_dropped: the connection would close in the middle of it)."""
+        if self.expect_100_continue:
+            return True
+        length = next((v for n, v in self.headers if n == b"content-length"), b"0")
+        # (Leading zeros first: int() refuses more than 4,300 digits, and
+        # httptools takes any number of them.)
+        digits = length.lstrip(b"0")
+        return digits.isdigit() and (len(digits) > 20 or int(digits) > self._max_dropped)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self._idle_since = self.loop.time()
         if self._between_requests() and self._dropping() and self._drop_deadline is None:
             self._unset_keepalive_if_required()  # the body's deadline instead
             self._dropped_since, self._dropped = self.loop.time(), 0
@@ -318,7 +358,7 @@ class LimitedHttpProtocol(Http11Protocol):
 
     def _headers_late(self) -> None:
         self._header_deadline = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._stopped:  # what _stop left to say stands
             return
         if self.cycle is not None and not self.cycle.response_complete:
             # The request before it is still being answered: a 408 now would
@@ -350,22 +390,23 @@ class _CountedWrites:
     than the app's first; only to HEAD there is no body to write, and the
     head goes at once. A connection closed after the head (the app failed)
     sends it first, as before; a `100 Continue` goes out at once, as the
-    client waits for it to send the body. A request that awaits one and is
-    answered without it (`awaits_continue`: its cycle) is answered with
-    `Connection: close` (see the module docstring)."""
+    client waits for it to send the body. A request answered before its
+    body came, whose connection must then close (`closes_if_early`: its
+    cycle; LimitedHttpProtocol._closes_if_early), is answered with
+    `Connection: close`."""
 
-    __slots__ = ("_transport", "_protocol", "_head", "_hold", "_awaits_continue")
+    __slots__ = ("_transport", "_protocol", "_head", "_hold", "_closes_if_early")
 
     def __init__(self, transport: Any, protocol: LimitedHttpProtocol, *, hold_head: bool,
-                 awaits_continue: Any = None) -> None:
+                 closes_if_early: Any = None) -> None:
         self._transport, self._protocol = transport, protocol
         self._head: bytes | None = None
         self._hold = hold_head  # the next write, unless a 100 Continue, is the head
-        self._awaits_continue = awaits_continue
+        self._closes_if_early = closes_if_early
 
     def write(self, data: bytes) -> None:
-        if self._awaits_continue is not None:
-            data = self._closing_unless_continue(data)
+        if self._closes_if_early is not None:
+            data = self._closing_if_early(data)
         self._protocol._written += len(data)
         if self._head is not None:
             head, self._head = self._head, None
@@ -376,8 +417,8 @@ class _CountedWrites:
         else:
             self._transport.write(data)
 
-    def _closing_unless_continue(self, data: bytes) -> bytes:
-        cycle, self._awaits_continue = self._awaits_continue, None
+    def _closing_if_early(self, data: bytes) -> bytes:
+        cycle, self._closes_if_early = self._closes_if_early, None
         body_came = self._protocol.cycle is cycle and self._protocol._message_complete
         if data.startswith(_CONTINUE) or body_came or not cycle.keep_alive:
             return data

@@ -32,6 +32,7 @@ from raw sockets (2026-12-03); each was seen on a running server:
 
 from __future__ import annotations
 
+import contextlib
 import http
 from typing import Any
 
@@ -71,6 +72,8 @@ class Http11Protocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._running: Any = None  # the request cycle being answered (uvicorn's
+        # `cycle` is the one parsed last, which may be waiting behind it)
         self._request_begun = False  # a request's line and headers are coming
         self._message_complete = False  # the last request parsed has come whole
         self._stopped = False  # the parser stopped: what arrives is dropped
@@ -96,10 +99,15 @@ class Http11Protocol(HttpToolsProtocol):
                 return
 
     def _without_upgrade(self) -> bytes:
-        """The request that asked for an upgrade, as if it had not."""
+        """The request that asked for an upgrade, as if it had not; for a
+        new parser (the old one, after `Connection: close` or HTTP/1.0,
+        would drop what follows)."""
         assert self._upgrade is not None
         method, target, headers, version = self._upgrade
         self._upgrade = None
+        self.parser = httptools.HttpRequestParser(self)
+        with contextlib.suppress(AttributeError):  # as uvicorn's, where httptools has it
+            self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         lines = [method.encode() + b" " + target + b" HTTP/" + version.encode()]
         for name, value in headers:
             if name == b"upgrade":
@@ -120,20 +128,31 @@ class Http11Protocol(HttpToolsProtocol):
             return
         metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()
         message = str(exc).rstrip(".").lower()
-        answer: Answer | None = (400, "bad_request",
-                                 f"the request is not valid HTTP/1.1 ({message})", None)
-        if not self._request_begun and self.cycle is not None:
-            # In the body of the request parsed last.
-            if self.pipeline and self.pipeline[0][0] is self.cycle:
-                self.pipeline.popleft()  # never started: answered in its place
-            elif self.cycle.response_started:
-                # Answered already (early, its body unread): it ends there.
-                self.cycle.keep_alive = False
-                answer = None
-            else:  # being answered: the malformed request is this one
-                self._answer_and_close(*answer)
-                return
+        answer = (400, "bad_request", f"the request is not valid HTTP/1.1 ({message})", None)
+        if self._request_begun or self.cycle is None:
+            self._stop(answer)
+        else:
+            self._stop_in_body(answer)
+
+    def _stop_in_body(self, answer: Answer) -> None:
+        """Stop on what is wrong in the body of the request parsed last:
+        answered in its place, after the answers due before it."""
+        if self.pipeline and self.pipeline[0][0] is self.cycle:
+            self._drop_queued()
+        elif self.cycle.response_started:
+            # Answered already (early, its body unread): it ends there.
+            self._stop(None)
+            return
+        elif self.cycle is self._running:  # being answered: the request is this one
+            self._answer_and_close(*answer)
+            return
         self._stop(answer)
+
+    def _drop_queued(self) -> None:
+        """The request parsed last, queued and never started, is not run."""
+        self.pipeline.popleft()
+        self.cycle = self.pipeline[0][0] if self.pipeline else self._running
+        self._message_complete = True  # of the request now `cycle`
 
     def _stop(self, answer: Answer | None) -> None:
         """Read no more; close after the answers due, then `answer`."""
@@ -145,11 +164,16 @@ class Http11Protocol(HttpToolsProtocol):
             self._close_with_last_answer()
         elif answer is None:
             # The last request queued (or the one in flight) closes it.
-            last = self.pipeline[0][0] if self.pipeline else self.cycle
+            last = self.pipeline[0][0] if self.pipeline else self._running
             last.keep_alive = False
 
     def _answers_due(self) -> bool:
-        return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
+        return bool(self.pipeline) or (self._running is not None
+                                       and not self._running.response_complete)
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self._running = cycle
+        super()._start_asgi_task(cycle, app)
 
     def _close_with_last_answer(self) -> None:
         if self._last_answer is not None:
@@ -164,11 +188,15 @@ class Http11Protocol(HttpToolsProtocol):
         being answered is cut short (its body will not come)."""
         if self._stopped:
             return True if self._answers_due() else None
-        if not self._answers_due() or (not self._request_begun and self.cycle.more_body
-                                       and not self.cycle.response_started):
+        if not self._answers_due():
             return None
+        if not self._request_begun and not self._message_complete:  # cut short
+            if self.pipeline and self.pipeline[0][0] is self.cycle:
+                self._drop_queued()
+            elif not self.cycle.response_started:
+                return None  # the request being answered: it cannot be
         self._stop(None)
-        return True  # the transport stays open for the answers
+        return True if self._answers_due() else None  # open for the answers
 
     # Parser callbacks
 
