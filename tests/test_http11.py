@@ -56,6 +56,16 @@ def _answers(sock: socket.socket) -> tuple[list[tuple[int, bytes, bytes]], bool]
     return answers, closed
 
 
+def _seconds_until_closed(sock: socket.socket, last: bytes) -> float:
+    """Send `last`, then how long until the server closes the connection."""
+    sock.sendall(last)
+    started = time.monotonic()
+    sock.settimeout(10)
+    while sock.recv(65536):
+        pass
+    return time.monotonic() - started
+
+
 def _document_url(activity: str, state_id: str) -> str:
     agent = urllib.parse.quote(orjson.dumps({"mbox": "mailto:h11@example.org"}).decode())
     return (f"/xapi/activities/state?activityId={urllib.parse.quote(activity)}"
@@ -210,12 +220,7 @@ def test_a_body_its_answer_left_unread_is_read_within_bounds(settings, tenant):
         with _connect(server.url) as sock:  # one byte of it, then nothing: closed in time
             sock.sendall(head)
             time.sleep(0.2)
-            sock.sendall(b"x")
-            started = time.monotonic()
-            sock.settimeout(10)
-            while sock.recv(65536):
-                pass
-            assert time.monotonic() - started < 5
+            assert _seconds_until_closed(sock, b"x") < 5
 
         huge = head.replace(b"Content-Length: 5000", b"Content-Length: 1000000000000000")
         with _connect(server.url) as sock:  # a body without end: closed past 1 MiB
@@ -235,12 +240,7 @@ def test_bytes_that_are_no_request_do_not_keep_a_connection_open(settings):
         with _connect(server.url) as sock:
             sock.sendall(ABOUT)
             sock.recv(65536)
-            sock.sendall(b"\r\n")
-            started = time.monotonic()
-            sock.settimeout(10)
-            while sock.recv(65536):
-                pass
-            assert time.monotonic() - started < 4
+            assert _seconds_until_closed(sock, b"\r\n") < 4
 
 
 def test_an_answer_before_a_100_continue_closes_the_connection(server, tenant):
