@@ -59,8 +59,9 @@ CONNECTIONS_CLOSED = Counter(
     "came to a worker with LRS_MAX_CONNECTIONS open), over_limit (a new one, answered 503: "
     "all were busy), slow_reader (a response not taken in within LRS_BODY_TIMEOUT_SECONDS "
     "plus 1 s per LRS_BODY_MIN_RATE bytes: dropped), large_headers (a request's line and "
-    "headers, or trailer fields, past LRS_MAX_HEADER_BYTES: answered 431; a target past it, 414), bad_request (not "
-    "parseable as HTTP/1.1, or without one Host: answered 400), pipeline_full (more than 16 "
+    "headers, or trailer fields, past LRS_MAX_HEADER_BYTES: answered 431; a target past it, "
+    "414), bad_request (not parseable as HTTP/1.1, or without one Host: answered 400), "
+    "pipeline_full (more than 16 "
     "requests pipelined behind the one in flight: closed after answering those), unread_body "
     "(a body its answer left unread, past twice LRS_MAX_BODY_BYTES or past its time: "
     "dropped).", ["reason"])

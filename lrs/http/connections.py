@@ -206,7 +206,7 @@ class LimitedHttpProtocol(Http11Protocol):
                 self._too_large()
         elif self._stopped or self.transport.is_closing():
             pass
-        elif self.cycle is not None and not self._request_begun and not self._message_complete:
+        elif self._in_body():
             # Within a body, read or dropped. Trailer fields, which httptools
             # holds (and copies again at each read) until each is whole, grow
             # only in reads that give the body nothing.
@@ -216,7 +216,7 @@ class LimitedHttpProtocol(Http11Protocol):
                 self._stop_in_body((431, "request_header_fields_too_large",
                                     f"the request's trailer fields exceed "
                                     f"{self._max_header_bytes} bytes", None))
-            elif self._dropped > self._max_dropped and self._between_requests():
+            elif self._dropped > self._max_dropped and self._dropping():
                 self._close_dropping()
         elif (self._between_requests() and self.cycle is not None
               and self.timeout_keep_alive_task is None):
@@ -227,8 +227,9 @@ class LimitedHttpProtocol(Http11Protocol):
                 self._idle_since + self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def _dropping(self) -> bool:
-        """The last request was answered before its body came whole."""
-        return self.cycle is not None and not self._message_complete
+        """The last request was answered before its body came whole, and
+        the rest of it is read to be dropped."""
+        return self._in_body() and self._between_requests()
 
     def _close_dropping(self) -> None:
         metrics.CONNECTIONS_CLOSED.labels(reason="unread_body").inc()
@@ -236,7 +237,7 @@ class LimitedHttpProtocol(Http11Protocol):
 
     def _check_dropping(self) -> None:
         self._drop_deadline = None
-        if not self._dropping() or self.transport.is_closing():
+        if not self._dropping():
             return
         due = self._dropped_since + self._drain_grace + self._dropped / self._drain_rate
         if due <= self.loop.time():
@@ -313,9 +314,9 @@ class LimitedHttpProtocol(Http11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._idle_since = self.loop.time()
-        if self._between_requests() and self._dropping() and self._drop_deadline is None:
+        if self._dropping() and self._drop_deadline is None:
             self._unset_keepalive_if_required()  # the body's deadline instead
-            self._dropped_since, self._dropped = self.loop.time(), 0
+            self._dropped_since, self._dropped = self._idle_since, 0
             self._drop_deadline = self.loop.call_later(self._drain_grace, self._check_dropping)
         unsent = self.transport.get_write_buffer_size()
         if unsent:

@@ -129,10 +129,14 @@ class Http11Protocol(HttpToolsProtocol):
         metrics.CONNECTIONS_CLOSED.labels(reason="bad_request").inc()
         message = str(exc).rstrip(".").lower()
         answer = (400, "bad_request", f"the request is not valid HTTP/1.1 ({message})", None)
-        if self._request_begun or self.cycle is None:
-            self._stop(answer)
-        else:
+        if self._in_body():
             self._stop_in_body(answer)
+        else:
+            self._stop(answer)
+
+    def _in_body(self) -> bool:
+        """The request parsed last has come as far as its body, not whole."""
+        return self.cycle is not None and not self._request_begun and not self._message_complete
 
     def _stop_in_body(self, answer: Answer) -> None:
         """Stop on what is wrong in the body of the request parsed last:
@@ -190,7 +194,7 @@ class Http11Protocol(HttpToolsProtocol):
             return True if self._answers_due() else None
         if not self._answers_due():
             return None
-        if not self._request_begun and not self._message_complete:  # cut short
+        if self._in_body():  # cut short
             if self.pipeline and self.pipeline[0][0] is self.cycle:
                 self._drop_queued()
             elif not self.cycle.response_started:
